@@ -1,0 +1,1 @@
+"""Implementations of the domain's ports: PostgreSQL, Redis, SQLite, memory, bcrypt."""

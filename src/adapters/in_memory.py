@@ -1,0 +1,110 @@
+"""Dict-backed users, sessions and log-in attempts: real implementations of the ports,
+for unit tests and in-process use."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from attrs import evolve
+
+from domain.errors import EmailTaken
+from domain.model import Email, Session, User
+from domain.ports import StoredSession
+
+
+class InMemoryUsers:
+    def __init__(self) -> None:
+        self.by_id: dict[uuid.UUID, User] = {}
+
+    async def add(self, user: User) -> None:
+        if any(existing.email == user.email for existing in self.by_id.values()):
+            raise EmailTaken()
+        self.by_id[user.id] = user
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        return self.by_id.get(user_id)
+
+    async def by_email(self, email: Email) -> User | None:
+        return next((user for user in self.by_id.values() if user.email == email), None)
+
+    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        if user_id in self.by_id:
+            self.by_id[user_id] = evolve(self.by_id[user_id], password_hash=password_hash)
+
+    async def ping(self) -> None:
+        return None
+
+
+class InMemorySessions:
+    """Counts its writes, so tests can prove the hot path does not write."""
+
+    def __init__(self) -> None:
+        self.by_digest: dict[str, Session] = {}
+        self.writes = 0
+
+    async def add(self, digest: str, session: Session) -> None:
+        self.writes += 1
+        self.by_digest[digest] = session
+
+    async def get(self, digest: str) -> Session | None:
+        return self.by_digest.get(digest)
+
+    async def replace(self, digest: str, session: Session) -> bool:
+        if digest not in self.by_digest:
+            return False
+        self.writes += 1
+        self.by_digest[digest] = session
+        return True
+
+    async def remove(self, digest: str) -> None:
+        self.writes += 1
+        self.by_digest.pop(digest, None)
+
+    async def of_user(self, user_id: uuid.UUID, now: datetime) -> Sequence[StoredSession]:
+        for digest, session in list(self.by_digest.items()):
+            if session.user_id == user_id and not session.is_live(now):
+                del self.by_digest[digest]
+        return [
+            StoredSession(digest, session)
+            for digest, session in self.by_digest.items()
+            if session.user_id == user_id
+        ]
+
+    async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
+        doomed = [
+            digest
+            for digest, session in self.by_digest.items()
+            if session.user_id == user_id and digest != keep
+        ]
+        for digest in doomed:
+            del self.by_digest[digest]
+        self.writes += 1
+        return len(doomed)
+
+    async def ping(self) -> None:
+        return None
+
+
+class InMemoryLoginAttempts:
+    def __init__(self) -> None:
+        self.failures: dict[str, tuple[int, datetime]] = {}  # key -> (count, window end)
+        self.locks: dict[str, datetime] = {}
+
+    async def locked_until(self, keys: Sequence[str]) -> datetime | None:
+        return max((self.locks[key] for key in keys if key in self.locks), default=None)
+
+    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
+        count, ends = self.failures.get(key, (0, now + window))
+        if ends <= now:
+            count, ends = 0, now + window
+        self.failures[key] = (count + 1, ends)
+        return count + 1
+
+    async def lock(self, key: str, until: datetime) -> None:
+        self.locks[key] = until
+
+    async def clear(self, key: str) -> None:
+        self.failures.pop(key, None)
+        self.locks.pop(key, None)

@@ -1,0 +1,1 @@
+"""The business of coatcheck: users, sessions and what may be done with them."""

@@ -1,0 +1,59 @@
+"""Every error the domain raises derives from CoatcheckError; the HTTP layer maps them once."""
+
+from __future__ import annotations
+
+
+class CoatcheckError(Exception):
+    """Root of all domain errors."""
+
+
+class InvalidValue(CoatcheckError, ValueError):
+    """A value object refused its input; the message says why and never repeats it."""
+
+
+class InvalidCredentials(CoatcheckError):
+    """Unknown email or wrong password: deliberately the same error for both."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid email or password")
+
+
+class NotAuthenticated(CoatcheckError):
+    """No ticket, or a ticket that names no live session."""
+
+    def __init__(self) -> None:
+        super().__init__("not authenticated")
+
+
+class EmailTaken(CoatcheckError):
+    def __init__(self) -> None:
+        super().__init__("a user with this email already exists")
+
+
+class SessionNotFound(CoatcheckError):
+    """No session of the caller has this id (also when it belongs to someone else)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such session")
+
+
+class UserNotFound(CoatcheckError):
+    def __init__(self) -> None:
+        super().__init__("no such user")
+
+
+class TooManyAttempts(CoatcheckError):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many failed log-in attempts, try again later")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class StoreUnavailable(CoatcheckError):
+    """A store could not be reached; the message names the store, never its address."""
+
+
+class WrongPassword(CoatcheckError):
+    """The current password given to change it is wrong (the caller is logged in: not a 401)."""
+
+    def __init__(self) -> None:
+        super().__init__("the current password is wrong")

@@ -1,0 +1,190 @@
+"""Users, sessions and the values they are made of. Values validate themselves once."""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+import unicodedata
+import uuid
+from datetime import datetime, timedelta
+
+from attrs import evolve, field, frozen
+
+from domain.errors import InvalidValue
+
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 100
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_BYTES = 72  # bcrypt's limit: longer is refused, never truncated
+USER_AGENT_MAX_LENGTH = 256
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]+$")
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(char) in {"Cc", "Cf"} for char in value)
+
+
+def _normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+@frozen
+class Email:
+    """Normalised to lower case, so uniqueness and look-ups ignore case."""
+
+    value: str = field(converter=_normalise_email)
+
+    @value.validator
+    def _check(self, _attribute: object, value: str) -> None:
+        if len(value) > EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.match(value):
+            raise InvalidValue("must be a valid email address")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _normalise_name(value: str) -> str:
+    return value.strip()
+
+
+@frozen
+class Name:
+    value: str = field(converter=_normalise_name)
+
+    @value.validator
+    def _check(self, _attribute: object, value: str) -> None:
+        if not value:
+            raise InvalidValue("must not be empty")
+        if len(value) > NAME_MAX_LENGTH:
+            raise InvalidValue(f"must be at most {NAME_MAX_LENGTH} characters")
+        if _has_control_characters(value):
+            raise InvalidValue("must not contain control characters")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@frozen(repr=False)
+class Password:
+    """A password as typed. Never printed; at most 72 UTF-8 bytes, the most bcrypt reads."""
+
+    value: str = field(repr=False)
+
+    @value.validator
+    def _check(self, _attribute: object, value: str) -> None:
+        if len(value.encode()) > PASSWORD_MAX_BYTES:
+            raise InvalidValue(f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8")
+
+    def __repr__(self) -> str:
+        return "Password(<redacted>)"
+
+    __str__ = __repr__
+
+
+@frozen(repr=False)
+class NewPassword(Password):
+    """A password being chosen: the length policy applies on top of bcrypt's limit."""
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.value) < PASSWORD_MIN_CHARS:
+            raise InvalidValue(f"must be at least {PASSWORD_MIN_CHARS} characters")
+
+
+@frozen
+class User:
+    id: uuid.UUID
+    email: Email
+    name: Name
+    password_hash: str = field(repr=False)
+    created_at: datetime
+
+
+class SessionKind(enum.Enum):
+    BROWSER = "browser"  # cookie that dies with the browser
+    REMEMBERED = "remembered"  # persistent cookie
+    TOKEN = "token"  # noqa: S105 -- bearer token for non-browser clients
+
+    @property
+    def persistent(self) -> bool:
+        return self is not SessionKind.BROWSER
+
+
+def _clip_user_agent(value: str) -> str:
+    return value[:USER_AGENT_MAX_LENGTH]
+
+
+@frozen
+class ClientInfo:
+    """Where a request came from, kept on the session for its owner to recognise."""
+
+    user_agent: str = field(default="", converter=_clip_user_agent)
+    address: str = ""
+
+
+def new_session_id() -> str:
+    """The public id of a session: random, unrelated to its ticket, useless as one."""
+    return secrets.token_urlsafe(16)
+
+
+@frozen
+class Session:
+    id: str
+    user_id: uuid.UUID
+    kind: SessionKind
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime  # the earlier of the idle and the absolute deadline
+    absolute_expires_at: datetime
+    client: ClientInfo = ClientInfo()
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+
+@frozen
+class SessionLifetime:
+    idle: timedelta
+    absolute: timedelta
+
+
+@frozen
+class SessionPolicy:
+    """How long sessions live and how often their renewal is written."""
+
+    browser: SessionLifetime = SessionLifetime(timedelta(minutes=30), timedelta(hours=12))
+    persistent: SessionLifetime = SessionLifetime(timedelta(days=30), timedelta(days=90))
+    touch_interval: timedelta = timedelta(minutes=1)
+    single_session: bool = False
+
+    def lifetime(self, kind: SessionKind) -> SessionLifetime:
+        return self.persistent if kind.persistent else self.browser
+
+    def start(
+        self, user_id: uuid.UUID, kind: SessionKind, client: ClientInfo, now: datetime
+    ) -> Session:
+        lifetime = self.lifetime(kind)
+        absolute = now + lifetime.absolute
+        return Session(
+            id=new_session_id(),
+            user_id=user_id,
+            kind=kind,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=min(now + lifetime.idle, absolute),
+            absolute_expires_at=absolute,
+            client=client,
+        )
+
+    def renewal(self, session: Session, now: datetime) -> Session | None:
+        """The session slid forward to `now`, or None while a write is not yet due.
+
+        Due once a touch interval (at most a quarter of the idle window) has
+        passed since the last write; never past the absolute deadline.
+        """
+        idle = self.lifetime(session.kind).idle
+        if now - session.last_seen_at < min(self.touch_interval, idle / 4):
+            return None
+        return evolve(
+            session, last_seen_at=now, expires_at=min(now + idle, session.absolute_expires_at)
+        )

@@ -1,0 +1,93 @@
+"""What the domain needs from the outside world. Adapters fit these; mypy checks that they do."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from attrs import frozen
+
+from domain.model import Email, Password, Session, User
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class Users(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user; raise EmailTaken if the email is already used."""
+
+    async def get(self, user_id: uuid.UUID) -> User | None: ...
+
+    async def by_email(self, email: Email) -> User | None: ...
+
+    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: Password) -> str: ...
+
+    async def verify(self, password: Password, password_hash: str) -> bool: ...
+
+    async def verify_dummy(self, password: Password) -> None:
+        """Spend what one verification costs, for an email that has no user."""
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with another cost than the configured one."""
+        ...
+
+
+@frozen
+class StoredSession:
+    """A session and the digest of its ticket, which is its key in the store."""
+
+    digest: str
+    session: Session
+
+
+class Sessions(Protocol):
+    """Sessions keyed by the HMAC digest of their ticket, with a per-user index."""
+
+    async def add(self, digest: str, session: Session) -> None: ...
+
+    async def get(self, digest: str) -> Session | None: ...
+
+    async def replace(self, digest: str, session: Session) -> bool:
+        """Overwrite a session that still exists; False (and no write) if it is gone."""
+        ...
+
+    async def remove(self, digest: str) -> None: ...
+
+    async def of_user(self, user_id: uuid.UUID, now: datetime) -> Sequence[StoredSession]:
+        """The user's live sessions; expired ones are pruned from the index."""
+        ...
+
+    async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
+        """Remove every session of the user but `keep`; return how many were removed."""
+        ...
+
+
+class LoginAttempts(Protocol):
+    """Failed log-in counts and lock-outs, by throttle key (an account or an address)."""
+
+    async def locked_until(self, keys: Sequence[str]) -> datetime | None:
+        """The latest lock-out deadline among the keys, if any is locked."""
+        ...
+
+    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
+        """Count one failure; return the failures within the window that began with the first."""
+        ...
+
+    async def lock(self, key: str, until: datetime) -> None: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+class HealthCheck(Protocol):
+    async def ping(self) -> None:
+        """Return when the store answers; raise StoreUnavailable otherwise."""

@@ -1,0 +1,53 @@
+"""Session tickets: the opaque secret a client holds, and the only form the server keeps."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from attrs import field, frozen
+
+TICKET_BYTES = 32  # 256 random bits
+_TICKET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+@frozen(repr=False)
+class SessionTicket:
+    """The bearer secret. It never prints itself: read `.value` only to hand it to the client."""
+
+    value: str = field(repr=False)
+
+    @classmethod
+    def issue(cls) -> SessionTicket:
+        return cls(secrets.token_urlsafe(TICKET_BYTES))
+
+    @classmethod
+    def parse(cls, raw: str | None) -> SessionTicket | None:
+        """A ticket of the shape we issue, or None: junk never reaches a store."""
+        if raw is None or not _TICKET_SHAPE.match(raw):
+            return None
+        return cls(raw)
+
+    def __repr__(self) -> str:
+        return "SessionTicket(<redacted>)"
+
+    __str__ = __repr__
+
+
+@frozen(repr=False)
+class TicketKey:
+    """HMAC-SHA256 under SESSION_SECRET: stores see only digests, so a dump cannot be replayed."""
+
+    secret: bytes = field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.secret) < 32:
+            raise ValueError("the session secret must be at least 32 bytes")
+
+    def digest(self, ticket: SessionTicket) -> str:
+        return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:
+        return "TicketKey(<redacted>)"

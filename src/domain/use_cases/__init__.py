@@ -1,0 +1,36 @@
+"""The use-cases: one small class each, constructed with ports, called with domain values."""
+
+from domain.use_cases.authentication import (
+    Authenticate,
+    CurrentUser,
+    LogIn,
+    LogOut,
+    RegisterUser,
+)
+from domain.use_cases.issuing import Authenticated, LoggedIn, SessionIssuer
+from domain.use_cases.operator import RevokeUserSessions, UserSessions
+from domain.use_cases.passwords import ChangePassword
+from domain.use_cases.sessions import (
+    ListSessions,
+    RevokeOtherSessions,
+    RevokeSession,
+    SessionView,
+)
+
+__all__ = [
+    "Authenticate",
+    "Authenticated",
+    "ChangePassword",
+    "CurrentUser",
+    "ListSessions",
+    "LogIn",
+    "LogOut",
+    "LoggedIn",
+    "RegisterUser",
+    "RevokeOtherSessions",
+    "RevokeSession",
+    "RevokeUserSessions",
+    "SessionIssuer",
+    "SessionView",
+    "UserSessions",
+]

@@ -1,0 +1,176 @@
+"""Register, log in, authenticate, log out."""
+
+from __future__ import annotations
+
+import uuid
+
+from attrs import evolve
+
+from domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated
+from domain.model import (
+    ClientInfo,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    SessionKind,
+    SessionPolicy,
+    User,
+)
+from domain.ports import Clock, PasswordHasher, Sessions, Users
+from domain.throttle import LoginThrottle
+from domain.tickets import SessionTicket, TicketKey
+from domain.use_cases.issuing import Authenticated, LoggedIn, SessionIssuer
+
+
+class RegisterUser:
+    """Creates a user and logs them in.
+
+    - the email is unique regardless of case (EmailTaken);
+    - the password meets the policy (NewPassword) and is stored only as a hash;
+    - the new session gets a fresh ticket.
+    """
+
+    def __init__(
+        self, users: Users, hasher: PasswordHasher, issuer: SessionIssuer, clock: Clock
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._issuer = issuer
+        self._clock = clock
+
+    async def __call__(
+        self,
+        email: Email,
+        name: Name,
+        password: NewPassword,
+        client: ClientInfo,
+        kind: SessionKind = SessionKind.BROWSER,
+    ) -> LoggedIn:
+        if await self._users.by_email(email) is not None:
+            raise EmailTaken()
+        user = User(
+            id=uuid.uuid4(),
+            email=email,
+            name=name,
+            password_hash=await self._hasher.hash(password),
+            created_at=self._clock.now(),
+        )
+        await self._users.add(user)  # raises EmailTaken if a concurrent register won
+        return await self._issuer.start(user, kind, client)
+
+
+class LogIn:
+    """Checks credentials and starts a new session.
+
+    - unknown email and wrong password raise the same InvalidCredentials, and an
+      unknown email still costs one hash verification;
+    - throttled per account and per client address (TooManyAttempts);
+    - a hash made with an outdated cost is upgraded;
+    - the session the client held before, if any, ends; the new one has a fresh ticket.
+    """
+
+    def __init__(
+        self,
+        users: Users,
+        hasher: PasswordHasher,
+        throttle: LoginThrottle,
+        issuer: SessionIssuer,
+        sessions: Sessions,
+        key: TicketKey,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._throttle = throttle
+        self._issuer = issuer
+        self._sessions = sessions
+        self._key = key
+
+    async def __call__(
+        self,
+        email: Email,
+        password: Password,
+        client: ClientInfo,
+        kind: SessionKind = SessionKind.BROWSER,
+        replacing: SessionTicket | None = None,
+    ) -> LoggedIn:
+        await self._throttle.check(email, client.address)
+        user = await self._users.by_email(email)
+        if user is None:
+            await self._hasher.verify_dummy(password)
+        elif await self._hasher.verify(password, user.password_hash):
+            await self._throttle.succeeded(email)
+            user = await self._upgrade_hash(user, password)
+            if replacing is not None:
+                await self._sessions.remove(self._key.digest(replacing))
+            return await self._issuer.start(user, kind, client)
+        await self._throttle.failed(email, client.address)
+        raise InvalidCredentials()
+
+    async def _upgrade_hash(self, user: User, password: Password) -> User:
+        if not self._hasher.needs_rehash(user.password_hash):
+            return user
+        password_hash = await self._hasher.hash(password)
+        await self._users.set_password_hash(user.id, password_hash)
+        return evolve(user, password_hash=password_hash)
+
+
+class Authenticate:
+    """Finds the live session a ticket names.
+
+    - a missing, unknown, revoked or expired ticket raises NotAuthenticated;
+    - an expired session is deleted when met;
+    - the idle deadline slides, written only once a touch interval has passed,
+      and never past the absolute deadline.
+    """
+
+    def __init__(
+        self, sessions: Sessions, key: TicketKey, clock: Clock, policy: SessionPolicy
+    ) -> None:
+        self._sessions = sessions
+        self._key = key
+        self._clock = clock
+        self._policy = policy
+
+    async def __call__(self, ticket: SessionTicket | None) -> Authenticated:
+        if ticket is None:
+            raise NotAuthenticated()
+        digest = self._key.digest(ticket)
+        session = await self._sessions.get(digest)
+        if session is None:
+            raise NotAuthenticated()
+        now = self._clock.now()
+        if not session.is_live(now):
+            await self._sessions.remove(digest)
+            raise NotAuthenticated()
+        renewed = self._policy.renewal(session, now)
+        if renewed is None:
+            return Authenticated(session, digest)
+        if not await self._sessions.replace(digest, renewed):
+            raise NotAuthenticated()  # revoked between our read and our write
+        return Authenticated(renewed, digest, renewed=True)
+
+
+class CurrentUser:
+    """The user an authenticated session belongs to."""
+
+    def __init__(self, users: Users) -> None:
+        self._users = users
+
+    async def __call__(self, authenticated: Authenticated) -> User:
+        user = await self._users.get(authenticated.session.user_id)
+        if user is None:
+            raise NotAuthenticated()
+        return user
+
+
+class LogOut:
+    """Ends the session a ticket names, server-side. Ending no session is not an error."""
+
+    def __init__(self, sessions: Sessions, key: TicketKey) -> None:
+        self._sessions = sessions
+        self._key = key
+
+    async def __call__(self, ticket: SessionTicket | None) -> None:
+        if ticket is not None:
+            await self._sessions.remove(self._key.digest(ticket))

@@ -1,0 +1,45 @@
+"""What an operator does about a user's sessions, by email (the CLI's answer to a stolen cookie)."""
+
+from __future__ import annotations
+
+from domain.errors import UserNotFound
+from domain.model import Email, Session, User
+from domain.ports import Clock, Sessions, Users
+from domain.use_cases.sessions import remove_by_id
+
+
+async def _user(users: Users, email: Email) -> User:
+    user = await users.by_email(email)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+class UserSessions:
+    """A user's live sessions, newest first."""
+
+    def __init__(self, users: Users, sessions: Sessions, clock: Clock) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._clock = clock
+
+    async def __call__(self, email: Email) -> list[Session]:
+        user = await _user(self._users, email)
+        stored = await self._sessions.of_user(user.id, self._clock.now())
+        return sorted((item.session for item in stored), key=lambda s: s.created_at, reverse=True)
+
+
+class RevokeUserSessions:
+    """Ends one session of a user (by public id) or all of them; returns how many ended."""
+
+    def __init__(self, users: Users, sessions: Sessions, clock: Clock) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._clock = clock
+
+    async def __call__(self, email: Email, session_id: str | None = None) -> int:
+        user = await _user(self._users, email)
+        if session_id is None:
+            return await self._sessions.remove_of_user(user.id)
+        await remove_by_id(self._sessions, user.id, session_id, self._clock.now())
+        return 1

@@ -1,0 +1,70 @@
+"""A user's own sessions: see them, revoke one, revoke all the others."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from attrs import frozen
+
+from domain.errors import SessionNotFound
+from domain.model import Session
+from domain.ports import Clock, Sessions
+from domain.use_cases.issuing import Authenticated
+
+
+async def remove_by_id(
+    sessions: Sessions, user_id: uuid.UUID, session_id: str, now: datetime
+) -> Session:
+    """End the user's session with this public id; SessionNotFound if the user has none."""
+    for item in await sessions.of_user(user_id, now):
+        if item.session.id == session_id:
+            await sessions.remove(item.digest)
+            return item.session
+    raise SessionNotFound()
+
+
+@frozen
+class SessionView:
+    session: Session
+    current: bool
+
+
+class ListSessions:
+    """The caller's live sessions, newest first, the caller's own marked current."""
+
+    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def __call__(self, caller: Authenticated) -> list[SessionView]:
+        stored = await self._sessions.of_user(caller.session.user_id, self._clock.now())
+        views = [SessionView(item.session, item.digest == caller.digest) for item in stored]
+        return sorted(views, key=lambda view: view.session.created_at, reverse=True)
+
+
+class RevokeSession:
+    """Ends one of the caller's sessions by its public id.
+
+    An id that is not one of the caller's raises SessionNotFound, whether or not
+    it exists, so no one learns about another user's sessions.
+    """
+
+    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def __call__(self, caller: Authenticated, session_id: str) -> Session:
+        return await remove_by_id(
+            self._sessions, caller.session.user_id, session_id, self._clock.now()
+        )
+
+
+class RevokeOtherSessions:
+    """Log out everywhere else: every session of the caller but the current one ends."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    async def __call__(self, caller: Authenticated) -> int:
+        return await self._sessions.remove_of_user(caller.session.user_id, keep=caller.digest)
