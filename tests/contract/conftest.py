@@ -1,0 +1,94 @@
+"""Every adapter of a port, behind one fixture per port: the contract suites run on each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis
+from adapters.postgres_migrations import migrate
+from adapters.postgres_users import PostgresUsers, create_pool
+from adapters.redis_sessions import RedisLoginAttempts, RedisSessions
+from adapters.sqlite_store import SqliteStore
+
+from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = await SqliteStore.open(tmp_path / "coatcheck.sqlite3")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def redis_client(redis_space: tuple[str, str]) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_space[0])
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def postgres_users(postgres_dsn: str) -> AsyncIterator[PostgresUsers]:
+    await migrate(postgres_dsn)
+    pool = await create_pool(postgres_dsn)
+    yield PostgresUsers(pool)
+    await pool.close()
+
+
+@pytest.fixture
+def memory_users() -> InMemoryUsers:
+    return InMemoryUsers()
+
+
+@pytest.fixture
+def sqlite_users(sqlite_store: SqliteStore) -> object:
+    return sqlite_store.users
+
+
+@pytest.fixture
+def memory_sessions() -> InMemorySessions:
+    return InMemorySessions()
+
+
+@pytest.fixture
+def sqlite_sessions(sqlite_store: SqliteStore) -> object:
+    return sqlite_store.sessions
+
+
+@pytest.fixture
+def redis_sessions(redis_client: redis.Redis, redis_space: tuple[str, str]) -> RedisSessions:
+    return RedisSessions(redis_client, prefix=redis_space[1])
+
+
+@pytest.fixture
+def memory_login_attempts() -> InMemoryLoginAttempts:
+    return InMemoryLoginAttempts()
+
+
+@pytest.fixture
+def sqlite_login_attempts(sqlite_store: SqliteStore) -> object:
+    return sqlite_store.login_attempts
+
+
+@pytest.fixture
+def redis_login_attempts(
+    redis_client: redis.Redis, redis_space: tuple[str, str]
+) -> RedisLoginAttempts:
+    return RedisLoginAttempts(redis_client, prefix=redis_space[1])
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def users(request: pytest.FixtureRequest) -> object:
+    return request.getfixturevalue(f"{request.param}_users")
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def sessions(request: pytest.FixtureRequest) -> object:
+    return request.getfixturevalue(f"{request.param}_sessions")
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def login_attempts(request: pytest.FixtureRequest) -> object:
+    return request.getfixturevalue(f"{request.param}_login_attempts")

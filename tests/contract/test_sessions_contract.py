@@ -1,0 +1,99 @@
+"""The Sessions port, as every adapter must honour it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from attrs import evolve
+
+from domain.model import SessionKind
+from tests.factories import NOW, digest_for, make_session
+
+
+async def test_added_session_reads_back_equal(sessions: Any) -> None:
+    session = make_session(uuid.uuid4(), kind=SessionKind.REMEMBERED)
+    await sessions.add(digest_for("a"), session)
+    assert await sessions.get(digest_for("a")) == session
+
+
+async def test_unknown_digest_reads_none(sessions: Any) -> None:
+    assert await sessions.get(digest_for("nothing")) is None
+
+
+async def test_replace_overwrites_a_live_session(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    renewed = evolve(session, last_seen_at=NOW + timedelta(minutes=2))
+    assert await sessions.replace(digest_for("a"), renewed) is True
+    assert await sessions.get(digest_for("a")) == renewed
+
+
+async def test_replace_never_resurrects_a_removed_session(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    await sessions.remove(digest_for("a"))
+    assert await sessions.replace(digest_for("a"), session) is False
+    assert await sessions.get(digest_for("a")) is None
+    assert await sessions.of_user(session.user_id, NOW) == []
+
+
+async def test_removed_session_is_gone_and_removing_twice_is_harmless(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    await sessions.remove(digest_for("a"))
+    await sessions.remove(digest_for("a"))
+    assert await sessions.get(digest_for("a")) is None
+
+
+async def test_of_user_lists_exactly_that_users_sessions(sessions: Any) -> None:
+    ada, bob = uuid.uuid4(), uuid.uuid4()
+    for label, user in [("a1", ada), ("a2", ada), ("b1", bob)]:
+        await sessions.add(digest_for(label), make_session(user))
+    listed = await sessions.of_user(ada, NOW)
+    assert sorted(item.digest for item in listed) == sorted([digest_for("a1"), digest_for("a2")])
+    assert all(item.session.user_id == ada for item in listed)
+
+
+async def test_of_user_prunes_expired_sessions_entirely(sessions: Any) -> None:
+    user = uuid.uuid4()
+    short = make_session(user)  # browser: 30 minutes idle
+    long = make_session(user, kind=SessionKind.REMEMBERED)
+    await sessions.add(digest_for("short"), short)
+    await sessions.add(digest_for("long"), long)
+    an_hour_later = NOW + timedelta(hours=1)
+    listed = await sessions.of_user(user, an_hour_later)
+    assert [item.digest for item in listed] == [digest_for("long")]
+    assert await sessions.get(digest_for("short")) is None
+
+
+async def test_remove_of_user_keeps_only_the_named_session(sessions: Any) -> None:
+    ada, bob = uuid.uuid4(), uuid.uuid4()
+    for label, user in [("a1", ada), ("a2", ada), ("a3", ada), ("b1", bob)]:
+        await sessions.add(digest_for(label), make_session(user))
+    assert await sessions.remove_of_user(ada, keep=digest_for("a2")) == 2
+    assert [item.digest for item in await sessions.of_user(ada, NOW)] == [digest_for("a2")]
+    assert await sessions.get(digest_for("a1")) is None
+    assert await sessions.get(digest_for("b1")) is not None
+
+
+async def test_remove_of_user_without_keep_removes_all(sessions: Any) -> None:
+    user = uuid.uuid4()
+    for label in ["a1", "a2"]:
+        await sessions.add(digest_for(label), make_session(user))
+    assert await sessions.remove_of_user(user) == 2
+    assert await sessions.of_user(user, NOW) == []
+    assert await sessions.remove_of_user(user) == 0
+
+
+async def test_user_agent_and_address_round_trip(sessions: Any) -> None:
+    session = make_session(uuid.uuid4(), user_agent='Ünïcode agent/1.0 "quoted"')
+    await sessions.add(digest_for("a"), session)
+    stored = await sessions.get(digest_for("a"))
+    assert stored is not None
+    assert stored.client == session.client
+
+
+async def test_ping_answers(sessions: Any) -> None:
+    await sessions.ping()

@@ -1,0 +1,64 @@
+"""The Users port, as every adapter must honour it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from domain.errors import EmailTaken
+from domain.model import Email
+from tests.factories import make_user
+
+
+async def test_added_user_is_found_by_id_and_by_email(users: Any) -> None:
+    user = make_user()
+    await users.add(user)
+    assert await users.get(user.id) == user
+    assert await users.by_email(Email("ada@example.com")) == user
+
+
+async def test_email_look_up_ignores_case(users: Any) -> None:
+    user = make_user("Ada@Example.com")
+    await users.add(user)
+    assert await users.by_email(Email("ADA@EXAMPLE.COM")) == user
+
+
+async def test_unknown_user_is_none(users: Any) -> None:
+    assert await users.get(uuid.uuid4()) is None
+    assert await users.by_email(Email("nobody@example.com")) is None
+
+
+async def test_second_user_with_same_email_in_other_case_is_refused(users: Any) -> None:
+    await users.add(make_user("ada@example.com"))
+    with pytest.raises(EmailTaken):
+        await users.add(make_user("ADA@example.COM"))
+
+
+async def test_concurrent_adds_of_one_email_store_exactly_one_user(users: Any) -> None:
+    candidates = [make_user("race@example.com") for _ in range(20)]
+    results = await asyncio.gather(*(users.add(u) for u in candidates), return_exceptions=True)
+    assert sum(result is None for result in results) == 1
+    assert all(isinstance(r, EmailTaken) for r in results if r is not None)
+    stored = await users.by_email(Email("race@example.com"))
+    assert stored is not None
+    assert stored in candidates
+
+
+async def test_set_password_hash_changes_only_that_user(users: Any) -> None:
+    ada, bob = make_user("ada@example.com"), make_user("bob@example.com")
+    await users.add(ada)
+    await users.add(bob)
+    await users.set_password_hash(ada.id, "$2b$04$" + "y" * 53)
+    stored_ada, stored_bob = await users.get(ada.id), await users.get(bob.id)
+    assert stored_ada is not None
+    assert stored_ada.password_hash == "$2b$04$" + "y" * 53
+    assert stored_bob == bob
+
+
+async def test_unicode_names_round_trip(users: Any) -> None:
+    user = make_user("zoe@example.com", "Zoë Ñúñez 山田")
+    await users.add(user)
+    assert await users.get(user.id) == user

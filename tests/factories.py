@@ -1,0 +1,39 @@
+"""Domain values for tests, valid unless told otherwise."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from domain.model import ClientInfo, Email, Name, Session, SessionKind, SessionPolicy, User
+
+# In the future, so that stores which expire keys by wall-clock time keep them during a test.
+NOW = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def make_user(email: str = "ada@example.com", name: str = "Ada Lovelace") -> User:
+    return User(
+        id=uuid.uuid4(),
+        email=Email(email),
+        name=Name(name),
+        password_hash="$2b$04$" + "x" * 53,
+        created_at=NOW,
+    )
+
+
+def make_session(
+    user_id: uuid.UUID,
+    now: datetime = NOW,
+    kind: SessionKind = SessionKind.BROWSER,
+    user_agent: str = "Mozilla/5.0 (Test)",
+) -> Session:
+    return SessionPolicy().start(user_id, kind, ClientInfo(user_agent, "127.0.0.1"), now)
+
+
+def digest_for(label: str) -> str:
+    """A digest-shaped key (64 hex characters) unique to the label."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, label).hex * 2
+
+
+def later(session: Session, by: timedelta = timedelta(minutes=5)) -> datetime:
+    return session.created_at + by
