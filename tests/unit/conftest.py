@@ -1,0 +1,201 @@
+"""The domain on its in-memory adapters, a FakeClock and a fast real bcrypt.
+
+`app` is the whole domain wired with the default policies; `build(...)` wires another
+one with other policies or other fakes (a hasher that counts, a store that loses a race).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import pytest
+
+from adapters.bcrypt_hasher import BcryptHasher
+from adapters.clock import FakeClock
+from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
+from domain.model import (
+    ClientInfo,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    SessionKind,
+    SessionPolicy,
+    User,
+)
+from domain.ports import PasswordHasher
+from domain.throttle import LoginThrottle, ThrottlePolicy
+from domain.tickets import TicketKey
+from domain.use_cases import (
+    Authenticate,
+    ChangePassword,
+    CurrentUser,
+    ListSessions,
+    LoggedIn,
+    LogIn,
+    LogOut,
+    RegisterUser,
+    RevokeOtherSessions,
+    RevokeSession,
+    RevokeUserSessions,
+    SessionIssuer,
+    UserSessions,
+)
+from tests.factories import NOW
+
+EMAIL = "ada@example.com"
+NAME = "Ada Lovelace"
+PASSWORD = "correct horse battery staple"
+CLIENT = ClientInfo("Mozilla/5.0 (Test)", "203.0.113.7")
+BCRYPT_ROUNDS = 4
+
+
+class Domain:
+    """The use-cases built on one set of fakes, plus shortcuts for the usual first steps."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        users: InMemoryUsers,
+        sessions: InMemorySessions,
+        attempts: InMemoryLoginAttempts,
+        hasher: PasswordHasher,
+        key: TicketKey,
+        session_policy: SessionPolicy,
+        throttle_policy: ThrottlePolicy,
+    ) -> None:
+        self.clock = clock
+        self.users = users
+        self.sessions = sessions
+        self.attempts = attempts
+        self.hasher = hasher
+        self.key = key
+        self.session_policy = session_policy
+        self.throttle_policy = throttle_policy
+
+        throttle = LoginThrottle(attempts, throttle_policy, clock)
+        issuer = SessionIssuer(sessions, key, clock, session_policy)
+        self.register = RegisterUser(users, hasher, issuer, clock)
+        self.log_in = LogIn(users, hasher, throttle, issuer, sessions, key)
+        self.authenticate = Authenticate(sessions, key, clock, session_policy)
+        self.current_user = CurrentUser(users)
+        self.log_out = LogOut(sessions, key)
+        self.list_sessions = ListSessions(sessions, clock)
+        self.revoke_session = RevokeSession(sessions, clock)
+        self.revoke_other_sessions = RevokeOtherSessions(sessions)
+        self.change_password = ChangePassword(users, hasher, throttle, sessions, issuer)
+        self.user_sessions = UserSessions(users, sessions, clock)
+        self.revoke_user_sessions = RevokeUserSessions(users, sessions, clock)
+
+    async def add_user(self, email: str = EMAIL, password: str = PASSWORD) -> User:
+        """A stored user with a real hash of `password`, and no session yet."""
+        user = User(
+            id=uuid.uuid4(),
+            email=Email(email),
+            name=Name(NAME),
+            password_hash=await self.hasher.hash(Password(password)),
+            created_at=self.clock.now(),
+        )
+        await self.users.add(user)
+        return user
+
+    async def sign_up(self, email: str = EMAIL, password: str = PASSWORD) -> LoggedIn:
+        return await self.register(Email(email), Name(NAME), NewPassword(password), CLIENT)
+
+    async def logged_in(
+        self,
+        email: str = EMAIL,
+        password: str = PASSWORD,
+        kind: SessionKind = SessionKind.BROWSER,
+        client: ClientInfo = CLIENT,
+    ) -> LoggedIn:
+        return await self.log_in(Email(email), Password(password), client, kind)
+
+    def user_session_count(self, user_id: uuid.UUID) -> int:
+        return sum(1 for s in self.sessions.by_digest.values() if s.user_id == user_id)
+
+
+class Build(Protocol):
+    def __call__(
+        self,
+        *,
+        session_policy: SessionPolicy = ...,
+        throttle_policy: ThrottlePolicy = ...,
+        hasher: PasswordHasher = ...,
+        sessions: InMemorySessions = ...,
+        users: InMemoryUsers = ...,
+    ) -> Domain: ...
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def users() -> InMemoryUsers:
+    return InMemoryUsers()
+
+
+@pytest.fixture
+def sessions() -> InMemorySessions:
+    return InMemorySessions()
+
+
+@pytest.fixture
+def attempts() -> InMemoryLoginAttempts:
+    return InMemoryLoginAttempts()
+
+
+@pytest.fixture
+def hasher() -> Iterator[BcryptHasher]:
+    hasher = BcryptHasher(rounds=BCRYPT_ROUNDS)
+    yield hasher
+    hasher.close()
+
+
+@pytest.fixture
+def ticket_key() -> TicketKey:
+    return TicketKey(b"unit-test session secret, 32+ bytes long")
+
+
+@pytest.fixture
+def session_policy() -> SessionPolicy:
+    return SessionPolicy()
+
+
+@pytest.fixture
+def throttle_policy() -> ThrottlePolicy:
+    return ThrottlePolicy()
+
+
+@pytest.fixture
+def build(
+    clock: FakeClock,
+    users: InMemoryUsers,
+    sessions: InMemorySessions,
+    attempts: InMemoryLoginAttempts,
+    hasher: BcryptHasher,
+    ticket_key: TicketKey,
+    session_policy: SessionPolicy,
+    throttle_policy: ThrottlePolicy,
+) -> Build:
+    def build_(**overrides: object) -> Domain:
+        parts: dict[str, object] = {
+            "users": users,
+            "sessions": sessions,
+            "hasher": hasher,
+            "session_policy": session_policy,
+            "throttle_policy": throttle_policy,
+            **overrides,
+        }
+        return Domain(clock=clock, attempts=attempts, key=ticket_key, **parts)  # type: ignore[arg-type]
+
+    return build_
+
+
+@pytest.fixture
+def app(build: Build) -> Domain:
+    return build()

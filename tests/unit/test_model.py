@@ -1,0 +1,276 @@
+"""Domain values: each one normalises and validates itself, and secrets never print."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from domain.errors import InvalidValue
+from domain.model import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    ClientInfo,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    SessionKind,
+    SessionLifetime,
+    SessionPolicy,
+    User,
+)
+from tests.factories import NOW
+
+# --- Email
+
+
+@pytest.mark.parametrize(
+    "raw", ["Ada@Example.COM", "  ada@example.com  ", "\tADA@EXAMPLE.COM\n", "ada@example.com"]
+)
+def test_email_is_normalised_to_lower_case_without_surrounding_spaces(raw: str) -> None:
+    assert Email(raw).value == "ada@example.com"
+
+
+def test_emails_differing_only_in_case_and_spaces_are_equal() -> None:
+    assert Email(" ADA@example.com") == Email("ada@EXAMPLE.com ")
+
+
+def test_email_prints_as_its_normalised_address() -> None:
+    assert str(Email(" Ada@Example.com ")) == "ada@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "ada@example.",
+        "ada@.example.com",
+        "ada@@example.com",
+        "ada@exa@mple.com",
+        "a da@example.com",
+        "ada@exa mple.com",
+    ],
+)
+def test_malformed_email_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValue):
+        Email(raw)
+
+
+def test_email_of_the_maximum_length_is_accepted() -> None:
+    domain = "@example.com"
+    raw = "a" * (EMAIL_MAX_LENGTH - len(domain)) + domain
+    assert len(Email(raw).value) == EMAIL_MAX_LENGTH
+
+
+def test_email_over_254_characters_is_refused() -> None:
+    domain = "@example.com"
+    with pytest.raises(InvalidValue):
+        Email("a" * (EMAIL_MAX_LENGTH + 1 - len(domain)) + domain)
+
+
+def test_email_length_is_counted_after_trimming_spaces() -> None:
+    domain = "@example.com"
+    raw = "  " + "a" * (EMAIL_MAX_LENGTH - len(domain)) + domain + "  "
+    assert len(Email(raw).value) == EMAIL_MAX_LENGTH
+
+
+def test_invalid_email_message_does_not_repeat_the_input() -> None:
+    with pytest.raises(InvalidValue) as raised:
+        Email("<script>nope")
+    assert "<script>" not in str(raised.value)
+
+
+# --- Name
+
+
+def test_name_is_trimmed() -> None:
+    assert Name("  Ada Lovelace \t").value == "Ada Lovelace"
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\t\n"])
+def test_empty_name_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="empty"):
+        Name(raw)
+
+
+def test_name_of_the_maximum_length_is_accepted() -> None:
+    assert Name("a" * NAME_MAX_LENGTH).value == "a" * NAME_MAX_LENGTH
+
+
+def test_too_long_name_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="at most"):
+        Name("a" * (NAME_MAX_LENGTH + 1))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["Ada\x00Lovelace", "Ada\nLovelace", "Ada\x1b[31m", "Ada\u200bLovelace", "Ada\u202eecalevoL"],
+)
+def test_name_with_control_characters_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="control characters"):
+        Name(raw)
+
+
+def test_name_may_hold_letters_of_any_script() -> None:
+    assert Name("Zoë Åström 李").value == "Zoë Åström 李"
+
+
+# --- Password and NewPassword
+
+
+def test_password_of_72_bytes_is_accepted() -> None:
+    assert Password("a" * 72).value == "a" * 72
+
+
+def test_password_of_73_bytes_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="72 bytes"):
+        Password("a" * 73)
+
+
+def test_password_of_24_euro_signs_is_72_bytes_and_accepted() -> None:
+    raw = "€" * 24
+    assert len(raw.encode()) == 72
+    assert Password(raw).value == raw
+
+
+def test_password_of_25_characters_over_72_bytes_is_refused() -> None:
+    raw = "€" * 24 + "a"
+    assert len(raw) == 25
+    with pytest.raises(InvalidValue):
+        Password(raw)
+
+
+def test_password_for_log_in_has_no_minimum_length() -> None:
+    # The length policy is for choosing a password; a short one simply fails to match.
+    assert Password("").value == ""
+
+
+def test_new_password_of_7_characters_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="at least 8"):
+        NewPassword("a" * 7)
+
+
+def test_new_password_of_8_characters_is_accepted() -> None:
+    assert NewPassword("a" * 8).value == "a" * 8
+
+
+def test_new_password_minimum_counts_characters_not_bytes() -> None:
+    with pytest.raises(InvalidValue):
+        NewPassword("€" * 7)  # 21 bytes, but 7 characters
+    assert NewPassword("€" * 8).value == "€" * 8
+
+
+def test_new_password_over_72_bytes_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="72 bytes"):
+        NewPassword("€" * 24 + "a")
+
+
+def test_new_password_is_a_password() -> None:
+    assert isinstance(NewPassword("a" * 8), Password)
+
+
+@pytest.mark.parametrize("kind", [Password, NewPassword])
+def test_password_never_prints_its_value(kind: type[Password]) -> None:
+    password = kind("hunter2-secret-value")
+    assert "hunter2" not in repr(password)
+    assert "hunter2" not in str(password)
+    assert "hunter2" not in f"{password}"
+    assert "hunter2" not in repr([password])
+
+
+def test_password_error_message_does_not_repeat_the_password() -> None:
+    with pytest.raises(InvalidValue) as raised:
+        Password("secret-" * 20)
+    assert "secret" not in str(raised.value)
+
+
+# --- User
+
+
+def test_user_never_prints_its_password_hash() -> None:
+    password_hash = "$2b$04$" + "h" * 53
+    user = User(
+        id=uuid.uuid4(),
+        email=Email("ada@example.com"),
+        name=Name("Ada"),
+        password_hash=password_hash,
+        created_at=NOW,
+    )
+    assert password_hash not in repr(user)
+    assert "hhhhhhhh" not in str(user)
+    assert "ada@example.com" in repr(user)
+
+
+# --- ClientInfo
+
+
+def test_client_user_agent_is_clipped_to_256_characters() -> None:
+    assert ClientInfo("x" * 1000, "203.0.113.7").user_agent == "x" * 256
+
+
+# --- SessionPolicy
+
+
+def test_browser_session_starts_with_the_browser_idle_and_absolute_lifetimes() -> None:
+    policy = SessionPolicy()
+    session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
+    assert session.created_at == session.last_seen_at == NOW
+    assert session.expires_at == NOW + policy.browser.idle
+    assert session.absolute_expires_at == NOW + policy.browser.absolute
+
+
+@pytest.mark.parametrize("kind", [SessionKind.REMEMBERED, SessionKind.TOKEN])
+def test_persistent_sessions_start_with_the_persistent_lifetimes(kind: SessionKind) -> None:
+    policy = SessionPolicy()
+    session = policy.start(uuid.uuid4(), kind, ClientInfo(), NOW)
+    assert session.expires_at == NOW + policy.persistent.idle
+    assert session.absolute_expires_at == NOW + policy.persistent.absolute
+
+
+def test_idle_deadline_never_starts_past_the_absolute_one() -> None:
+    short = SessionLifetime(idle=timedelta(hours=2), absolute=timedelta(hours=1))
+    policy = SessionPolicy(browser=short)
+    session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
+    assert session.expires_at == session.absolute_expires_at == NOW + timedelta(hours=1)
+
+
+def test_session_ids_are_unique_and_random() -> None:
+    policy = SessionPolicy()
+    user_id = uuid.uuid4()
+    ids = {policy.start(user_id, SessionKind.BROWSER, ClientInfo(), NOW).id for _ in range(100)}
+    assert len(ids) == 100
+
+
+def test_renewal_is_not_due_within_the_touch_interval() -> None:
+    policy = SessionPolicy()
+    session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
+    assert policy.renewal(session, NOW + policy.touch_interval - timedelta(seconds=1)) is None
+
+
+def test_renewal_slides_the_idle_deadline_once_the_touch_interval_has_passed() -> None:
+    policy = SessionPolicy()
+    session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
+    later = NOW + policy.touch_interval
+    renewed = policy.renewal(session, later)
+    assert renewed is not None
+    assert renewed.last_seen_at == later
+    assert renewed.expires_at == later + policy.browser.idle
+    assert renewed.id == session.id
+    assert renewed.absolute_expires_at == session.absolute_expires_at
+
+
+def test_renewal_is_due_after_a_quarter_of_a_short_idle_window() -> None:
+    policy = SessionPolicy(
+        browser=SessionLifetime(idle=timedelta(minutes=2), absolute=timedelta(hours=1)),
+        touch_interval=timedelta(minutes=10),
+    )
+    session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
+    assert policy.renewal(session, NOW + timedelta(seconds=29)) is None
+    assert policy.renewal(session, NOW + timedelta(seconds=30)) is not None
