@@ -126,6 +126,8 @@ class Build(Protocol):
         hasher: PasswordHasher = ...,
         sessions: InMemorySessions = ...,
         users: InMemoryUsers = ...,
+        attempts: InMemoryLoginAttempts = ...,
+        key: TicketKey = ...,
     ) -> Domain: ...
 
 
@@ -184,6 +186,9 @@ def build(
 ) -> Build:
     def build_(**overrides: object) -> Domain:
         parts: dict[str, object] = {
+            "clock": clock,
+            "attempts": attempts,
+            "key": ticket_key,
             "users": users,
             "sessions": sessions,
             "hasher": hasher,
@@ -191,7 +196,7 @@ def build(
             "throttle_policy": throttle_policy,
             **overrides,
         }
-        return Domain(clock=clock, attempts=attempts, key=ticket_key, **parts)  # type: ignore[arg-type]
+        return Domain(**parts)  # type: ignore[arg-type]
 
     return build_
 

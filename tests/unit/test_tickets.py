@@ -1,0 +1,111 @@
+"""Session tickets and the key that turns them into the only form the server keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import NotAuthenticated
+from domain.tickets import SessionTicket, TicketKey
+from tests.unit.conftest import Build, Domain
+
+SECRET = b"s" * 32
+
+
+def test_issued_tickets_are_43_url_safe_characters() -> None:
+    ticket = SessionTicket.issue()
+    assert len(ticket.value) == 43
+    assert SessionTicket.parse(ticket.value) == ticket
+
+
+def test_issued_tickets_are_all_different() -> None:
+    assert len({SessionTicket.issue().value for _ in range(1000)}) == 1000
+
+
+def test_ticket_never_prints_its_value() -> None:
+    ticket = SessionTicket.issue()
+    assert ticket.value not in repr(ticket)
+    assert ticket.value not in str(ticket)
+    assert ticket.value not in f"{ticket}"
+    assert ticket.value not in repr([ticket])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "a" * 42,
+        "a" * 44,
+        "a" * 42 + "+",
+        "a" * 42 + "/",
+        "a" * 42 + "=",
+        "a" * 42 + ".",
+        "a" * 42 + " ",
+        "a" * 42 + "é",
+        " " + "a" * 42,
+        "a" * 64,
+        "s:" + "a" * 41,
+    ],
+)
+def test_parse_refuses_junk(raw: str | None) -> None:
+    assert SessionTicket.parse(raw) is None
+
+
+def test_parse_accepts_the_whole_url_safe_alphabet() -> None:
+    raw = "AZaz09-_" * 5 + "abc"
+    assert SessionTicket.parse(raw) == SessionTicket(raw)
+
+
+def test_ticket_key_refuses_a_short_secret() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        TicketKey(b"s" * 31)
+
+
+def test_ticket_key_never_prints_its_secret() -> None:
+    key = TicketKey(b"top-secret-session-key-0123456789")
+    assert "top-secret" not in repr(key)
+    assert "top-secret" not in str(key)
+
+
+def test_digest_is_stable_for_one_secret() -> None:
+    ticket = SessionTicket.issue()
+    assert TicketKey(SECRET).digest(ticket) == TicketKey(SECRET).digest(ticket)
+
+
+def test_digest_differs_per_secret() -> None:
+    ticket = SessionTicket.issue()
+    assert TicketKey(SECRET).digest(ticket) != TicketKey(b"t" * 32).digest(ticket)
+
+
+def test_digest_differs_per_ticket() -> None:
+    key = TicketKey(SECRET)
+    assert key.digest(SessionTicket.issue()) != key.digest(SessionTicket.issue())
+
+
+def test_digest_is_hex_sha256_and_does_not_contain_the_ticket() -> None:
+    ticket = SessionTicket.issue()
+    digest = TicketKey(SECRET).digest(ticket)
+    assert len(digest) == 64
+    assert set(digest) <= set("0123456789abcdef")
+    assert ticket.value not in digest
+
+
+def test_digest_is_not_a_valid_ticket() -> None:
+    digest = TicketKey(SECRET).digest(SessionTicket.issue())
+    assert SessionTicket.parse(digest) is None
+
+
+async def test_ticket_made_from_a_stored_digest_is_refused(app: Domain) -> None:
+    await app.sign_up()
+    (stored_digest,) = app.sessions.by_digest
+    with pytest.raises(NotAuthenticated):
+        await app.authenticate(SessionTicket(stored_digest))
+    with pytest.raises(NotAuthenticated):
+        await app.authenticate(SessionTicket(stored_digest[:43]))
+
+
+async def test_changing_the_session_secret_ends_every_session(app: Domain, build: Build) -> None:
+    logged_in = await app.sign_up()
+    rotated = build(key=TicketKey(b"a brand new session secret, 32+ bytes"))
+    with pytest.raises(NotAuthenticated):
+        await rotated.authenticate(logged_in.ticket)
