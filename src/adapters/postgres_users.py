@@ -1,0 +1,125 @@
+"""Users in PostgreSQL through an asyncpg pool. The schema is in adapters/migrations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import asyncpg
+
+from domain.errors import EmailTaken, StoreUnavailable
+from domain.model import Email, Name, User
+
+CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 10.0
+ACQUIRE_TIMEOUT = 5.0
+EMAIL_INDEX = "users_email_key"
+
+_UNREACHABLE = (
+    OSError,  # refused, reset, DNS; TimeoutError too: connect, acquire and command timeouts
+    asyncpg.InterfaceError,  # connection or pool closed under us
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.InvalidAuthorizationSpecificationError,  # class 28: role or password refused
+    asyncpg.InvalidCatalogNameError,  # the database does not exist
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full
+    asyncpg.OperatorInterventionError,  # class 57: starting up, shutting down, cancelled
+    asyncpg.ReadOnlySQLTransactionError,  # a standby after a fail-over
+)
+
+
+@contextmanager
+def unavailable_as_domain_error() -> Iterator[None]:
+    """Any failure to reach PostgreSQL becomes StoreUnavailable, whose message names no address."""
+    try:
+        yield
+    except _UNREACHABLE as error:
+        raise StoreUnavailable("user store unavailable") from error
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+) -> asyncpg.Pool[asyncpg.Record]:
+    with unavailable_as_domain_error():
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            command_timeout=command_timeout,
+        )
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=row["id"],
+        email=Email(row["email"]),
+        name=Name(row["name"]),
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+    )
+
+
+class PostgresUsers:
+    def __init__(
+        self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float = ACQUIRE_TIMEOUT
+    ) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
+        with unavailable_as_domain_error():
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                yield connection
+
+    async def add(self, user: User) -> None:
+        async with self._connection() as connection:
+            try:
+                await connection.execute(
+                    "INSERT INTO users (id, email, name, password_hash, created_at)"
+                    " VALUES ($1, $2, $3, $4, $5)",
+                    user.id,
+                    user.email.value,
+                    user.name.value,
+                    user.password_hash,
+                    user.created_at,
+                )
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != EMAIL_INDEX:
+                    raise
+                raise EmailTaken() from None
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(
+                "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
+                user_id,
+            )
+        return None if row is None else _user(row)
+
+    async def by_email(self, email: Email) -> User | None:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(
+                "SELECT id, email, name, password_hash, created_at FROM users"
+                " WHERE lower(email) = lower($1)",
+                email.value,
+            )
+        return None if row is None else _user(row)
+
+    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        async with self._connection() as connection:
+            await connection.execute(
+                "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+                user_id,
+                password_hash,
+            )
+
+    async def ping(self) -> None:
+        async with self._connection() as connection:
+            await connection.fetchval("SELECT 1")
