@@ -1,0 +1,76 @@
+"""Versioned SQL migrations for PostgreSQL: adapters/migrations/NNNN_name.sql, applied in order.
+
+Each version is applied in a transaction of its own, under a transaction-level advisory
+lock, and recorded in schema_migrations: concurrent runs wait for each other, and the
+later one finds the version already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+import asyncpg
+
+from adapters.postgres_users import CONNECT_TIMEOUT, unavailable_as_domain_error
+
+_LOCK_KEY = 0x636F_6174_6368_6563  # "coatchec"; any constant that other tools do not use
+
+_CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+def migrations() -> list[tuple[str, str]]:
+    """(version, SQL) of every shipped migration, oldest first; the version is the file stem."""
+    folder = resources.files("adapters") / "migrations"
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
+        key=lambda entry: entry.name,
+    )
+    return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
+
+
+@asynccontextmanager
+async def _connection(dsn: str) -> AsyncIterator[asyncpg.Connection[asyncpg.Record]]:
+    with unavailable_as_domain_error():
+        connection = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply the migrations this database lacks; return the versions applied."""
+    applied: list[str] = []
+    async with _connection(dsn) as connection:
+        for version, sql in migrations():
+            async with connection.transaction():
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+                await connection.execute(_CREATE_LEDGER)
+                done = await connection.fetchval(
+                    "SELECT true FROM schema_migrations WHERE version = $1", version
+                )
+                if not done:
+                    await connection.execute(sql)
+                    await connection.execute(
+                        "INSERT INTO schema_migrations (version) VALUES ($1)", version
+                    )
+                    applied.append(version)
+    return applied
+
+
+async def pending(dsn: str) -> list[str]:
+    """The versions migrate() would apply now."""
+    async with _connection(dsn) as connection:
+        if await connection.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            done: set[str] = set()
+        else:
+            rows = await connection.fetch("SELECT version FROM schema_migrations")
+            done = {row["version"] for row in rows}
+    return [version for version, _sql in migrations() if version not in done]
