@@ -1,0 +1,89 @@
+"""RegisterUser: a new user, stored with a bcrypt hash, and logged in at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.in_memory import InMemoryUsers
+from domain.errors import EmailTaken
+from domain.model import Email, Name, NewPassword, Password, SessionKind, User
+from tests.unit.conftest import CLIENT, EMAIL, NAME, PASSWORD, Build, Domain
+
+
+async def test_register_stores_the_user_with_normalised_email_and_name(app: Domain) -> None:
+    logged_in = await app.register(
+        Email("  Ada@Example.COM "), Name("  Ada Lovelace "), NewPassword(PASSWORD), CLIENT
+    )
+    stored = app.users.by_id[logged_in.user.id]
+    assert stored.email == Email(EMAIL)
+    assert stored.name.value == "Ada Lovelace"
+    assert stored.created_at == app.clock.now()
+    assert list(app.users.by_id) == [logged_in.user.id]
+
+
+async def test_register_stores_a_bcrypt_hash_never_the_password(app: Domain) -> None:
+    logged_in = await app.sign_up()
+    stored = app.users.by_id[logged_in.user.id]
+    assert stored.password_hash.startswith("$2b$04$")
+    assert PASSWORD not in stored.password_hash
+    assert await app.hasher.verify(Password(PASSWORD), stored.password_hash)
+    assert not await app.hasher.verify(Password(PASSWORD + "!"), stored.password_hash)
+
+
+async def test_register_logs_the_user_in_under_the_digest_of_the_returned_ticket(
+    app: Domain,
+) -> None:
+    logged_in = await app.sign_up()
+    assert app.sessions.by_digest == {app.key.digest(logged_in.ticket): logged_in.session}
+    assert logged_in.session.user_id == logged_in.user.id
+    assert logged_in.session.kind is SessionKind.BROWSER
+    assert logged_in.session.client == CLIENT
+    authenticated = await app.authenticate(logged_in.ticket)
+    assert authenticated.session.id == logged_in.session.id
+
+
+async def test_register_never_stores_the_ticket_itself(app: Domain) -> None:
+    logged_in = await app.sign_up()
+    assert logged_in.ticket.value not in app.sessions.by_digest
+
+
+async def test_register_with_remember_me_starts_a_remembered_session(app: Domain) -> None:
+    logged_in = await app.register(
+        Email(EMAIL), Name(NAME), NewPassword(PASSWORD), CLIENT, SessionKind.REMEMBERED
+    )
+    assert logged_in.session.kind is SessionKind.REMEMBERED
+    assert logged_in.session.expires_at == app.clock.now() + app.session_policy.persistent.idle
+
+
+@pytest.mark.parametrize("again", ["ada@example.com", "ADA@EXAMPLE.COM", "  Ada@Example.com "])
+async def test_duplicate_email_in_any_case_raises_email_taken_and_creates_nothing(
+    app: Domain, again: str
+) -> None:
+    first = await app.sign_up(EMAIL)
+    users_before = dict(app.users.by_id)
+    sessions_before = dict(app.sessions.by_digest)
+
+    with pytest.raises(EmailTaken):
+        await app.register(Email(again), Name("Impostor"), NewPassword("another password"), CLIENT)
+
+    assert app.users.by_id == users_before
+    assert app.sessions.by_digest == sessions_before
+    assert app.users.by_id[first.user.id].name.value == NAME
+
+
+class UsersLosingTheRace(InMemoryUsers):
+    """A concurrent registration of the same email lands between look-up and insert."""
+
+    async def by_email(self, email: Email) -> User | None:
+        return None
+
+
+async def test_register_that_loses_a_race_for_the_email_starts_no_session(
+    build: Build,
+) -> None:
+    app = build(users=UsersLosingTheRace())
+    await app.sign_up()
+    with pytest.raises(EmailTaken):
+        await app.sign_up()
+    assert len(app.users.by_id) == 1
+    assert len(app.sessions.by_digest) == 1
