@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as redis
+
+from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import PostgresUsers, create_pool
 from adapters.redis_sessions import RedisLoginAttempts, RedisSessions
 from adapters.sqlite_store import SqliteStore
-
-from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 
 
 @pytest.fixture

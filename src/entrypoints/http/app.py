@@ -1,0 +1,59 @@
+"""The one aiohttp application factory, shared by the CLI and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from entrypoints.container import Container
+from entrypoints.http.forwarded import forwarded_middleware
+from entrypoints.http.keys import CONTAINER, SETTINGS
+from entrypoints.http.origin import origin_middleware
+from entrypoints.http.problems import problem_middleware
+from entrypoints.http.routes import authentication, health, sessions
+from entrypoints.http.tickets import CookiePolicy, TicketStorage
+from entrypoints.resources import open_resources
+from entrypoints.settings import Settings, load_settings
+
+Configure = Callable[[Container], None]
+
+
+def create_app(
+    settings: Settings | None = None, *, configure: Configure | None = None
+) -> web.Application:
+    """The service. `configure` may override container providers (tests swap in fakes)."""
+    settings = settings or load_settings()
+    cookie = CookiePolicy(
+        settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite
+    )
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            forwarded_middleware(settings.trusted_proxies),
+            session_middleware(TicketStorage(cookie)),
+            problem_middleware,
+            origin_middleware(settings.allowed_origins),
+        ],
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_services(settings, configure))
+    for table in (authentication.routes, sessions.routes, health.routes):
+        app.add_routes(table)
+    return app
+
+
+def _services(
+    settings: Settings, configure: Configure | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            container = Container(settings=settings, resources=resources)
+            if configure is not None:
+                configure(container)
+            app[CONTAINER] = container
+            yield
+            container.hasher().close()
+
+    return context

@@ -1,0 +1,50 @@
+"""Client address and scheme: from the socket, or from X-Forwarded-* headers only when the
+peer is one of the configured trusted proxies.
+
+Written here rather than taken from aiohttp-remotes: its XForwardedFiltered believes the
+headers of any peer, and XForwardedStrict refuses clients that connect directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(text: str | None, networks: Sequence[Network]) -> bool:
+    address = _address(text or "")
+    return address is not None and any(address in network for network in networks)
+
+
+def forwarded_middleware(trusted_proxies: Sequence[str]) -> Middleware:
+    networks = [ipaddress.ip_network(item, strict=False) for item in trusted_proxies]
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.remote is None or not _trusted(request.remote, networks):
+            return await handler(request)
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        client: str = request.remote
+        for hop in reversed([hop for hop in hops if hop]):
+            if _address(hop) is None:
+                break
+            client = hop
+            if not _trusted(hop, networks):
+                break
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        scheme = proto if proto in {"http", "https"} else request.scheme
+        return await handler(request.clone(remote=client, scheme=scheme))
+
+    return middleware

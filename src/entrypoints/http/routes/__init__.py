@@ -1,0 +1,1 @@
+"""Handlers: parse, call a use-case, shape the answer. Nothing else."""

@@ -1,0 +1,67 @@
+"""Register, log in (cookie or token), who am I, log out: the seed tutorial's API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.model import SessionKind
+from domain.use_cases import LoggedIn
+from entrypoints.http.client import client_info
+from entrypoints.http.keys import container
+from entrypoints.http.schemas import LogInBody, RegisterBody, parse, timestamp, user_json
+from entrypoints.http.tickets import authenticate, hand_out, held_ticket, take_back
+
+routes = web.RouteTableDef()
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def token_json(logged_in: LoggedIn) -> dict[str, object]:
+    return {
+        "token": logged_in.ticket.value,
+        "expiresAt": timestamp(logged_in.session.expires_at),
+        "user": user_json(logged_in.user),
+    }
+
+
+@routes.post("/authentication/register")
+async def register(request: web.Request) -> web.Response:
+    body = await parse(request, RegisterBody)
+    logged_in = await container(request).register_user()(
+        body.email, body.name, body.password, client_info(request)
+    )
+    await hand_out(request, logged_in)
+    return web.json_response(user_json(logged_in.user), status=201)
+
+
+@routes.post("/authentication/log-in")
+async def log_in(request: web.Request) -> web.Response:
+    body = await parse(request, LogInBody)
+    kind = SessionKind.REMEMBERED if body.remember else SessionKind.BROWSER
+    logged_in = await container(request).log_in()(
+        body.email, body.password, client_info(request), kind, await held_ticket(request)
+    )
+    await hand_out(request, logged_in)
+    return web.json_response(user_json(logged_in.user))
+
+
+@routes.post("/authentication/token")
+async def token(request: web.Request) -> web.Response:
+    body = await parse(request, LogInBody)
+    logged_in = await container(request).log_in()(
+        body.email, body.password, client_info(request), SessionKind.TOKEN
+    )
+    return web.json_response(token_json(logged_in), headers=NO_STORE)
+
+
+@routes.get("/authentication")
+async def who_am_i(request: web.Request) -> web.Response:
+    authenticated = await authenticate(request)
+    user = await container(request).current_user()(authenticated)
+    return web.json_response(user_json(user))
+
+
+@routes.post("/authentication/log-out")
+async def log_out(request: web.Request) -> web.Response:
+    await container(request).log_out()(await held_ticket(request))
+    await take_back(request)
+    return web.Response(status=204)

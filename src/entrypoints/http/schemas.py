@@ -1,0 +1,109 @@
+"""Request bodies in, JSON out. Shapes and types are checked here; the domain's values
+check their own rules, and every failure is reported per field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+
+from domain.model import Email, Name, NewPassword, Password, Session, User
+from domain.use_cases import SessionView
+from entrypoints.http.problems import RequestInvalid
+
+_V = TypeVar("_V")
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+def _domain_value(factory: Callable[[str], _V], schema: dict[str, Any]) -> Any:
+    def validate(value: object) -> _V:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return factory(value)
+
+    return (PlainValidator(validate), WithJsonSchema({"type": "string", **schema}))
+
+
+EmailField = Annotated[Email, *_domain_value(Email, {"format": "email", "maxLength": 254})]
+NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": 100})]
+PasswordField = Annotated[Password, *_domain_value(Password, {"description": "≤ 72 UTF-8 bytes"})]
+NewPasswordField = Annotated[
+    NewPassword,
+    *_domain_value(NewPassword, {"minLength": 8, "description": "8 characters to 72 UTF-8 bytes"}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, arbitrary_types_allowed=True)
+
+
+class RegisterBody(_Model):
+    email: EmailField
+    name: NameField
+    password: NewPasswordField
+
+
+class LogInBody(_Model):
+    email: EmailField
+    password: PasswordField
+    remember: bool = False
+
+
+class ChangePasswordBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
+    new_password: NewPasswordField = Field(alias="newPassword")
+
+
+def _field(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "body"
+
+
+async def parse(request: web.Request, model: type[_Body]) -> _Body:
+    """The body as `model`; RequestInvalid lists every bad field (never echoing a value)."""
+    raw = await request.read()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as error:
+        errors = []
+        for item in error.errors(include_input=False, include_url=False):
+            cause = item.get("ctx", {}).get("error")
+            message = str(cause) if cause is not None else item["msg"]
+            errors.append({"field": _field(item["loc"]), "message": message})
+        raise RequestInvalid(errors) from None
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """Never the password or its hash."""
+    return {
+        "id": str(user.id),
+        "email": user.email.value,
+        "name": user.name.value,
+        "createdAt": timestamp(user.created_at),
+    }
+
+
+def session_json(session: Session, current: bool | None = None) -> dict[str, Any]:
+    """A session as its owner sees it: a public id, never the ticket."""
+    body: dict[str, Any] = {
+        "id": session.id,
+        "kind": session.kind.value,
+        "createdAt": timestamp(session.created_at),
+        "lastSeenAt": timestamp(session.last_seen_at),
+        "expiresAt": timestamp(session.expires_at),
+        "userAgent": session.client.user_agent,
+        "ipAddress": session.client.address,
+    }
+    if current is not None:
+        body["current"] = current
+    return body
+
+
+def session_views_json(views: list[SessionView]) -> list[dict[str, Any]]:
+    return [session_json(view.session, view.current) for view in views]

@@ -1,0 +1,174 @@
+"""Configuration from environment variables, checked all at once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.model import SessionLifetime, SessionPolicy
+from domain.throttle import ThrottlePolicy
+
+Seconds = Annotated[int, Field(gt=0)]
+CommaList = Annotated[list[str], NoDecode]
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """Start-up configuration is invalid; the message names every bad variable, no value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    session_secret: SecretStr | None = None
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "coatcheck:"
+    data_dir: Path = Path("data")
+
+    bcrypt_rounds: Annotated[int, Field(ge=4, le=20)] = 12
+    bcrypt_threads: Annotated[int, Field(ge=1, le=64)] = 4
+
+    session_idle_timeout: Seconds = 30 * 60
+    session_absolute_timeout: Seconds = 12 * 60 * 60
+    remember_idle_timeout: Seconds = 30 * 24 * 60 * 60
+    remember_absolute_timeout: Seconds = 90 * 24 * 60 * 60
+    session_touch_interval: Seconds = 60
+    single_session: bool = False
+
+    cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "coatcheck"
+    cookie_secure: bool = True
+    cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax"
+    cookie_host_prefix: bool = False
+    allowed_origins: CommaList = []
+    trusted_proxies: CommaList = []
+
+    login_throttle: bool = True
+    throttle_account_limit: Annotated[int, Field(ge=1)] = 5
+    throttle_address_limit: Annotated[int, Field(ge=1)] = 20
+    throttle_window: Seconds = 15 * 60
+    throttle_base_delay: Seconds = 1
+    throttle_max_delay: Seconds = 60
+
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
+
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, _, host = origin.partition("://")
+            if scheme not in {"http", "https"} or not host or "/" in host:
+                raise ValueError("each origin must look like https://host[:port]")
+        return [origin.lower() for origin in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError("each entry must be an IP address or network") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgres://", "postgresql://")
+        ):
+            raise ValueError("must be a postgres:// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_required_with_shared_stores(self) -> Settings:
+        if self.session_secret is None and (self.database_url or self.redis_url):
+            raise ValueError("SESSION_SECRET is required when DATABASE_URL or REDIS_URL is set")
+        if self.cookie_host_prefix and not self.cookie_secure:
+            raise ValueError("COOKIE_HOST_PREFIX needs COOKIE_SECURE=true")
+        if self.session_absolute_timeout < self.session_idle_timeout:
+            raise ValueError("SESSION_ABSOLUTE_TIMEOUT must not be below SESSION_IDLE_TIMEOUT")
+        if self.remember_absolute_timeout < self.remember_idle_timeout:
+            raise ValueError("REMEMBER_ABSOLUTE_TIMEOUT must not be below REMEMBER_IDLE_TIMEOUT")
+        return self
+
+    @property
+    def users_store(self) -> Literal["postgres", "sqlite"]:
+        return "sqlite" if self.database_url is None else "postgres"
+
+    @property
+    def sessions_store(self) -> Literal["redis", "sqlite"]:
+        return "sqlite" if self.redis_url is None else "redis"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "coatcheck.sqlite3"
+
+    @property
+    def cookie_full_name(self) -> str:
+        return ("__Host-" if self.cookie_host_prefix else "") + self.cookie_name
+
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            browser=SessionLifetime(
+                timedelta(seconds=self.session_idle_timeout),
+                timedelta(seconds=self.session_absolute_timeout),
+            ),
+            persistent=SessionLifetime(
+                timedelta(seconds=self.remember_idle_timeout),
+                timedelta(seconds=self.remember_absolute_timeout),
+            ),
+            touch_interval=timedelta(seconds=self.session_touch_interval),
+            single_session=self.single_session,
+        )
+
+    def throttle_policy(self) -> ThrottlePolicy:
+        return ThrottlePolicy(
+            enabled=self.login_throttle,
+            account_limit=self.throttle_account_limit,
+            address_limit=self.throttle_address_limit,
+            window=timedelta(seconds=self.throttle_window),
+            base_delay=timedelta(seconds=self.throttle_base_delay),
+            max_delay=timedelta(seconds=self.throttle_max_delay),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (overrides win); ConfigError names every bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_input=False, include_url=False):
+            name = "_".join(str(part) for part in item["loc"]).upper() or "CONFIGURATION"
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
