@@ -1,0 +1,236 @@
+"""Sessions and log-in attempts in Redis. Every key expires on its own:
+
+    {prefix}session:<digest>            the session as JSON, PXAT its expiry
+    {prefix}user:<user id>:sessions     sorted set of digests scored by expiry (ms),
+                                        PXAT the latest expiry among them
+    {prefix}throttle:{<key>}:failures   hash {count, ends}, PXAT the window end (ms)
+    {prefix}throttle:{<key>}:lock       the lock deadline (ms), PXAT that deadline
+
+The braces around a throttle key are a Redis Cluster hash tag: its two keys share a slot.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ParamSpec, TypeVar, cast
+
+import redis.asyncio as redis
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+
+from domain.errors import StoreUnavailable
+from domain.model import ClientInfo, Session, SessionKind
+from domain.ports import StoredSession
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_MOMENTS = ("created_at", "last_seen_at", "expires_at", "absolute_expires_at")
+_TIMEOUT_SECONDS = 2.0
+_UNAVAILABLE = (  # ReadOnlyError: the primary was demoted by a failover
+    *(redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ClusterError),
+    *(redis_errors.TryAgainError, redis_errors.ReadOnlyError, redis_errors.OutOfMemoryError),
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Redis outages surface as StoreUnavailable, whose message names no address or value."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable("session store unavailable") from error
+
+    return guarded
+
+
+def create_redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=_TIMEOUT_SECONDS,
+        socket_timeout=_TIMEOUT_SECONDS,
+        health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
+    )
+
+
+def _ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded up: Redis never drops a key before its deadline."""
+    return -((_EPOCH - moment) // _MS)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dump(session: Session) -> str:
+    record = {
+        "id": session.id,
+        "user_id": str(session.user_id),
+        "kind": session.kind.value,
+        **{name: _iso(getattr(session, name)) for name in _MOMENTS},
+        "client": {"user_agent": session.client.user_agent, "address": session.client.address},
+    }
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(raw: bytes | str) -> Session:
+    record = json.loads(raw)
+    return Session(
+        id=record["id"],
+        user_id=uuid.UUID(record["user_id"]),
+        kind=SessionKind(record["kind"]),
+        client=ClientInfo(**record["client"]),
+        **{name: datetime.fromisoformat(record[name]) for name in _MOMENTS},
+    )
+
+
+# KEYS: record, index. ARGV: record, expiry (ms), digest. Indexes only a record SET XX kept.
+_REPLACE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PXAT', ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'NX')
+redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'GT')
+return 1
+"""
+
+
+class RedisSessions:
+    def __init__(self, client: redis.Redis, prefix: str = "coatcheck:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._replace = client.register_script(_REPLACE)
+
+    def _record(self, digest: str) -> str:
+        return f"{self._prefix}session:{digest}"
+
+    def _index(self, user_id: uuid.UUID) -> str:
+        return f"{self._prefix}user:{user_id}:sessions"
+
+    @_guarded
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    @_guarded
+    async def add(self, digest: str, session: Session) -> None:
+        expires, index = _ms(session.expires_at), self._index(session.user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._record(digest), _dump(session), pxat=expires)
+            pipe.zadd(index, {digest: expires})
+            # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
+            pipe.pexpireat(index, expires, nx=True)
+            pipe.pexpireat(index, expires, gt=True)
+            await pipe.execute()
+
+    @_guarded
+    async def get(self, digest: str) -> Session | None:
+        raw = await self._redis.get(self._record(digest))
+        return None if raw is None else _load(raw)
+
+    @_guarded
+    async def replace(self, digest: str, session: Session) -> bool:
+        keys = [self._record(digest), self._index(session.user_id)]
+        args: list[str | int] = [_dump(session), _ms(session.expires_at), digest]
+        return bool(await self._replace(keys=keys, args=args))
+
+    @_guarded
+    async def remove(self, digest: str) -> None:
+        # GETDEL ends the session at once; the index entry goes next, and one left behind
+        # by a failure is pruned later because its record is missing.
+        raw = await self._redis.getdel(self._record(digest))
+        if raw is not None:
+            await self._redis.zrem(self._index(_load(raw).user_id), digest)
+
+    @_guarded
+    async def of_user(self, user_id: uuid.UUID, now: datetime) -> Sequence[StoredSession]:
+        index = self._index(user_id)
+        digests = await self._digests(index)
+        if not digests:
+            return []
+        records = await self._redis.mget([self._record(digest) for digest in digests])
+        live, stale = [], []
+        for digest, raw in zip(digests, records, strict=True):
+            session = None if raw is None else _load(raw)
+            if session is None or not session.is_live(now):
+                stale.append(digest)
+            else:
+                live.append(StoredSession(digest, session))
+        if stale:
+            await self._drop(index, stale)
+        return live
+
+    @_guarded
+    async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
+        index = self._index(user_id)
+        doomed = [digest for digest in await self._digests(index) if digest != keep]
+        return await self._drop(index, doomed) if doomed else 0
+
+    async def _digests(self, index: str) -> list[str]:
+        members = cast(list[bytes | str], await self._redis.zrange(index, 0, -1))
+        return [_text(member) for member in members]
+
+    async def _drop(self, index: str, digests: list[str]) -> int:
+        """Delete the records, then their index entries; return how many records existed."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for digest in digests:
+                pipe.delete(self._record(digest))  # one key per command, Cluster-ready
+            pipe.zrem(index, *digests)
+            *deleted, _ = await pipe.execute()
+        return sum(deleted)
+
+
+# KEYS: failures. ARGV: now (ms), the end of a window starting now (ms).
+_RECORD_FAILURE = """
+local ends = tonumber(redis.call('HGET', KEYS[1], 'ends'))
+if ends and ends > tonumber(ARGV[1]) then
+  return redis.call('HINCRBY', KEYS[1], 'count', 1)
+end
+redis.call('HSET', KEYS[1], 'count', 1, 'ends', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class RedisLoginAttempts:
+    def __init__(self, client: redis.Redis, prefix: str = "coatcheck:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._record_failure = client.register_script(_RECORD_FAILURE)
+
+    def _key(self, key: str, part: str) -> str:
+        return f"{self._prefix}throttle:{{{key}}}:{part}"
+
+    @_guarded
+    async def locked_until(self, keys: Sequence[str]) -> datetime | None:
+        if not keys:
+            return None
+        values = await self._redis.mget([self._key(key, "lock") for key in keys])
+        deadlines = [int(value) for value in values if value is not None]
+        return _EPOCH + max(deadlines) * _MS if deadlines else None
+
+    @_guarded
+    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
+        args = [_ms(now), _ms(now + window)]
+        return int(await self._record_failure(keys=[self._key(key, "failures")], args=args))
+
+    @_guarded
+    async def lock(self, key: str, until: datetime) -> None:
+        deadline = _ms(until)
+        await self._redis.set(self._key(key, "lock"), deadline, pxat=deadline)
+
+    @_guarded
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._key(key, "failures"), self._key(key, "lock"))
