@@ -69,7 +69,8 @@ async def parse(request: web.Request, model: type[_Body]) -> _Body:
     except ValidationError as error:
         errors = []
         for item in error.errors(include_input=False, include_url=False):
-            cause = item.get("ctx", {}).get("error")
+            # A domain value's own message reads better than pydantic's "Value error, ...".
+            cause = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
             message = str(cause) if cause is not None else item["msg"]
             errors.append({"field": _field(item["loc"]), "message": message})
         raise RequestInvalid(errors) from None
