@@ -1,0 +1,233 @@
+"""What the Redis adapters promise beyond the port contracts: key expiry, no secrets at rest,
+and round trips that do not grow with the number of sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as redis
+from attrs import evolve
+from redis.asyncio.connection import Connection
+
+from adapters.redis_sessions import RedisLoginAttempts, RedisSessions, create_redis
+from domain.errors import StoreUnavailable
+from domain.model import SessionKind
+from domain.tickets import SessionTicket, TicketKey
+from tests.factories import NOW, digest_for, make_session
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+
+
+class RoundTrips:
+    """Counts what a client writes to its sockets: one send per command or pipeline."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def client(self, url: str) -> redis.Redis:
+        trips = self
+
+        class CountingConnection(Connection):
+            async def send_packed_command(
+                self, command: bytes | str | Iterable[bytes], check_health: bool = True
+            ) -> None:
+                trips.count += 1
+                await super().send_packed_command(command, check_health)
+
+        return redis.Redis.from_url(url, connection_class=CountingConnection)
+
+    async def of(self, operation: Awaitable[object]) -> int:
+        before = self.count
+        await operation
+        return self.count - before
+
+
+@pytest.fixture
+async def client(redis_space: tuple[str, str]) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_space[0])
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def counted(redis_space: tuple[str, str]) -> AsyncIterator[tuple[RedisSessions, RoundTrips]]:
+    trips = RoundTrips()
+    client = trips.client(redis_space[0])
+    await client.ping()  # opens the connection, whose handshake is not counted below
+    yield RedisSessions(client, prefix=redis_space[1]), trips
+    await client.aclose()
+
+
+@pytest.fixture
+def sessions(client: redis.Redis, redis_space: tuple[str, str]) -> RedisSessions:
+    return RedisSessions(client, prefix=redis_space[1])
+
+
+@pytest.fixture
+def attempts(client: redis.Redis, redis_space: tuple[str, str]) -> RedisLoginAttempts:
+    return RedisLoginAttempts(client, prefix=redis_space[1])
+
+
+async def keys_of(client: redis.Redis, prefix: str) -> list[bytes]:
+    return sorted([key async for key in client.scan_iter(match=prefix + "*", count=1000)])
+
+
+async def snapshot(client: redis.Redis, prefix: str) -> dict[bytes, tuple[bytes, int]]:
+    """Every key of the space with its serialised value and its absolute expiry."""
+    keys = await keys_of(client, prefix)
+    return {key: (await client.dump(key), await client.pexpiretime(key)) for key in keys}
+
+
+def ms(moment: datetime) -> int:
+    """Epoch milliseconds, rounded up."""
+    return -((EPOCH - moment) // MS)
+
+
+async def test_every_key_the_adapters_write_expires(
+    client: redis.Redis,
+    redis_space: tuple[str, str],
+    sessions: RedisSessions,
+    attempts: RedisLoginAttempts,
+) -> None:
+    user = uuid.uuid4()
+    browser, remembered = make_session(user), make_session(user, kind=SessionKind.REMEMBERED)
+    await sessions.add(digest_for("browser"), browser)
+    await sessions.add(digest_for("remembered"), remembered)
+    await sessions.replace(digest_for("browser"), evolve(browser, last_seen_at=NOW + MS))
+    await attempts.record_failure("account:a", timedelta(minutes=15), NOW)
+    await attempts.lock("account:a", NOW + timedelta(seconds=30))
+
+    keys = await keys_of(client, redis_space[1])
+    assert len(keys) == 5
+    assert all(ttl > 0 for ttl in [await client.pttl(key) for key in keys])
+
+
+async def test_keys_expire_at_their_deadline_and_the_index_with_the_latest_session(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    user, prefix = uuid.uuid4(), redis_space[1]
+    remembered = make_session(user, kind=SessionKind.REMEMBERED)
+    browser = make_session(user)
+    index = f"{prefix}user:{user}:sessions"
+    await sessions.add(digest_for("remembered"), remembered)
+    assert await client.pexpiretime(index) == ms(remembered.expires_at)
+    await sessions.add(digest_for("browser"), browser)
+    assert await client.pexpiretime(f"{prefix}session:{digest_for('browser')}") == ms(
+        browser.expires_at
+    )
+    assert await client.pexpiretime(index) == ms(remembered.expires_at)
+
+    renewed = evolve(remembered, expires_at=remembered.expires_at + timedelta(days=1))
+    await sessions.replace(digest_for("remembered"), renewed)
+    assert await client.pexpiretime(index) == ms(renewed.expires_at)
+
+
+async def test_stored_values_hold_no_ticket_and_the_record_no_digest(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    ticket = SessionTicket.issue()
+    digest = TicketKey(b"k" * 32).digest(ticket)
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest, session)
+
+    record = await client.get(f"{redis_space[1]}session:{digest}")
+    assert record is not None
+    assert digest.encode() not in record
+    assert set(json.loads(record)) == {
+        "id",
+        "user_id",
+        "kind",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+        "absolute_expires_at",
+        "client",
+    }
+    for key in await keys_of(client, redis_space[1]):
+        is_string = await client.type(key) == b"string"
+        values = [await client.get(key)] if is_string else await client.zrange(key, 0, -1)
+        assert all(ticket.value.encode() not in value for value in [key, *values])
+
+
+async def test_replace_after_remove_returns_false_and_writes_nothing(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    user = uuid.uuid4()
+    gone, other = make_session(user), make_session(user)
+    await sessions.add(digest_for("gone"), gone)
+    await sessions.add(digest_for("other"), other)
+    await sessions.remove(digest_for("gone"))
+    before = await snapshot(client, redis_space[1])
+
+    later = evolve(gone, expires_at=gone.expires_at + timedelta(days=1))
+    assert await sessions.replace(digest_for("gone"), later) is False
+    assert await snapshot(client, redis_space[1]) == before
+
+
+async def test_remove_of_user_removes_a_thousand_sessions_in_two_round_trips(
+    client: redis.Redis,
+    redis_space: tuple[str, str],
+    counted: tuple[RedisSessions, RoundTrips],
+) -> None:
+    sessions, trips = counted
+    user = uuid.uuid4()
+    for n in range(1000):
+        await sessions.add(digest_for(f"s{n}"), make_session(user))
+
+    before = trips.count
+    assert await sessions.remove_of_user(user) == 1000
+    assert trips.count - before == 2
+    assert await sessions.of_user(user, NOW) == []
+    assert await keys_of(client, redis_space[1]) == []
+
+
+async def test_each_operation_takes_a_fixed_number_of_round_trips(
+    counted: tuple[RedisSessions, RoundTrips],
+) -> None:
+    sessions, trips = counted
+    user = uuid.uuid4()
+    session = make_session(user)
+    await sessions.replace(digest_for("warm"), session)  # loads the script once
+    assert await trips.of(sessions.add(digest_for("a"), session)) == 1
+    assert await trips.of(sessions.get(digest_for("a"))) == 1
+    assert await trips.of(sessions.replace(digest_for("a"), session)) == 1
+    assert await trips.of(sessions.of_user(user, NOW)) == 2
+    assert await trips.of(sessions.remove(digest_for("a"))) == 2
+    assert await trips.of(sessions.remove(digest_for("a"))) == 1
+
+
+async def test_of_user_prunes_a_session_whose_record_expired(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    user, prefix = uuid.uuid4(), redis_space[1]
+    await sessions.add(digest_for("expiring"), make_session(user))
+    await sessions.add(digest_for("staying"), make_session(user))
+    await client.pexpire(f"{prefix}session:{digest_for('expiring')}", 1)
+    await asyncio.sleep(0.05)
+
+    listed = await sessions.of_user(user, NOW)
+    assert [item.digest for item in listed] == [digest_for("staying")]
+    assert await client.zrange(f"{prefix}user:{user}:sessions", 0, -1) == [
+        digest_for("staying").encode()
+    ]
+
+
+async def test_unreachable_redis_raises_store_unavailable_naming_no_address() -> None:
+    client = create_redis("redis://:hunter2@127.0.0.1:1/0")
+    try:
+        for operation in [
+            RedisSessions(client).get(digest_for("a")),
+            RedisSessions(client).ping(),
+            RedisLoginAttempts(client).locked_until(["account:a"]),
+        ]:
+            with pytest.raises(StoreUnavailable) as raised:
+                await operation
+            assert str(raised.value) == "session store unavailable"
+    finally:
+        await client.aclose()
