@@ -1,0 +1,82 @@
+"""Apps on real stores: PostgreSQL users and Redis sessions (each test its own database and
+key prefix), or the embedded SQLite default in a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from dependency_injector import providers
+
+from adapters.clock import FakeClock
+from entrypoints.container import Container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings, load_settings
+
+SESSION_SECRET = "integration-tests-secret-" + "0" * 16
+MakeSettings = Callable[..., Settings]
+MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Starts at the real now, so Redis expiries (wall-clock) agree with the app's clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def shared_settings(
+    postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
+) -> MakeSettings:
+    """Settings on the real PostgreSQL and Redis of this test; keywords override any field."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": postgres_dsn,
+            "redis_url": redis_space[0],
+            "redis_prefix": redis_space[1],
+            "session_secret": SESSION_SECRET,
+            "bcrypt_rounds": 4,
+            "cookie_secure": False,
+            "data_dir": tmp_path,
+        }
+        return load_settings(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture
+def embedded_settings(tmp_path: Path) -> MakeSettings:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"bcrypt_rounds": 4, "cookie_secure": False, "data_dir": tmp_path}
+        return load_settings(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, clock: FakeClock) -> MakeClient:
+    """A test client of a new app instance on the given settings, its clock the fake one."""
+
+    async def make(settings: Settings) -> TestClient[Any, Any]:
+        def configure(container: Container) -> None:
+            container.clock.override(providers.Object(clock))
+
+        client: TestClient[Any, Any] = await aiohttp_client(
+            create_app(settings, configure=configure)
+        )
+        return client
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient, shared_settings: MakeSettings) -> TestClient[Any, Any]:
+    """One app instance on real PostgreSQL and Redis, with default settings."""
+    return await make_client(shared_settings())
+
+
+REGISTRATION = {"email": "ada@example.com", "name": "Ada Lovelace", "password": "correct horse"}
