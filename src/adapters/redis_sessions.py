@@ -185,11 +185,10 @@ class RedisSessions:
     async def _drop(self, index: str, digests: list[str]) -> int:
         """Delete the records, then their index entries; return how many records existed."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for digest in digests:
-                pipe.delete(self._record(digest))  # one key per command, Cluster-ready
+            pipe.delete(*[self._record(digest) for digest in digests])
             pipe.zrem(index, *digests)
-            *deleted, _ = await pipe.execute()
-        return sum(deleted)
+            deleted, _ = await pipe.execute()
+        return int(deleted)
 
 
 # KEYS: failures. ARGV: now (ms), the end of a window starting now (ms).
