@@ -1,0 +1,143 @@
+"""The embedded SQLite store beyond the port contracts: the file, its schema, its sharing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import pytest
+from attrs import evolve
+
+from adapters.sqlite_store import SCHEMA_VERSION, SqliteStore
+from domain.errors import EmailTaken, StoreUnavailable
+from domain.model import Email
+from tests.factories import NOW, digest_for, make_session, make_user
+
+WINDOW = timedelta(minutes=15)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "coatcheck.sqlite3"
+
+
+@pytest.fixture
+async def store(path: Path) -> AsyncIterator[SqliteStore]:
+    store = await SqliteStore.open(path)
+    yield store
+    await store.close()
+
+
+def pragma(path: Path, name: str) -> object:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+async def test_users_sessions_and_locks_survive_reopening_the_file(path: Path) -> None:
+    user, session = make_user(), make_session(uuid.uuid4())
+    first = await SqliteStore.open(path)
+    await first.users.add(user)
+    await first.sessions.add(digest_for("a"), session)
+    await first.login_attempts.lock("account:a", NOW)
+    await first.close()
+
+    second = await SqliteStore.open(path)
+    try:
+        assert await second.users.by_email(user.email) == user
+        assert await second.sessions.get(digest_for("a")) == session
+        assert await second.login_attempts.locked_until(["account:a"]) == NOW
+    finally:
+        await second.close()
+
+
+async def test_open_creates_the_folder_a_wal_journal_and_the_schema_version(
+    store: SqliteStore, path: Path
+) -> None:
+    assert pragma(path, "journal_mode") == "wal"
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+async def test_open_where_no_file_can_be_made_is_store_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailable) as raised:
+        await SqliteStore.open(blocker / "coatcheck.sqlite3")
+    assert str(raised.value) == "embedded store unavailable"
+
+
+@pytest.fixture
+def not_a_database(path: Path) -> Path:
+    path.parent.mkdir()
+    path.write_bytes(b"this is no SQLite database, just some bytes" * 100)
+    return path
+
+
+async def test_a_file_that_is_not_a_database_is_store_unavailable(not_a_database: Path) -> None:
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore.open(not_a_database)
+
+
+async def test_a_file_from_a_newer_release_is_refused(path: Path) -> None:
+    path.parent.mkdir()
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreUnavailable):
+        await SqliteStore.open(path)
+
+
+async def test_times_read_back_as_utc_whatever_zone_they_were_written_in(
+    store: SqliteStore,
+) -> None:
+    elsewhere = NOW.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    session = make_session(uuid.uuid4(), now=elsewhere)
+    await store.sessions.add(digest_for("a"), session)
+    stored = await store.sessions.get(digest_for("a"))
+    assert stored == session
+    assert stored is not None
+    assert stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_interleaved_tasks_take_turns_on_the_shared_connection(store: SqliteStore) -> None:
+    user = uuid.uuid4()
+    adds = [store.sessions.add(digest_for(f"s{n}"), make_session(user)) for n in range(20)]
+    listings = [store.sessions.of_user(user, NOW) for _ in range(20)]
+    failures = [store.login_attempts.record_failure("account:a", WINDOW, NOW) for _ in range(20)]
+    _, _, counts = await asyncio.gather(
+        asyncio.gather(*adds), asyncio.gather(*listings), asyncio.gather(*failures)
+    )
+    assert sorted(counts) == list(range(1, 21))
+    assert len(await store.sessions.of_user(user, NOW)) == 20
+
+
+async def test_two_stores_on_one_file_share_users_and_sessions(path: Path) -> None:
+    """As `coatcheck serve --workers N` does: one file, a connection per process."""
+    one, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    try:
+        racers = [make_user("race@example.com") for _ in range(10)]
+        results = await asyncio.gather(
+            *(store.users.add(user) for store in (one, other) for user in racers[:5]),
+            return_exceptions=True,
+        )
+        assert sum(result is None for result in results) == 1
+        assert all(isinstance(r, EmailTaken) for r in results if r is not None)
+
+        session = make_session(uuid.uuid4())
+        await one.sessions.add(digest_for("a"), session)
+        assert await other.sessions.get(digest_for("a")) == session
+        await other.sessions.remove(digest_for("a"))
+        assert await one.sessions.replace(digest_for("a"), session) is False
+        assert await one.users.by_email(Email("race@example.com")) in racers
+    finally:
+        await one.close()
+        await other.close()
+
+
+async def test_a_reused_user_id_is_not_mistaken_for_a_taken_email(store: SqliteStore) -> None:
+    user = make_user("ada@example.com")
+    await store.users.add(user)
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.users.add(evolve(make_user("bob@example.com"), id=user.id))
