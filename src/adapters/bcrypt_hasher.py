@@ -15,10 +15,13 @@ _T = TypeVar("_T")
 
 
 class BcryptHasher:
+    """Construction costs one hash (the dummy one, made up front so that even the first
+    unknown email costs exactly one verification): construct it at start-up."""
+
     def __init__(self, rounds: int = 12, max_threads: int = 4) -> None:
         self._rounds = rounds
         self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="bcrypt")
-        self._dummy_hash: bytes | None = None
+        self._dummy_hash = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
 
     async def _run(self, fn: partial[_T]) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
@@ -37,9 +40,6 @@ class BcryptHasher:
             return False
 
     async def verify_dummy(self, password: Password) -> None:
-        if self._dummy_hash is None:
-            salt = bcrypt.gensalt(self._rounds)
-            self._dummy_hash = await self._run(partial(bcrypt.hashpw, b"dummy password", salt))
         await self._run(partial(bcrypt.checkpw, password.value.encode(), self._dummy_hash))
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -29,9 +29,14 @@ class InMemoryUsers:
     async def by_email(self, email: Email) -> User | None:
         return next((user for user in self.by_id.values() if user.email == email), None)
 
-    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
-        if user_id in self.by_id:
-            self.by_id[user_id] = evolve(self.by_id[user_id], password_hash=password_hash)
+    async def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, replacing: str
+    ) -> bool:
+        user = self.by_id.get(user_id)
+        if user is None or user.password_hash != replacing:
+            return False
+        self.by_id[user_id] = evolve(user, password_hash=password_hash)
+        return True
 
     async def ping(self) -> None:
         return None
@@ -102,8 +107,11 @@ class InMemoryLoginAttempts:
         self.failures[key] = (count + 1, ends)
         return count + 1
 
-    async def lock(self, key: str, until: datetime) -> None:
+    async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
+        if key in self.locks and self.locks[key] > now:
+            return False
         self.locks[key] = until
+        return True
 
     async def clear(self, key: str) -> None:
         self.failures.pop(key, None)

@@ -112,13 +112,18 @@ class PostgresUsers:
             )
         return None if row is None else _user(row)
 
-    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+    async def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, replacing: str
+    ) -> bool:
         async with self._connection() as connection:
-            await connection.execute(
-                "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+            status = await connection.execute(
+                "UPDATE users SET password_hash = $2, updated_at = now()"
+                " WHERE id = $1 AND password_hash = $3",
                 user_id,
                 password_hash,
+                replacing,
             )
+        return bool(status == "UPDATE 1")
 
     async def ping(self) -> None:
         async with self._connection() as connection:

@@ -203,11 +203,21 @@ return 1
 """
 
 
+# KEYS: lock. ARGV: now (ms), until (ms).
+_CLAIM_LOCK = """
+local held = tonumber(redis.call('GET', KEYS[1]))
+if held and held > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[2])
+return 1
+"""
+
+
 class RedisLoginAttempts:
     def __init__(self, client: redis.Redis, prefix: str = "coatcheck:") -> None:
         self._redis = client
         self._prefix = prefix
         self._record_failure = client.register_script(_RECORD_FAILURE)
+        self._claim_lock = client.register_script(_CLAIM_LOCK)
 
     def _key(self, key: str, part: str) -> str:
         return f"{self._prefix}throttle:{{{key}}}:{part}"
@@ -226,9 +236,9 @@ class RedisLoginAttempts:
         return int(await self._record_failure(keys=[self._key(key, "failures")], args=args))
 
     @_guarded
-    async def lock(self, key: str, until: datetime) -> None:
-        deadline = _ms(until)
-        await self._redis.set(self._key(key, "lock"), deadline, pxat=deadline)
+    async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
+        args = [_ms(now), _ms(until)]
+        return bool(await self._claim_lock(keys=[self._key(key, "lock")], args=args))
 
     @_guarded
     async def clear(self, key: str) -> None:

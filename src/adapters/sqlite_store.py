@@ -189,11 +189,14 @@ class SqliteUsers:
     async def by_email(self, email: Email) -> User | None:
         return await self._one("email = ?", email.value)
 
-    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
-        await self._database.change(
-            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
-            (password_hash, _text(datetime.now(UTC)), str(user_id)),
+    async def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, replacing: str
+    ) -> bool:
+        changed = await self._database.change(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?",
+            (password_hash, _text(datetime.now(UTC)), str(user_id), replacing),
         )
+        return changed == 1
 
     async def ping(self) -> None:
         await self._database.fetch("SELECT 1 FROM users LIMIT 1")
@@ -312,12 +315,14 @@ class SqliteLoginAttempts:
         )
         return int(failures)
 
-    async def lock(self, key: str, until: datetime) -> None:
-        await self._database.change(
-            "INSERT INTO login_attempts (key, locked_until) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until",
-            (key, _text(until)),
+    async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
+        changed = await self._database.change(
+            "INSERT INTO login_attempts (key, locked_until) VALUES (:key, :until)"
+            " ON CONFLICT (key) DO UPDATE SET locked_until = :until"
+            " WHERE locked_until IS NULL OR locked_until <= :now",
+            {"key": key, "until": _text(until), "now": _text(now)},
         )
+        return changed == 1
 
     async def clear(self, key: str) -> None:
         await self._database.change("DELETE FROM login_attempts WHERE key = ?", (key,))

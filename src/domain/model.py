@@ -18,11 +18,18 @@ NAME_MAX_LENGTH = 100
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_BYTES = 72  # bcrypt's limit: longer is refused, never truncated
 USER_AGENT_MAX_LENGTH = 256
-_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]+$")
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s]+")
 
 
 def _has_control_characters(value: str) -> bool:
-    return any(unicodedata.category(char) in {"Cc", "Cf"} for char in value)
+    return any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value)
+
+
+def _utf8_length(value: str) -> int:
+    try:
+        return len(value.encode())
+    except UnicodeEncodeError:  # a lone surrogate: JSON can carry one, UTF-8 cannot
+        raise InvalidValue("must be valid Unicode text") from None
 
 
 def _normalise_email(value: str) -> str:
@@ -37,7 +44,11 @@ class Email:
 
     @value.validator
     def _check(self, _attribute: object, value: str) -> None:
-        if len(value) > EMAIL_MAX_LENGTH or not _EMAIL_SHAPE.match(value):
+        if (
+            len(value) > EMAIL_MAX_LENGTH
+            or not _EMAIL_SHAPE.fullmatch(value)
+            or _has_control_characters(value)
+        ):
             raise InvalidValue("must be a valid email address")
 
     def __str__(self) -> str:
@@ -73,7 +84,7 @@ class Password:
 
     @value.validator
     def _check(self, _attribute: object, value: str) -> None:
-        if len(value.encode()) > PASSWORD_MAX_BYTES:
+        if _utf8_length(value) > PASSWORD_MAX_BYTES:
             raise InvalidValue(f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8")
 
     def __repr__(self) -> str:

@@ -26,7 +26,12 @@ class Users(Protocol):
 
     async def by_email(self, email: Email) -> User | None: ...
 
-    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
+    async def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, replacing: str
+    ) -> bool:
+        """Store a new hash only if the stored one is still `replacing` (compare-and-set);
+        False, and no write, if it changed meanwhile."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -73,17 +78,20 @@ class Sessions(Protocol):
 
 
 class LoginAttempts(Protocol):
-    """Failed log-in counts and lock-outs, by throttle key (an account or an address)."""
+    """Log-in attempt counts and lock-outs, by throttle key (an account or an address)."""
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         """The latest lock-out deadline among the keys, if any is locked."""
         ...
 
     async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        """Count one failure; return the failures within the window that began with the first."""
+        """Count one attempt; return the count within the window that began with the first."""
         ...
 
-    async def lock(self, key: str, until: datetime) -> None: ...
+    async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
+        """Atomically lock the key until `until`, unless a lock that outlasts `now` holds it;
+        True when this call took the lock."""
+        ...
 
     async def clear(self, key: str) -> None: ...
 

@@ -1,10 +1,10 @@
-"""Log-in throttling: failures per account and per client address buy growing delays."""
+"""Log-in throttling: attempts per account and per client address buy growing delays."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from attrs import frozen
 
@@ -15,21 +15,21 @@ from domain.ports import Clock, LoginAttempts
 
 @frozen
 class ThrottlePolicy:
-    """After `limit` failures in `window`, each further failure locks the key for a delay
-    that doubles from `base_delay` up to `max_delay`: the longest an attacker can keep the
-    real owner out at a time."""
+    """Within `window`, the attempt that reaches `limit` (and every later one) first takes a
+    lock of a delay that doubles from `base_delay` up to `max_delay`: the longest an attacker
+    can keep the real owner out at a time. While a key is locked, attempts are refused."""
 
     enabled: bool = True
     account_limit: int = 5
-    address_limit: int = 20
+    address_limit: int = 50
     window: timedelta = timedelta(minutes=15)
     base_delay: timedelta = timedelta(seconds=1)
     max_delay: timedelta = timedelta(minutes=1)
 
-    def delay(self, failures: int, limit: int) -> timedelta | None:
-        if failures < limit:
+    def delay(self, attempts: int, limit: int) -> timedelta | None:
+        if attempts < limit:
             return None
-        return min(self.base_delay * (1 << min(failures - limit, 32)), self.max_delay)
+        return min(self.base_delay * (1 << min(attempts - limit, 32)), self.max_delay)
 
 
 def account_key(email: Email) -> str:
@@ -41,8 +41,18 @@ def address_key(address: str) -> str:
     return "address:" + address
 
 
+def _seconds_until(until: datetime, now: datetime) -> int:
+    return max(1, math.ceil((until - now).total_seconds()))
+
+
 class LoginThrottle:
-    """Checks and counts log-in failures; a domain service shared by the use-cases."""
+    """Counts an attempt before the password is checked, so parallel guesses are counted too.
+
+    Attempts under the limit go through. The attempt that reaches it must also take the
+    key's lock (atomically, so of many parallel ones exactly one does) and is then checked;
+    the rest are refused until the lock ends. Success clears the account's count and lock;
+    an address counts every attempt, so one valid account cannot reset it.
+    """
 
     def __init__(self, attempts: LoginAttempts, policy: ThrottlePolicy, clock: Clock) -> None:
         self._attempts = attempts
@@ -55,25 +65,20 @@ class LoginThrottle:
             keys.append((address_key(address), self._policy.address_limit))
         return keys
 
-    async def check(self, email: Email, address: str) -> None:
-        """Raise TooManyAttempts while the account or the address is locked."""
+    async def attempt(self, email: Email, address: str) -> None:
+        """Count this attempt; raise TooManyAttempts when it may not be checked."""
         if not self._policy.enabled:
             return
-        keys = [key for key, _ in self._keys(email, address)]
-        until = await self._attempts.locked_until(keys)
         now = self._clock.now()
+        keys = self._keys(email, address)
+        until = await self._attempts.locked_until([key for key, _ in keys])
         if until is not None and until > now:
-            raise TooManyAttempts(math.ceil((until - now).total_seconds()))
-
-    async def failed(self, email: Email, address: str) -> None:
-        if not self._policy.enabled:
-            return
-        now = self._clock.now()
-        for key, limit in self._keys(email, address):
-            failures = await self._attempts.record_failure(key, self._policy.window, now)
-            delay = self._policy.delay(failures, limit)
-            if delay is not None:
-                await self._attempts.lock(key, now + delay)
+            raise TooManyAttempts(_seconds_until(until, now))
+        for key, limit in keys:
+            attempts = await self._attempts.record_failure(key, self._policy.window, now)
+            delay = self._policy.delay(attempts, limit)
+            if delay is not None and not await self._attempts.claim_lock(key, now + delay, now):
+                raise TooManyAttempts(_seconds_until(now + delay, now))
 
     async def succeeded(self, email: Email) -> None:
         if self._policy.enabled:

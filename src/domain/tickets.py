@@ -10,7 +10,7 @@ import secrets
 from attrs import field, frozen
 
 TICKET_BYTES = 32  # 256 random bits
-_TICKET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @frozen(repr=False)
@@ -26,7 +26,7 @@ class SessionTicket:
     @classmethod
     def parse(cls, raw: str | None) -> SessionTicket | None:
         """A ticket of the shape we issue, or None: junk never reaches a store."""
-        if raw is None or not _TICKET_SHAPE.match(raw):
+        if raw is None or not _TICKET_SHAPE.fullmatch(raw):
             return None
         return cls(raw)
 

@@ -65,7 +65,9 @@ class Container(containers.DeclarativeContainer):
     throttle = providers.Singleton(LoginThrottle, login_attempts, throttle_policy, clock)
     issuer = providers.Singleton(SessionIssuer, sessions, ticket_key, clock, session_policy)
 
-    register_user = providers.Singleton(RegisterUser, users, hasher, issuer, clock)
+    register_user = providers.Singleton(
+        RegisterUser, users, hasher, issuer, clock, sessions, ticket_key
+    )
     log_in = providers.Singleton(LogIn, users, hasher, throttle, issuer, sessions, ticket_key)
     authenticate = providers.Singleton(Authenticate, sessions, ticket_key, clock, session_policy)
     current_user = providers.Singleton(CurrentUser, users)

@@ -51,7 +51,7 @@ async def test_set_password_hash_changes_only_that_user(users: Any) -> None:
     ada, bob = make_user("ada@example.com"), make_user("bob@example.com")
     await users.add(ada)
     await users.add(bob)
-    await users.set_password_hash(ada.id, "$2b$04$" + "y" * 53)
+    assert await users.set_password_hash(ada.id, "$2b$04$" + "y" * 53, ada.password_hash)
     stored_ada, stored_bob = await users.get(ada.id), await users.get(bob.id)
     assert stored_ada is not None
     assert stored_ada.password_hash == "$2b$04$" + "y" * 53
@@ -62,3 +62,17 @@ async def test_unicode_names_round_trip(users: Any) -> None:
     user = make_user("zoe@example.com", "Zoë Ñúñez 山田")
     await users.add(user)
     assert await users.get(user.id) == user
+
+
+async def test_set_password_hash_refuses_when_the_hash_changed_meanwhile(users: Any) -> None:
+    user = make_user()
+    await users.add(user)
+    assert await users.set_password_hash(user.id, "first-change", user.password_hash) is True
+    assert await users.set_password_hash(user.id, "stale-change", user.password_hash) is False
+    stored = await users.get(user.id)
+    assert stored is not None
+    assert stored.password_hash == "first-change"
+
+
+async def test_set_password_hash_of_unknown_user_changes_nothing(users: Any) -> None:
+    assert await users.set_password_hash(uuid.uuid4(), "new", "old") is False

@@ -77,7 +77,7 @@ class Domain:
 
         throttle = LoginThrottle(attempts, throttle_policy, clock)
         issuer = SessionIssuer(sessions, key, clock, session_policy)
-        self.register = RegisterUser(users, hasher, issuer, clock)
+        self.register = RegisterUser(users, hasher, issuer, clock, sessions, key)
         self.log_in = LogIn(users, hasher, throttle, issuer, sessions, key)
         self.authenticate = Authenticate(sessions, key, clock, session_policy)
         self.current_user = CurrentUser(users)

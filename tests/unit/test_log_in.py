@@ -153,7 +153,7 @@ async def test_hash_with_another_cost_is_rehashed_at_the_next_successful_log_in(
     try:
         user = await app.add_user()
         old_hash = await stronger.hash(Password(PASSWORD))
-        await app.users.set_password_hash(user.id, old_hash)
+        await app.users.set_password_hash(user.id, old_hash, user.password_hash)
         assert old_hash.startswith("$2b$05$")
 
         logged_in = await app.logged_in()
@@ -174,7 +174,7 @@ async def test_hash_with_another_cost_is_kept_after_a_failed_log_in(app: Domain)
         old_hash = await stronger.hash(Password(PASSWORD))
     finally:
         stronger.close()
-    await app.users.set_password_hash(user.id, old_hash)
+    await app.users.set_password_hash(user.id, old_hash, user.password_hash)
     with pytest.raises(InvalidCredentials):
         await app.logged_in(password="wrong password")
     assert app.users.by_id[user.id].password_hash == old_hash

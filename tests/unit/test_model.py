@@ -274,3 +274,22 @@ def test_renewal_is_due_after_a_quarter_of_a_short_idle_window() -> None:
     session = policy.start(uuid.uuid4(), SessionKind.BROWSER, ClientInfo(), NOW)
     assert policy.renewal(session, NOW + timedelta(seconds=29)) is None
     assert policy.renewal(session, NOW + timedelta(seconds=30)) is not None
+
+
+@pytest.mark.parametrize("factory", [Password, NewPassword])
+def test_a_password_with_a_lone_surrogate_is_refused_as_invalid(factory: type[Password]) -> None:
+    with pytest.raises(InvalidValue, match="valid Unicode"):
+        factory("abcdefgh\ud800")
+
+
+@pytest.mark.parametrize(
+    "raw", ["ada\x00@example.com", "ada@example.com\u200b", "ada\ud800@example.com"]
+)
+def test_an_email_with_invisible_or_invalid_characters_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValue):
+        Email(raw)
+
+
+def test_a_name_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(InvalidValue):
+        Name("Ada \ud800")

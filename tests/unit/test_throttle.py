@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -138,14 +139,26 @@ async def test_an_address_trying_many_accounts_is_locked(build: Build) -> None:
     assert address_key(HERE.address) in app.attempts.locks
 
 
-async def test_a_success_does_not_reset_the_address_counter(build: Build) -> None:
+async def test_an_address_counts_successful_attempts_too(build: Build) -> None:
+    """Else one valid account of the attacker's would reset the address between guesses."""
     app = build(throttle_policy=ThrottlePolicy(account_limit=5, address_limit=4))
     await app.add_user()
     for number in range(3):
         await _fail(app, 1, email=f"victim{number}@example.com", client=HERE)
     await app.logged_in(client=HERE)
-    await _fail(app, 1, email="victim9@example.com", client=HERE)
     assert await _locked_for(app, client=HERE) > 0
+
+
+async def test_parallel_guesses_on_one_account_are_checked_at_most_limit_times(
+    user: Domain,
+) -> None:
+    app = user
+    guesses = [app.logged_in(password=WRONG, client=HERE) for _ in range(50)]
+    results = await asyncio.gather(*guesses, return_exceptions=True)
+    checked = sum(isinstance(result, InvalidCredentials) for result in results)
+    refused = sum(isinstance(result, TooManyAttempts) for result in results)
+    assert checked == app.throttle_policy.account_limit
+    assert refused == 50 - checked
 
 
 async def test_a_disabled_policy_never_throttles(build: Build) -> None:

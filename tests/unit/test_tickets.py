@@ -109,3 +109,8 @@ async def test_changing_the_session_secret_ends_every_session(app: Domain, build
     rotated = build(key=TicketKey(b"a brand new session secret, 32+ bytes"))
     with pytest.raises(NotAuthenticated):
         await rotated.authenticate(logged_in.ticket)
+
+
+def test_a_ticket_with_a_trailing_newline_is_refused() -> None:
+    ticket = SessionTicket.issue()
+    assert SessionTicket.parse(ticket.value + "\n") is None

@@ -28,16 +28,24 @@ class RegisterUser:
 
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
-    - the new session gets a fresh ticket.
+    - the new session gets a fresh ticket; the session the client held before, if any, ends.
     """
 
     def __init__(
-        self, users: Users, hasher: PasswordHasher, issuer: SessionIssuer, clock: Clock
+        self,
+        users: Users,
+        hasher: PasswordHasher,
+        issuer: SessionIssuer,
+        clock: Clock,
+        sessions: Sessions,
+        key: TicketKey,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._issuer = issuer
         self._clock = clock
+        self._sessions = sessions
+        self._key = key
 
     async def __call__(
         self,
@@ -46,6 +54,7 @@ class RegisterUser:
         password: NewPassword,
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
+        replacing: SessionTicket | None = None,
     ) -> LoggedIn:
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
@@ -57,6 +66,8 @@ class RegisterUser:
             created_at=self._clock.now(),
         )
         await self._users.add(user)  # raises EmailTaken if a concurrent register won
+        if replacing is not None:
+            await self._sessions.remove(self._key.digest(replacing))
         return await self._issuer.start(user, kind, client)
 
 
@@ -94,25 +105,45 @@ class LogIn:
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
     ) -> LoggedIn:
-        await self._throttle.check(email, client.address)
+        await self._throttle.attempt(email, client.address)
         user = await self._users.by_email(email)
         if user is None:
             await self._hasher.verify_dummy(password)
-        elif await self._hasher.verify(password, user.password_hash):
-            await self._throttle.succeeded(email)
-            user = await self._upgrade_hash(user, password)
-            if replacing is not None:
-                await self._sessions.remove(self._key.digest(replacing))
-            return await self._issuer.start(user, kind, client)
-        await self._throttle.failed(email, client.address)
-        raise InvalidCredentials()
+            raise InvalidCredentials()
+        if not await self._hasher.verify(password, user.password_hash):
+            raise InvalidCredentials()
+        await self._throttle.succeeded(email)
+        verified_hash = user.password_hash
+        user = await self._upgrade_hash(user, password)
+        if replacing is not None:
+            await self._sessions.remove(self._key.digest(replacing))
+        logged_in = await self._issuer.start(user, kind, client)
+        known_hashes = {verified_hash, user.password_hash}
+        await self._end_if_password_changed(logged_in, password, known_hashes)
+        return logged_in
 
     async def _upgrade_hash(self, user: User, password: Password) -> User:
         if not self._hasher.needs_rehash(user.password_hash):
             return user
-        password_hash = await self._hasher.hash(password)
-        await self._users.set_password_hash(user.id, password_hash)
-        return evolve(user, password_hash=password_hash)
+        upgraded = await self._hasher.hash(password)
+        # Compare-and-set: a password changed meanwhile is never overwritten.
+        if await self._users.set_password_hash(user.id, upgraded, replacing=user.password_hash):
+            return evolve(user, password_hash=upgraded)
+        return user
+
+    async def _end_if_password_changed(
+        self, logged_in: LoggedIn, password: Password, known_hashes: set[str]
+    ) -> None:
+        """A password change that ended every session while this log-in checked the old
+        password must end this session too. (Another log-in's cost upgrade is no change.)"""
+        stored = await self._users.get(logged_in.user.id)
+        if stored is not None and (
+            stored.password_hash in known_hashes
+            or await self._hasher.verify(password, stored.password_hash)
+        ):
+            return
+        await self._sessions.remove(self._key.digest(logged_in.ticket))
+        raise InvalidCredentials()
 
 
 class Authenticate:

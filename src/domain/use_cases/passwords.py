@@ -15,7 +15,7 @@ class ChangePassword:
     """Replaces the caller's password.
 
     - the current password must be right (WrongPassword; nothing changes), and
-      attempts are throttled like log-ins;
+      attempts are throttled like log-ins; a concurrent change wins, never both;
     - every session of the user ends, the caller's included, and the caller gets
       a new session with a fresh ticket: old tickets stop working everywhere.
     """
@@ -44,12 +44,14 @@ class ChangePassword:
         user = await self._users.get(caller.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        await self._throttle.check(user.email, client.address)
+        await self._throttle.attempt(user.email, client.address)
         if not await self._hasher.verify(current_password, user.password_hash):
-            await self._throttle.failed(user.email, client.address)
             raise WrongPassword()
         await self._throttle.succeeded(user.email)
-        user = evolve(user, password_hash=await self._hasher.hash(new_password))
-        await self._users.set_password_hash(user.id, user.password_hash)
+        new_hash = await self._hasher.hash(new_password)
+        if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
+            raise WrongPassword()  # changed by someone else since we checked it
         await self._sessions.remove_of_user(user.id)
-        return await self._issuer.start(user, caller.session.kind, client)
+        return await self._issuer.start(
+            evolve(user, password_hash=new_hash), caller.session.kind, client
+        )

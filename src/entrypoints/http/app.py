@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -52,6 +53,7 @@ def _services(
             container = Container(settings=settings, resources=resources)
             if configure is not None:
                 configure(container)
+            await asyncio.to_thread(container.hasher)  # its dummy hash, off the event loop
             app[CONTAINER] = container
             yield
             container.hasher().close()

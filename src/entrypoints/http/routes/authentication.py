@@ -27,7 +27,11 @@ def token_json(logged_in: LoggedIn) -> dict[str, object]:
 async def register(request: web.Request) -> web.Response:
     body = await parse(request, RegisterBody)
     logged_in = await container(request).register_user()(
-        body.email, body.name, body.password, client_info(request)
+        body.email,
+        body.name,
+        body.password,
+        client_info(request),
+        replacing=await held_ticket(request),
     )
     await hand_out(request, logged_in)
     return web.json_response(user_json(logged_in.user), status=201)
