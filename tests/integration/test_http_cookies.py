@@ -1,0 +1,338 @@
+"""The session cookie as a browser receives it (read from the raw Set-Cookie headers), what
+clears it, what keeps responses that carry it out of caches, and what is never a ticket."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from adapters.clock import FakeClock
+from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+
+Client = TestClient[Any, Any]
+COOKIE = "coatcheck"
+LOG_IN = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
+REMEMBER_IDLE_TIMEOUT = 30 * 24 * 60 * 60  # the default
+UNKNOWN_TICKET = "A" * 43  # the shape of a ticket, issued by no one
+
+
+def set_cookies(response: ClientResponse) -> dict[str, dict[str, str]]:
+    """Set-Cookie headers by cookie name: the value under "", attributes lower-cased
+    (flags such as HttpOnly map to "")."""
+    cookies = {}
+    for header in response.headers.getall("Set-Cookie", []):
+        pair, *attributes = (part.strip() for part in header.split(";"))
+        name, _, value = pair.partition("=")
+        cookie = {"": value.strip('"')}
+        for attribute in attributes:
+            key, _, attribute_value = attribute.partition("=")
+            cookie[key.lower()] = attribute_value
+        cookies[name] = cookie
+    return cookies
+
+
+def the_cookie(response: ClientResponse, name: str = COOKIE) -> dict[str, str]:
+    cookies = set_cookies(response)
+    assert list(cookies) == [name]
+    return cookies[name]
+
+
+def assert_cleared(response: ClientResponse, name: str = COOKIE) -> None:
+    cookie = the_cookie(response, name)
+    assert cookie[""] == ""
+    assert cookie["max-age"] == "0"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def register(client: Client) -> ClientResponse:
+    response = await client.post("/authentication/register", json=REGISTRATION)
+    assert response.status == 201
+    return response
+
+
+async def token(client: Client) -> str:
+    response = await client.post("/authentication/token", json=LOG_IN)
+    assert response.status == 200
+    return str((await response.json())["token"])
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def test_remember_me_cookie_lasts_the_remember_idle_timeout(client: Client) -> None:
+    await register(client)
+
+    response = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+
+    assert response.status == 200
+    assert abs(int(the_cookie(response)["max-age"]) - REMEMBER_IDLE_TIMEOUT) <= 2
+
+
+async def test_cookie_without_remember_me_dies_with_the_browser(client: Client) -> None:
+    registered = await register(client)
+    logged_in = await client.post("/authentication/log-in", json=LOG_IN)
+
+    for response in (registered, logged_in):
+        cookie = the_cookie(response)
+        assert "max-age" not in cookie
+        assert "expires" not in cookie
+
+
+async def test_cookie_is_secure_by_default_also_when_cleared(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(cookie_secure=True))
+    registered = await register(client)
+    ticket = the_cookie(registered)[""]
+    remembered = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    logged_out = await client.post("/authentication/log-out", cookies={COOKIE: ticket})
+
+    for response in (registered, remembered, logged_out):
+        assert "secure" in the_cookie(response)
+
+
+async def test_cookie_is_not_secure_when_turned_off_for_plain_http(client: Client) -> None:
+    assert "secure" not in the_cookie(await register(client))
+
+
+async def test_cookie_is_http_only_same_site_lax_and_for_the_whole_site(client: Client) -> None:
+    registered = await register(client)
+    remembered = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    logged_out = await client.post("/authentication/log-out")
+
+    for response in (registered, remembered, logged_out):
+        cookie = the_cookie(response)
+        assert "httponly" in cookie
+        assert cookie["samesite"] == "Lax"
+        assert cookie["path"] == "/"
+        assert "domain" not in cookie
+
+
+async def test_cookie_is_same_site_strict_when_configured(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(cookie_samesite="Strict"))
+
+    assert the_cookie(await register(client))["samesite"] == "Strict"
+    assert the_cookie(await client.post("/authentication/log-out"))["samesite"] == "Strict"
+
+
+async def test_host_prefix_names_the_cookie_host_only_secure_and_site_wide(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    name = "__Host-coatcheck"
+    client = await make_client(shared_settings(cookie_secure=True, cookie_host_prefix=True))
+
+    registered = await register(client)
+    cookie = the_cookie(registered, name)
+    assert "secure" in cookie
+    assert cookie["path"] == "/"
+    assert "domain" not in cookie
+
+    ticket = cookie[""]
+    assert (await client.get("/authentication", cookies={name: ticket})).status == 200
+    logged_out = await client.post("/authentication/log-out", cookies={name: ticket})
+    assert_cleared(logged_out, name)
+    assert "secure" in the_cookie(logged_out, name)  # else a browser keeps the old one
+    assert (await client.get("/authentication", cookies={name: ticket})).status == 401
+
+
+async def test_log_out_clears_the_cookie(client: Client) -> None:
+    await register(client)
+
+    response = await client.post("/authentication/log-out")
+
+    assert response.status == 204
+    assert_cleared(response)
+    assert (await client.get("/authentication")).status == 401
+
+
+async def rejected_ticket(client: Client, clock: FakeClock, reason: str) -> str:
+    """A ticket the service refuses, for the given reason."""
+    if reason == "unknown":
+        return UNKNOWN_TICKET
+    if reason == "malformed":
+        return "not-a-ticket"
+    ticket = the_cookie(await register(client))[""]
+    client.session.cookie_jar.clear()
+    if reason == "logged-out":
+        await client.post("/authentication/log-out", cookies={COOKIE: ticket})
+    elif reason == "revoked":
+        response = await client.delete(
+            "/authentication/sessions", headers=bearer(await token(client))
+        )
+        assert response.status == 204
+    elif reason == "expired":
+        clock.advance(timedelta(hours=13))
+    return ticket
+
+
+REJECTED_ON = [
+    ("GET", "/authentication"),
+    ("GET", "/authentication/sessions"),
+    ("DELETE", "/authentication/sessions"),
+    ("DELETE", "/authentication/sessions/some-id"),
+    ("POST", "/authentication/change-password"),
+]
+
+
+@pytest.mark.parametrize("reason", ["unknown", "malformed", "logged-out", "revoked", "expired"])
+async def test_every_rejected_ticket_clears_the_cookie(
+    client: Client, clock: FakeClock, reason: str
+) -> None:
+    ticket = await rejected_ticket(client, clock, reason)
+
+    for method, path in REJECTED_ON:
+        body = {"currentPassword": "correct horse", "newPassword": "another horse"}
+        response = await client.request(method, path, cookies={COOKIE: ticket}, json=body)
+        assert response.status == 401, (method, path)
+        assert response.content_type == "application/problem+json"
+        assert_cleared(response)
+
+
+async def test_a_request_without_a_cookie_is_refused_without_a_set_cookie(client: Client) -> None:
+    response = await client.get("/authentication")
+
+    assert response.status == 401
+    assert "Set-Cookie" not in response.headers
+
+
+async def test_every_response_that_sets_or_clears_the_cookie_is_not_stored(
+    client: Client, clock: FakeClock
+) -> None:
+    responses = {"register": await register(client)}
+    responses["log-in"] = await client.post("/authentication/log-in", json=LOG_IN)
+    responses["remember"] = await client.post(
+        "/authentication/log-in", json=LOG_IN | {"remember": True}
+    )
+    clock.advance(timedelta(seconds=61))
+    responses["renewal"] = await client.get("/authentication")
+    responses["change-password"] = await client.post(
+        "/authentication/change-password",
+        json={"currentPassword": "correct horse", "newPassword": "another horse"},
+    )
+    sessions = await (await client.get("/authentication/sessions")).json()
+    (own,) = [session["id"] for session in sessions if session["current"]]
+    responses["revoke-own"] = await client.delete(f"/authentication/sessions/{own}")
+    responses["rejected"] = await client.get("/authentication", cookies={COOKIE: UNKNOWN_TICKET})
+    again = await client.post("/authentication/log-in", json=LOG_IN | {"password": "another horse"})
+    assert again.status == 200
+    responses["log-out"] = await client.post("/authentication/log-out")
+
+    for what, response in responses.items():
+        assert response.status < 500, what
+        assert COOKIE in set_cookies(response), what
+        assert response.headers.get("Cache-Control") == "no-store", what
+
+
+async def test_token_response_is_not_stored_and_sets_no_cookie(client: Client) -> None:
+    await register(client)
+    client.session.cookie_jar.clear()
+
+    response = await client.post("/authentication/token", json=LOG_IN)
+
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+
+
+async def test_bearer_authenticated_requests_never_get_a_set_cookie(
+    client: Client, clock: FakeClock
+) -> None:
+    await register(client)  # the client also holds a cookie, which bearer requests ignore
+    headers = bearer(await token(client))
+    new_password = {"currentPassword": "correct horse", "newPassword": "another horse"}
+
+    responses = [await client.get("/authentication", headers=headers)]
+    clock.advance(timedelta(seconds=61))
+    responses.append(await client.get("/authentication", headers=headers))  # renewed
+    responses.append(await client.get("/authentication/sessions", headers=headers))
+    changed = await client.post(
+        "/authentication/change-password", headers=headers, json=new_password
+    )
+    responses.append(changed)
+    old_headers, headers = headers, bearer((await changed.json())["token"])
+    responses.append(await client.get("/authentication", headers=old_headers))  # rejected
+    responses.append(await client.delete("/authentication/sessions", headers=headers))
+    responses.append(await client.post("/authentication/log-out", headers=headers))
+    responses.append(await client.get("/authentication", headers=headers))  # rejected
+
+    assert [response.status for response in responses] == [200, 200, 200, 200, 401, 204, 204, 401]
+    for response in responses:
+        assert "Set-Cookie" not in response.headers
+
+
+def segments(text: str) -> set[str]:
+    """A stored string, its colon-separated parts, its URL-safe runs, and, when it is a JSON
+    document, every key and value inside it with their own parts."""
+    found = {text, *text.split(":"), *re.split(r"[^A-Za-z0-9_-]+", text)}
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    pending = [document] if isinstance(document, dict | list) else []
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        else:
+            value = str(item)
+            found |= {value, *value.split(":"), *re.split(r"[^A-Za-z0-9_-]+", value)}
+    return {part for part in found if part}
+
+
+async def stored_strings(url: str, prefix: str) -> set[str]:
+    """Every key name under the prefix and every value stored under them."""
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    strings: set[str] = set()
+    try:
+        async for key in raw.scan_iter(match=prefix + "*"):
+            strings.add(key.removeprefix(prefix))
+            kind = await raw.type(key)
+            if kind == "string":
+                strings.add(await raw.get(key))
+            elif kind == "zset":
+                for member, score in await raw.zrange(key, 0, -1, withscores=True):
+                    strings |= {member, str(int(score))}
+            elif kind == "hash":
+                for field, value in (await raw.hgetall(key)).items():
+                    strings |= {field, value}
+            else:
+                pytest.fail(f"unexpected Redis type {kind}")
+    finally:
+        await raw.aclose()
+    return strings
+
+
+async def test_nothing_read_out_of_redis_works_as_a_ticket(
+    client: Client, redis_space: tuple[str, str]
+) -> None:
+    ticket = the_cookie(await register(client))[""]
+    await client.post("/authentication/log-in", json=LOG_IN | {"password": "wrong horse"})
+    await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    bearer_token = await token(client)
+    client.session.cookie_jar.clear()
+    assert (await client.get("/authentication", headers=bearer(bearer_token))).status == 200
+
+    candidates: set[str] = set()
+    for stored in await stored_strings(*redis_space):
+        candidates |= segments(stored)
+    assert ticket not in candidates
+    assert bearer_token not in candidates
+    assert len(candidates) > 10  # sessions, their index and the throttle counters were read
+
+    for candidate in sorted(candidates):
+        as_cookie = await client.get("/authentication", cookies={COOKIE: candidate})
+        as_bearer = await client.get("/authentication", headers=bearer(candidate))
+        assert (as_cookie.status, as_bearer.status) == (401, 401), candidate
