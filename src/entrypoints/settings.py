@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     login_throttle: bool = True
     throttle_account_limit: Annotated[int, Field(ge=1)] = 5
-    throttle_address_limit: Annotated[int, Field(ge=1)] = 20
+    throttle_address_limit: Annotated[int, Field(ge=1)] = 50
     throttle_window: Seconds = 15 * 60
     throttle_base_delay: Seconds = 1
     throttle_max_delay: Seconds = 60
