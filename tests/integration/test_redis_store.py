@@ -101,7 +101,7 @@ async def test_every_key_the_adapters_write_expires(
     await sessions.add(digest_for("remembered"), remembered)
     await sessions.replace(digest_for("browser"), evolve(browser, last_seen_at=NOW + MS))
     await attempts.record_failure("account:a", timedelta(minutes=15), NOW)
-    await attempts.lock("account:a", NOW + timedelta(seconds=30))
+    await attempts.claim_lock("account:a", NOW + timedelta(seconds=30), NOW)
 
     keys = await keys_of(client, redis_space[1])
     assert len(keys) == 5

@@ -42,7 +42,7 @@ async def test_users_sessions_and_locks_survive_reopening_the_file(path: Path) -
     first = await SqliteStore.open(path)
     await first.users.add(user)
     await first.sessions.add(digest_for("a"), session)
-    await first.login_attempts.lock("account:a", NOW)
+    await first.login_attempts.claim_lock("account:a", NOW, NOW)
     await first.close()
 
     second = await SqliteStore.open(path)
