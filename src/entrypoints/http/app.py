@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import Container
+from entrypoints.http import openapi
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import CONTAINER, SETTINGS
 from entrypoints.http.origin import origin_middleware
@@ -40,7 +41,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services(settings, configure))
-    for table in (authentication.routes, sessions.routes, health.routes):
+    for table in (authentication.routes, sessions.routes, health.routes, openapi.routes):
         app.add_routes(table)
     return app
 
