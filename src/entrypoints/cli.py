@@ -19,6 +19,7 @@ from entrypoints.http.app import create_app
 from entrypoints.http.schemas import timestamp
 from entrypoints.resources import open_resources
 from entrypoints.settings import ConfigError, Settings, load_settings
+from entrypoints.workers import serve_workers
 
 _T = TypeVar("_T")
 
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default 1)"
+    )
     commands.add_parser("migrate", help="apply pending PostgreSQL migrations (DATABASE_URL)")
     sessions = commands.add_parser("sessions", help="see or end a user's sessions")
     actions = sessions.add_subparsers(dest="action", required=True)
@@ -76,7 +80,10 @@ async def _migrate(settings: Settings) -> str:
 
 def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "serve":
-        web.run_app(create_app(settings), host=arguments.host, port=arguments.port)
+        if arguments.workers > 1:
+            serve_workers(settings, arguments.host, arguments.port, arguments.workers)
+        else:
+            web.run_app(create_app(settings), host=arguments.host, port=arguments.port)
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
