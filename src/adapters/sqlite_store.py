@@ -246,13 +246,19 @@ class SqliteSessions:
         self._database = database
 
     async def add(self, digest: str, session: Session) -> None:
-        await self._database.change(
-            "INSERT OR REPLACE INTO sessions (digest, id, user_id, kind, created_at,"
-            " last_seen_at, expires_at, absolute_expires_at, user_agent, address)"
-            " VALUES (:digest, :id, :user_id, :kind, :created_at, :last_seen_at, :expires_at,"
-            " :absolute_expires_at, :user_agent, :address)",
-            _session_row(digest, session),
-        )
+        # Nothing expires rows by itself here: each new session sweeps its user's dead ones.
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?",
+                (str(session.user_id), _text(session.created_at)),
+            )
+            await connection.execute(
+                "INSERT OR REPLACE INTO sessions (digest, id, user_id, kind, created_at,"
+                " last_seen_at, expires_at, absolute_expires_at, user_agent, address)"
+                " VALUES (:digest, :id, :user_id, :kind, :created_at, :last_seen_at,"
+                " :expires_at, :absolute_expires_at, :user_agent, :address)",
+                _session_row(digest, session),
+            )
 
     async def get(self, digest: str) -> Session | None:
         rows = await self._database.fetch(_SESSION_SELECT + "digest = ?", (digest,))
@@ -304,15 +310,23 @@ class SqliteLoginAttempts:
         return None if until is None else datetime.fromisoformat(until)
 
     async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        # One statement: a new window starts when there is none or the stored one has ended.
-        [(failures,)] = await self._database.fetch(
-            "INSERT INTO login_attempts (key, failures, window_ends_at) VALUES (:key, 1, :ends)"
-            " ON CONFLICT (key) DO UPDATE SET"
-            " failures = iif(coalesce(window_ends_at <= :now, 1), 1, failures + 1),"
-            " window_ends_at = iif(coalesce(window_ends_at <= :now, 1), :ends, window_ends_at)"
-            " RETURNING failures",
-            {"key": key, "now": _text(now), "ends": _text(now + window)},
-        )
+        parameters = {"key": key, "now": _text(now), "ends": _text(now + window)}
+        async with self._database.transaction() as connection:
+            # Rows whose window and lock have both ended are dead: sweep them as we go.
+            await connection.execute(
+                "DELETE FROM login_attempts WHERE key != :key"
+                " AND coalesce(window_ends_at, '') <= :now AND coalesce(locked_until, '') <= :now",
+                parameters,
+            )
+            # A new window starts when there is none or the stored one has ended.
+            [(failures,)] = await connection.execute_fetchall(
+                "INSERT INTO login_attempts (key, failures, window_ends_at)"
+                " VALUES (:key, 1, :ends) ON CONFLICT (key) DO UPDATE SET"
+                " failures = iif(coalesce(window_ends_at <= :now, 1), 1, failures + 1),"
+                " window_ends_at = iif(coalesce(window_ends_at <= :now, 1), :ends, window_ends_at)"
+                " RETURNING failures",
+                parameters,
+            )
         return int(failures)
 
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:

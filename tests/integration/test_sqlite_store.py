@@ -141,3 +141,30 @@ async def test_a_reused_user_id_is_not_mistaken_for_a_taken_email(store: SqliteS
     await store.users.add(user)
     with pytest.raises(sqlite3.IntegrityError):
         await store.users.add(evolve(make_user("bob@example.com"), id=user.id))
+
+
+async def test_a_new_session_sweeps_its_users_expired_ones(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "sweep.sqlite3")
+    try:
+        user = uuid.uuid4()
+        old = make_session(user)
+        await store.sessions.add("a" * 64, old)
+        await store.sessions.add("b" * 64, make_session(user, now=old.expires_at))
+        rows = await store._database.fetch("SELECT digest FROM sessions")
+        assert rows == [("b" * 64,)]
+    finally:
+        await store.close()
+
+
+async def test_a_log_in_attempt_sweeps_dead_attempt_rows(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "sweep.sqlite3")
+    try:
+        window = timedelta(minutes=15)
+        await store.login_attempts.record_failure("account:old", window, NOW)
+        await store.login_attempts.claim_lock("account:locked", NOW + window * 2, NOW)
+        later = NOW + window + timedelta(seconds=1)
+        await store.login_attempts.record_failure("account:new", window, later)
+        rows = await store._database.fetch("SELECT key FROM login_attempts ORDER BY key")
+        assert rows == [("account:locked",), ("account:new",)]
+    finally:
+        await store.close()
