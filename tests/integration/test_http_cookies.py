@@ -14,6 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from adapters.clock import FakeClock
+from entrypoints.settings import Settings
 from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
 
 Client = TestClient[Any, Any]
@@ -89,6 +90,7 @@ async def test_cookie_without_remember_me_dies_with_the_browser(client: Client) 
 async def test_cookie_is_secure_by_default_also_when_cleared(
     make_client: MakeClient, shared_settings: MakeSettings
 ) -> None:
+    assert Settings.model_fields["cookie_secure"].default is True
     client = await make_client(shared_settings(cookie_secure=True))
     registered = await register(client)
     ticket = the_cookie(registered)[""]
@@ -152,6 +154,23 @@ async def test_log_out_clears_the_cookie(client: Client) -> None:
 
     assert response.status == 204
     assert_cleared(response)
+    assert (await client.get("/authentication")).status == 401
+
+
+async def test_revoking_ones_own_session_clears_the_cookie_and_revoking_the_others_does_not(
+    client: Client,
+) -> None:
+    await register(client)
+
+    others = await client.delete("/authentication/sessions")
+    sessions = await (await client.get("/authentication/sessions")).json()
+    (own,) = [session["id"] for session in sessions if session["current"]]
+    revoked = await client.delete(f"/authentication/sessions/{own}")
+
+    assert others.status == 204
+    assert "Set-Cookie" not in others.headers
+    assert revoked.status == 204
+    assert_cleared(revoked)
     assert (await client.get("/authentication")).status == 401
 
 

@@ -202,3 +202,18 @@ async def test_with_the_throttle_off_failures_never_answer_429(
     await fail(client, ACCOUNT_LIMIT, "/authentication/token")
 
     assert (await attempt(client, RIGHT)).status == 200
+
+
+async def test_wrong_current_passwords_on_change_password_are_throttled_like_log_ins(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(**THROTTLE))
+    assert (await client.post("/authentication/register", json=REGISTRATION)).status == 201
+    wrong = {"currentPassword": "wrong horse", "newPassword": "another horse"}
+    right = {"currentPassword": REGISTRATION["password"], "newPassword": "another horse"}
+
+    for _ in range(ACCOUNT_LIMIT):
+        response = await client.post("/authentication/change-password", json=wrong)
+        assert response.status == 400
+    await retry_after(await client.post("/authentication/change-password", json=right))
+    await retry_after(await attempt(client, RIGHT))  # the account itself is locked
