@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -83,7 +85,7 @@ async def route(request: pytest.FixtureRequest, client: Client) -> Route:
     return chosen
 
 
-async def post_raw(client: Client, route: Route, raw: bytes) -> ClientResponse:
+async def post_raw(client: Client, route: Route, raw: Any) -> ClientResponse:
     return await client.post(route.path, data=raw, headers={"Content-Type": "application/json"})
 
 
@@ -226,6 +228,22 @@ async def test_a_body_over_max_body_bytes_is_413(client: Client, route: Route) -
     problem = await assert_problem(await post_raw(client, route, raw), 413)
 
     assert padding not in json.dumps(problem)
+
+
+async def test_a_body_far_over_max_body_bytes_is_413(client: Client, route: Route) -> None:
+    raw = json.dumps(route.body | {"padding": "x" * 2_000_000}).encode()
+
+    await assert_problem(await post_raw(client, route, io.BytesIO(raw)), 413)
+
+
+async def test_a_chunked_body_over_max_body_bytes_is_413(client: Client, route: Route) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield json.dumps(route.body)[:-1].encode() + b', "padding": "'
+        for _ in range(MAX_BODY_BYTES // 1024 + 1):
+            yield b"x" * 1024
+        yield b'"}'
+
+    await assert_problem(await post_raw(client, route, chunks()), 413)
 
 
 async def test_a_body_of_exactly_max_body_bytes_is_not_413(client: Client, route: Route) -> None:

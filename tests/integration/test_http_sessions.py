@@ -137,6 +137,7 @@ async def test_session_list_holds_exactly_the_live_sessions_newest_first_current
     )
     assert len({item["id"] for item in listed}) == 3
     assert {item["kind"] for item in listed} == {"browser"}
+    assert {item["ipAddress"] for item in listed} == {"127.0.0.1"}
     assert set(listed[0]) == {
         "id",
         "kind",
