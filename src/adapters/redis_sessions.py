@@ -237,7 +237,8 @@ class RedisLoginAttempts:
 
     @_guarded
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
-        args = [_ms(now), _ms(until)]
+        # Rounded down: a lock never outlasts its deadline, nor Retry-After the max delay.
+        args = [_ms(now), (until - _EPOCH) // _MS]
         return bool(await self._claim_lock(keys=[self._key(key, "lock")], args=args))
 
     @_guarded

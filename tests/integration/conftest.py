@@ -74,8 +74,11 @@ def make_client(aiohttp_client: Any, clock: FakeClock) -> MakeClient:
 
 
 @pytest.fixture
-async def client(make_client: MakeClient, shared_settings: MakeSettings) -> TestClient[Any, Any]:
-    """One app instance on real PostgreSQL and Redis, with default settings."""
+async def client(shared_settings: MakeSettings, make_client: MakeClient) -> TestClient[Any, Any]:
+    """One app instance on real PostgreSQL and Redis, with default settings.
+
+    The stores are asked for first, so they are torn down after the app has closed.
+    """
     return await make_client(shared_settings())
 
 
