@@ -12,7 +12,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from adapters.postgres_migrations import migrate
-from domain.errors import CoatcheckError, InvalidValue
+from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
@@ -105,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidValue as error:
         print(f"coatcheck: email {error}", file=sys.stderr)
         return 2
+    except UserNotFound:
+        print(f"coatcheck: no user has the email {arguments.email}", file=sys.stderr)
+        return 1
     except CoatcheckError as error:
         print(f"coatcheck: {error}", file=sys.stderr)
         return 1

@@ -216,7 +216,7 @@ async def test_an_unknown_email_exits_non_zero_with_a_clear_message(
 
     assert code != 0
     assert out == ""
-    assert "no such user" in err
+    assert "no user has the email nobody@example.com" in err
     assert await status_with_ticket(client, ticket) == 200
 
 
