@@ -1,0 +1,88 @@
+"""Start-up configuration: every bad variable named at once, no value ever printed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from entrypoints.settings import ConfigError, load_settings
+
+SECRET = "s3cr3t-" + "x" * 40
+SHORT_SECRET = "short-secret-value"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "SESSION_SECRET", "BCRYPT_ROUNDS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_need_no_variable_at_all() -> None:
+    settings = load_settings()
+    assert (settings.users_store, settings.sessions_store) == ("sqlite", "sqlite")
+    assert settings.cookie_secure is True
+    assert settings.cookie_samesite == "Lax"
+    assert settings.bcrypt_rounds == 12
+
+
+def test_every_bad_variable_is_named_in_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BCRYPT_ROUNDS", "lots")
+    monkeypatch.setenv("SESSION_SECRET", SHORT_SECRET)
+    monkeypatch.setenv("REDIS_URL", "http://user:hunter2@example.com")
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://ok.example, ftp://bad.example")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    for name in ("BCRYPT_ROUNDS", "SESSION_SECRET", "REDIS_URL", "ALLOWED_ORIGINS"):
+        assert name in message
+    for value in ("lots", SHORT_SECRET, "hunter2", "ftp://bad.example"):
+        assert value not in message
+
+
+def test_session_secret_is_required_with_shared_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://coatcheck:pw@db/coatcheck")
+    with pytest.raises(ConfigError, match="SESSION_SECRET is required"):
+        load_settings()
+    monkeypatch.setenv("SESSION_SECRET", SECRET)
+    assert load_settings().users_store == "postgres"
+
+
+def test_secrets_and_urls_never_show_in_the_settings_repr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SESSION_SECRET", SECRET)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://coatcheck:hunter2@db/coatcheck")
+    text = repr(load_settings()) + str(load_settings())
+    assert SECRET not in text
+    assert "hunter2" not in text
+
+
+def test_comma_separated_lists_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://App.example, http://localhost:3000")
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8,192.168.1.1")
+    settings = load_settings()
+    assert settings.allowed_origins == ["https://app.example", "http://localhost:3000"]
+    assert settings.trusted_proxies == ["10.0.0.0/8", "192.168.1.1"]
+
+
+def test_host_prefix_needs_a_secure_cookie() -> None:
+    with pytest.raises(ConfigError, match="COOKIE_HOST_PREFIX"):
+        load_settings(cookie_host_prefix=True, cookie_secure=False)
+    assert load_settings(cookie_host_prefix=True).cookie_full_name == "__Host-coatcheck"
+
+
+def test_absolute_timeout_may_not_be_shorter_than_the_idle_one() -> None:
+    with pytest.raises(ConfigError, match="SESSION_ABSOLUTE_TIMEOUT"):
+        load_settings(session_idle_timeout=600, session_absolute_timeout=60)
+
+
+def test_timeouts_become_the_session_policy() -> None:
+    policy = load_settings(
+        session_idle_timeout=60, session_absolute_timeout=120, single_session=True
+    ).session_policy()
+    assert policy.browser.idle == timedelta(seconds=60)
+    assert policy.browser.absolute == timedelta(seconds=120)
+    assert policy.single_session is True
