@@ -18,7 +18,8 @@ from entrypoints.settings import Settings, load_settings
 
 SESSION_SECRET = "integration-tests-secret-" + "0" * 16
 MakeSettings = Callable[..., Settings]
-MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture
@@ -61,20 +62,18 @@ def embedded_settings(tmp_path: Path) -> MakeSettings:
 def make_client(aiohttp_client: Any, clock: FakeClock) -> MakeClient:
     """A test client of a new app instance on the given settings, its clock the fake one."""
 
-    async def make(settings: Settings) -> TestClient[Any, Any]:
+    async def make(settings: Settings) -> Client:
         def configure(container: Container) -> None:
             container.clock.override(providers.Object(clock))
 
-        client: TestClient[Any, Any] = await aiohttp_client(
-            create_app(settings, configure=configure)
-        )
+        client: Client = await aiohttp_client(create_app(settings, configure=configure))
         return client
 
     return make
 
 
 @pytest.fixture
-async def client(shared_settings: MakeSettings, make_client: MakeClient) -> TestClient[Any, Any]:
+async def client(shared_settings: MakeSettings, make_client: MakeClient) -> Client:
     """One app instance on real PostgreSQL and Redis, with default settings.
 
     The stores are asked for first, so they are torn down after the app has closed.
@@ -83,3 +82,4 @@ async def client(shared_settings: MakeSettings, make_client: MakeClient) -> Test
 
 
 REGISTRATION = {"email": "ada@example.com", "name": "Ada Lovelace", "password": "correct horse"}
+CREDENTIALS = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}

@@ -8,16 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from adapters.clock import FakeClock
 from entrypoints.cli import main
-from tests.integration.conftest import REGISTRATION, SESSION_SECRET
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET, Client
+from tests.integration.http import COOKIE, cookie, status_with_ticket, status_with_token
 
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
 EMAIL = REGISTRATION["email"]
-CREDENTIALS = {"email": EMAIL, "password": REGISTRATION["password"]}
 
 
 @pytest.fixture(autouse=True)
@@ -83,21 +80,6 @@ class Tickets:
 @pytest.fixture
 def tickets(client: Client) -> Tickets:
     return Tickets(client)
-
-
-def cookie(ticket: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={ticket}"}
-
-
-async def status_with_ticket(client: Client, ticket: str) -> int:
-    client.session.cookie_jar.clear()
-    return (await client.get("/authentication", headers=cookie(ticket))).status
-
-
-async def status_with_token(client: Client, token: str) -> int:
-    client.session.cookie_jar.clear()
-    response = await client.get("/authentication", headers={"Authorization": f"Bearer {token}"})
-    return response.status
 
 
 async def listed(client: Client, ticket: str) -> list[dict[str, Any]]:

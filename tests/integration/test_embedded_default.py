@@ -3,24 +3,15 @@ the real `coatcheck serve` a newcomer runs first."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestClient, unused_port
 
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
-
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
-CREDENTIALS = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
-COATCHECK = Path(sys.executable).with_name("coatcheck")
-START_TIMEOUT_SECONDS = 20.0
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, MakeClient, MakeSettings
+from tests.integration.http import COOKIE, bearer, cookie, register
+from tests.integration.serving import coatcheck_serve, output_of
 
 
 async def test_embedded_store_runs_the_whole_flow_and_refuses_a_replayed_ticket(
@@ -28,8 +19,7 @@ async def test_embedded_store_runs_the_whole_flow_and_refuses_a_replayed_ticket(
 ) -> None:
     client = await make_client(embedded_settings())
 
-    registered = await client.post("/authentication/register", json=REGISTRATION)
-    assert registered.status == 201
+    registered = await register(client)
     assert (await client.get("/authentication")).status == 200
     assert (await client.post("/authentication/log-out")).status == 204
     assert (await client.get("/authentication")).status == 401
@@ -42,7 +32,7 @@ async def test_embedded_store_runs_the_whole_flow_and_refuses_a_replayed_ticket(
     assert (await who.json())["email"] == REGISTRATION["email"]
     assert (await client.post("/authentication/log-out")).status == 204
     client.session.cookie_jar.clear()
-    replayed = await client.get("/authentication", headers={"Cookie": f"{COOKIE}={ticket}"})
+    replayed = await client.get("/authentication", headers=cookie(ticket))
 
     assert replayed.status == 401
     assert replayed.content_type == "application/problem+json"
@@ -55,14 +45,13 @@ async def test_embedded_store_lists_and_revokes_sessions_and_accepts_tokens(
     client = await make_client(embedded_settings())
     await client.post("/authentication/register", json=REGISTRATION)
     token = (await (await client.post("/authentication/token", json=CREDENTIALS)).json())["token"]
-    bearer = {"Authorization": f"Bearer {token}"}
 
     listed = await (await client.get("/authentication/sessions")).json()
     revoked = await client.delete("/authentication/sessions")
 
     assert sorted(item["kind"] for item in listed) == ["browser", "token"]
     assert revoked.status == 204
-    assert (await client.get("/authentication", headers=bearer)).status == 401
+    assert (await client.get("/authentication", headers=bearer(token))).status == 401
     assert (await client.get("/authentication")).status == 200
 
 
@@ -76,26 +65,6 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
         "BCRYPT_ROUNDS": "4",
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def output_of(log: Path) -> str:
-    return log.read_text()
-
-
-async def wait_until_live(base: str, server: asyncio.subprocess.Process, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if server.returncode is not None:
-                raise AssertionError(f"coatcheck serve exited:\n{output_of(log)}")
-            try:
-                async with http.get(f"{base}/health/live") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"coatcheck serve was not live in time:\n{output_of(log)}")
 
 
 async def run_flow(base: str) -> list[str]:
@@ -117,8 +86,7 @@ async def run_flow(base: str) -> list[str]:
             assert response.status == 204
         jar.clear()
         for ticket in (registered, logged_in):
-            headers = {"Cookie": f"{COOKIE}={ticket}"}
-            async with http.get("/authentication", headers=headers) as response:
+            async with http.get("/authentication", headers=cookie(ticket)) as response:
                 assert response.status == 401
     return [registered, logged_in]
 
@@ -126,30 +94,8 @@ async def run_flow(base: str) -> list[str]:
 async def test_coatcheck_serve_works_with_nothing_configured(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
-    port = unused_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        server = await asyncio.create_subprocess_exec(
-            str(COATCHECK),
-            "serve",
-            "--port",
-            str(port),
-            env=clean_environment(data_dir),
-            cwd=tmp_path,
-            stdout=output,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    try:
-        await wait_until_live(base, server, log)
+    async with coatcheck_serve(env=clean_environment(data_dir), log=log, cwd=tmp_path) as base:
         tickets = await run_flow(base)
-    finally:
-        if server.returncode is None:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), timeout=10)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
 
     secret = data_dir / "session_secret"
     assert secret.is_file()

@@ -4,15 +4,10 @@ compares with; from anyone else they change nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aiohttp.test_utils import TestClient
 
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 
-Client = TestClient[Any, Any]
-LOG_IN = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
 CLIENT_ADDRESS = "203.0.113.7"
 SOCKET_ADDRESS = "127.0.0.1"  # the test client's
 
@@ -73,10 +68,10 @@ async def test_forwarded_https_from_a_trusted_proxy_makes_the_https_origin_same_
     host = f"{client.host}:{client.port}"
 
     same_origin = await client.post(
-        "/authentication/log-in", json=LOG_IN, headers=https | {"Origin": f"https://{host}"}
+        "/authentication/log-in", json=CREDENTIALS, headers=https | {"Origin": f"https://{host}"}
     )
     plain_origin = await client.post(
-        "/authentication/log-in", json=LOG_IN, headers=https | {"Origin": f"http://{host}"}
+        "/authentication/log-in", json=CREDENTIALS, headers=https | {"Origin": f"http://{host}"}
     )
 
     assert same_origin.status == 200
@@ -87,7 +82,7 @@ async def test_forwarded_https_from_an_untrusted_peer_changes_no_origin(client: 
     await client.post("/authentication/register", json=REGISTRATION)
     headers = {"X-Forwarded-Proto": "https", "Origin": f"https://{client.host}:{client.port}"}
 
-    response = await client.post("/authentication/log-in", json=LOG_IN, headers=headers)
+    response = await client.post("/authentication/log-in", json=CREDENTIALS, headers=headers)
 
     assert response.status == 403
 

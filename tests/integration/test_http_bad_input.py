@@ -11,12 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 from attrs import frozen
 
-from tests.integration.conftest import REGISTRATION
+from tests.integration.conftest import REGISTRATION, Client
 
-Client = TestClient[Any, Any]
 PROBLEM_JSON = "application/problem+json"
 SECRET = "Sw0rdfish-never-echo"  # every password sent below contains it
 LONG_PASSWORD = SECRET + "x" * (73 - len(SECRET))  # 73 bytes: one more than bcrypt reads

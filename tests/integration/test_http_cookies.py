@@ -6,37 +6,18 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import redis.asyncio as redis
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from adapters.clock import FakeClock
 from entrypoints.settings import Settings
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
+from tests.integration.http import COOKIE, bearer, register, set_cookies, token
 
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
-LOG_IN = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
 REMEMBER_IDLE_TIMEOUT = 30 * 24 * 60 * 60  # the default
 UNKNOWN_TICKET = "A" * 43  # the shape of a ticket, issued by no one
-
-
-def set_cookies(response: ClientResponse) -> dict[str, dict[str, str]]:
-    """Set-Cookie headers by cookie name: the value under "", attributes lower-cased
-    (flags such as HttpOnly map to "")."""
-    cookies = {}
-    for header in response.headers.getall("Set-Cookie", []):
-        pair, *attributes = (part.strip() for part in header.split(";"))
-        name, _, value = pair.partition("=")
-        cookie = {"": value.strip('"')}
-        for attribute in attributes:
-            key, _, attribute_value = attribute.partition("=")
-            cookie[key.lower()] = attribute_value
-        cookies[name] = cookie
-    return cookies
 
 
 def the_cookie(response: ClientResponse, name: str = COOKIE) -> dict[str, str]:
@@ -52,26 +33,10 @@ def assert_cleared(response: ClientResponse, name: str = COOKIE) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-async def register(client: Client) -> ClientResponse:
-    response = await client.post("/authentication/register", json=REGISTRATION)
-    assert response.status == 201
-    return response
-
-
-async def token(client: Client) -> str:
-    response = await client.post("/authentication/token", json=LOG_IN)
-    assert response.status == 200
-    return str((await response.json())["token"])
-
-
-def bearer(value: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {value}"}
-
-
 async def test_remember_me_cookie_lasts_the_remember_idle_timeout(client: Client) -> None:
     await register(client)
 
-    response = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    response = await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
 
     assert response.status == 200
     assert abs(int(the_cookie(response)["max-age"]) - REMEMBER_IDLE_TIMEOUT) <= 2
@@ -79,7 +44,7 @@ async def test_remember_me_cookie_lasts_the_remember_idle_timeout(client: Client
 
 async def test_cookie_without_remember_me_dies_with_the_browser(client: Client) -> None:
     registered = await register(client)
-    logged_in = await client.post("/authentication/log-in", json=LOG_IN)
+    logged_in = await client.post("/authentication/log-in", json=CREDENTIALS)
 
     for response in (registered, logged_in):
         cookie = the_cookie(response)
@@ -94,7 +59,7 @@ async def test_cookie_is_secure_by_default_also_when_cleared(
     client = await make_client(shared_settings(cookie_secure=True))
     registered = await register(client)
     ticket = the_cookie(registered)[""]
-    remembered = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    remembered = await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
     logged_out = await client.post("/authentication/log-out", cookies={COOKIE: ticket})
 
     for response in (registered, remembered, logged_out):
@@ -107,7 +72,7 @@ async def test_cookie_is_not_secure_when_turned_off_for_plain_http(client: Clien
 
 async def test_cookie_is_http_only_same_site_lax_and_for_the_whole_site(client: Client) -> None:
     registered = await register(client)
-    remembered = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    remembered = await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
     logged_out = await client.post("/authentication/log-out")
 
     for response in (registered, remembered, logged_out):
@@ -228,9 +193,9 @@ async def test_every_response_that_sets_or_clears_the_cookie_is_not_stored(
     client: Client, clock: FakeClock
 ) -> None:
     responses = {"register": await register(client)}
-    responses["log-in"] = await client.post("/authentication/log-in", json=LOG_IN)
+    responses["log-in"] = await client.post("/authentication/log-in", json=CREDENTIALS)
     responses["remember"] = await client.post(
-        "/authentication/log-in", json=LOG_IN | {"remember": True}
+        "/authentication/log-in", json=CREDENTIALS | {"remember": True}
     )
     clock.advance(timedelta(seconds=61))
     responses["renewal"] = await client.get("/authentication")
@@ -242,7 +207,9 @@ async def test_every_response_that_sets_or_clears_the_cookie_is_not_stored(
     (own,) = [session["id"] for session in sessions if session["current"]]
     responses["revoke-own"] = await client.delete(f"/authentication/sessions/{own}")
     responses["rejected"] = await client.get("/authentication", cookies={COOKIE: UNKNOWN_TICKET})
-    again = await client.post("/authentication/log-in", json=LOG_IN | {"password": "another horse"})
+    again = await client.post(
+        "/authentication/log-in", json=CREDENTIALS | {"password": "another horse"}
+    )
     assert again.status == 200
     responses["log-out"] = await client.post("/authentication/log-out")
 
@@ -256,7 +223,7 @@ async def test_token_response_is_not_stored_and_sets_no_cookie(client: Client) -
     await register(client)
     client.session.cookie_jar.clear()
 
-    response = await client.post("/authentication/token", json=LOG_IN)
+    response = await client.post("/authentication/token", json=CREDENTIALS)
 
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -338,8 +305,8 @@ async def test_nothing_read_out_of_redis_works_as_a_ticket(
     client: Client, redis_space: tuple[str, str]
 ) -> None:
     ticket = the_cookie(await register(client))[""]
-    await client.post("/authentication/log-in", json=LOG_IN | {"password": "wrong horse"})
-    await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    await client.post("/authentication/log-in", json=CREDENTIALS | {"password": "wrong horse"})
+    await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
     bearer_token = await token(client)
     client.session.cookie_jar.clear()
     assert (await client.get("/authentication", headers=bearer(bearer_token))).status == 200

@@ -3,21 +3,17 @@ an allowed one; requests with no browser headers (curl) and bearer requests pass
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
+from tests.integration.http import bearer
 
-Client = TestClient[Any, Any]
-LOG_IN = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
 NEW_PASSWORD = {"currentPassword": "correct horse", "newPassword": "another horse"}
 FOREIGN = "https://evil.example"
 SECOND_USER = {"email": "grace@example.com", "name": "Grace Hopper", "password": "cobol rules"}
 UNSAFE = [
-    ("POST", "/authentication/log-in", LOG_IN),
+    ("POST", "/authentication/log-in", CREDENTIALS),
     ("POST", "/authentication/register", SECOND_USER),
     ("POST", "/authentication/log-out", None),
     ("POST", "/authentication/change-password", NEW_PASSWORD),
@@ -53,47 +49,44 @@ async def assert_nothing_happened(client: Client, user_id: str) -> None:
     assert (await me.json())["id"] == user_id
     assert len(await (await client.get("/authentication/sessions")).json()) == 1
     client.session.cookie_jar.clear()
-    assert (await client.post("/authentication/token", json=LOG_IN)).status == 200
+    assert (await client.post("/authentication/token", json=CREDENTIALS)).status == 200
     absent = await client.post("/authentication/token", json=SECOND_USER)
     assert absent.status == 401
+
+
+async def assert_refused_without_effect(
+    client: Client, method: str, path: str, body: dict[str, str] | None, headers: dict[str, str]
+) -> None:
+    """Logged in, this request is refused as cross-site and changes nothing."""
+    user_id = await logged_in(client)
+
+    response = await client.request(method, path, json=body, headers=headers)
+
+    await assert_refused_as_cross_site(response)
+    await assert_nothing_happened(client, user_id)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), UNSAFE)
 async def test_cross_site_request_with_a_foreign_origin_is_refused(
     client: Client, method: str, path: str, body: dict[str, str] | None
 ) -> None:
-    user_id = await logged_in(client)
-
-    response = await client.request(method, path, json=body, headers={"Origin": FOREIGN})
-
-    await assert_refused_as_cross_site(response)
-    await assert_nothing_happened(client, user_id)
+    await assert_refused_without_effect(client, method, path, body, {"Origin": FOREIGN})
 
 
 @pytest.mark.parametrize(("method", "path", "body"), UNSAFE)
 async def test_cross_site_request_without_origin_is_refused_on_sec_fetch_site(
     client: Client, method: str, path: str, body: dict[str, str] | None
 ) -> None:
-    user_id = await logged_in(client)
-
-    response = await client.request(
-        method, path, json=body, headers={"Sec-Fetch-Site": "cross-site"}
+    await assert_refused_without_effect(
+        client, method, path, body, {"Sec-Fetch-Site": "cross-site"}
     )
-
-    await assert_refused_as_cross_site(response)
-    await assert_nothing_happened(client, user_id)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), UNSAFE)
 async def test_opaque_null_origin_is_refused(
     client: Client, method: str, path: str, body: dict[str, str] | None
 ) -> None:
-    user_id = await logged_in(client)
-
-    response = await client.request(method, path, json=body, headers={"Origin": "null"})
-
-    await assert_refused_as_cross_site(response)
-    await assert_nothing_happened(client, user_id)
+    await assert_refused_without_effect(client, method, path, body, {"Origin": "null"})
 
 
 async def test_origin_on_the_same_host_but_another_port_is_foreign(client: Client) -> None:
@@ -113,14 +106,14 @@ async def run_every_unsafe_request(client: Client, headers: dict[str, str]) -> l
     registered = await client.post("/authentication/register", json=REGISTRATION, headers=headers)
     statuses.append(registered.status)
     responses = [
-        await client.post("/authentication/log-in", json=LOG_IN, headers=headers),
+        await client.post("/authentication/log-in", json=CREDENTIALS, headers=headers),
         await client.post("/authentication/change-password", json=NEW_PASSWORD, headers=headers),
         await client.delete("/authentication/sessions", headers=headers),
     ]
     sessions = await (await client.get("/authentication/sessions")).json()
     own = next(session["id"] for session in sessions if session["current"])
     responses.append(await client.delete(f"/authentication/sessions/{own}", headers=headers))
-    again = LOG_IN | {"password": NEW_PASSWORD["newPassword"]}
+    again = CREDENTIALS | {"password": NEW_PASSWORD["newPassword"]}
     responses.append(await client.post("/authentication/log-in", json=again, headers=headers))
     responses.append(await client.post("/authentication/log-out", headers=headers))
     return statuses + [response.status for response in responses]
@@ -177,12 +170,10 @@ async def test_origin_close_to_an_allowed_one_is_refused(
     make_client: MakeClient, shared_settings: MakeSettings, origin: str
 ) -> None:
     client = await make_client(shared_settings(allowed_origins=["https://app.example.com"]))
-    user_id = await logged_in(client)
 
-    response = await client.post("/authentication/log-out", headers={"Origin": origin})
-
-    await assert_refused_as_cross_site(response)
-    await assert_nothing_happened(client, user_id)
+    await assert_refused_without_effect(
+        client, "POST", "/authentication/log-out", None, {"Origin": origin}
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
@@ -199,22 +190,19 @@ async def test_safe_requests_are_never_refused(client: Client, method: str, path
 async def test_bearer_request_with_a_foreign_origin_is_not_refused(client: Client) -> None:
     await logged_in(client)
     client.session.cookie_jar.clear()
-    token = (await (await client.post("/authentication/token", json=LOG_IN)).json())["token"]
+    token = (await (await client.post("/authentication/token", json=CREDENTIALS)).json())["token"]
     foreign = {"Origin": FOREIGN, "Sec-Fetch-Site": "cross-site"}
 
-    def bearer(value: str) -> dict[str, str]:
-        return foreign | {"Authorization": f"Bearer {value}"}
-
     changed = await client.post(
-        "/authentication/change-password", json=NEW_PASSWORD, headers=bearer(token)
+        "/authentication/change-password", json=NEW_PASSWORD, headers=foreign | bearer(token)
     )
     assert changed.status == 200
     token = (await changed.json())["token"]
-    revoked = await client.delete("/authentication/sessions", headers=bearer(token))
+    revoked = await client.delete("/authentication/sessions", headers=foreign | bearer(token))
     assert revoked.status == 204
-    logged_out = await client.post("/authentication/log-out", headers=bearer(token))
+    logged_out = await client.post("/authentication/log-out", headers=foreign | bearer(token))
     assert logged_out.status == 204
-    assert (await client.get("/authentication", headers=bearer(token))).status == 401
+    assert (await client.get("/authentication", headers=foreign | bearer(token))).status == 401
 
 
 async def test_a_bearer_header_does_not_let_a_cross_site_request_use_the_cookie(

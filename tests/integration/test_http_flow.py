@@ -4,16 +4,11 @@ log out, log in, tokens; and the ways a ticket must never be accepted or adopted
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
-from tests.integration.conftest import REGISTRATION
-
-COOKIE = "coatcheck"
-CREDENTIALS = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
-Client = TestClient[Any, Any]
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client
+from tests.integration.http import COOKIE, bearer, cookie, register, who_am_i_with
 
 
 def ticket_of(response: ClientResponse) -> str:
@@ -26,18 +21,6 @@ def ticket_of(response: ClientResponse) -> str:
 
 def set_cookie_headers(response: ClientResponse) -> list[str]:
     return response.headers.getall("Set-Cookie", [])
-
-
-async def who_am_i_with(client: Client, ticket: str) -> ClientResponse:
-    """GET /authentication carrying exactly this ticket and nothing from the cookie jar."""
-    client.session.cookie_jar.clear()
-    return await client.get("/authentication", headers={"Cookie": f"{COOKIE}={ticket}"})
-
-
-async def register(client: Client) -> ClientResponse:
-    response = await client.post("/authentication/register", json=REGISTRATION)
-    assert response.status == 201
-    return response
 
 
 async def test_register_answers_201_with_user_json_and_a_session_cookie(client: Client) -> None:
@@ -93,9 +76,7 @@ async def test_replayed_ticket_after_log_out_is_rejected(client: Client) -> None
     ticket = ticket_of(await register(client))
     assert (await who_am_i_with(client, ticket)).status == 200
     client.session.cookie_jar.clear()
-    logged_out = await client.post(
-        "/authentication/log-out", headers={"Cookie": f"{COOKIE}={ticket}"}
-    )
+    logged_out = await client.post("/authentication/log-out", headers=cookie(ticket))
     assert logged_out.status == 204
 
     replayed = await who_am_i_with(client, ticket)
@@ -132,9 +113,7 @@ async def test_log_in_never_adopts_a_ticket_the_client_sent(client: Client) -> N
     client.session.cookie_jar.clear()
     forged = secrets.token_urlsafe(32)  # the shape of a real ticket, issued by no one
 
-    response = await client.post(
-        "/authentication/log-in", json=CREDENTIALS, headers={"Cookie": f"{COOKIE}={forged}"}
-    )
+    response = await client.post("/authentication/log-in", json=CREDENTIALS, headers=cookie(forged))
 
     assert response.status == 200
     issued = ticket_of(response)
@@ -147,9 +126,7 @@ async def test_log_in_with_a_ticket_ends_the_session_it_replaces(client: Client)
     old = ticket_of(await register(client))
     client.session.cookie_jar.clear()
 
-    response = await client.post(
-        "/authentication/log-in", json=CREDENTIALS, headers={"Cookie": f"{COOKIE}={old}"}
-    )
+    response = await client.post("/authentication/log-in", json=CREDENTIALS, headers=cookie(old))
 
     assert response.status == 200
     assert ticket_of(response) != old
@@ -222,7 +199,7 @@ async def test_token_works_as_a_bearer_header_on_who_am_i(client: Client) -> Non
     client.session.cookie_jar.clear()
     token = (await (await client.post("/authentication/token", json=CREDENTIALS)).json())["token"]
 
-    response = await client.get("/authentication", headers={"Authorization": f"Bearer {token}"})
+    response = await client.get("/authentication", headers=bearer(token))
 
     assert response.status == 200
     assert await response.json() == registered

@@ -4,16 +4,12 @@ says nothing about whether the email exists, and no response ever carries a hash
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import REGISTRATION, Client, MakeClient, MakeSettings
 
-Client = TestClient[Any, Any]
 EMAIL = REGISTRATION["email"]
 EURO = "€"  # three bytes in UTF-8
 

@@ -9,16 +9,20 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar
-from aiohttp.test_utils import TestClient
 
 from adapters.clock import FakeClock
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
+from tests.integration.http import (
+    COOKIE,
+    bearer,
+    cookie,
+    status_with_ticket,
+    status_with_token,
+    token,
+)
 
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
 PASSWORD = REGISTRATION["password"]
 NEW_PASSWORD = "tr0ub4dor & 3"
-CREDENTIALS = {"email": REGISTRATION["email"], "password": PASSWORD}
 GRACE = {"email": "grace@example.com", "name": "Grace Hopper", "password": "cobol forever"}
 EVIL = "https://evil.example"
 
@@ -81,27 +85,10 @@ async def browser(client: Client) -> AsyncIterator[OpenBrowser]:
         await item.http.close()
 
 
-def bearer(token: str, **headers: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **headers}
-
-
-async def token_for(client: Client, credentials: dict[str, str] = CREDENTIALS) -> str:
+async def token_for(client: Client) -> str:
+    """A new token, asked for with nothing from the cookie jar."""
     client.session.cookie_jar.clear()
-    response = await client.post("/authentication/token", json=credentials)
-    assert response.status == 200
-    return str((await response.json())["token"])
-
-
-async def status_with_ticket(client: Client, ticket: str) -> int:
-    """Who am I, carrying exactly this ticket as the cookie."""
-    client.session.cookie_jar.clear()
-    response = await client.get("/authentication", headers={"Cookie": f"{COOKIE}={ticket}"})
-    return response.status
-
-
-async def status_with_token(client: Client, token: str) -> int:
-    client.session.cookie_jar.clear()
-    return (await client.get("/authentication", headers=bearer(token))).status
+    return await token(client)
 
 
 async def three_browsers(open_browser: OpenBrowser, clock: FakeClock) -> list[Browser]:
@@ -211,7 +198,7 @@ async def test_revoking_ones_own_session_logs_out_and_clears_the_cookie(
     assert response.cookies[COOKIE]["max-age"] == "0"
     assert await a.who_am_i() == 401
     a.http.cookie_jar.clear()
-    replay = await a.request("GET", "/authentication", headers={"Cookie": f"{COOKIE}={ticket}"})
+    replay = await a.request("GET", "/authentication", headers=cookie(ticket))
     assert replay.status == 401
     assert await b.who_am_i() == 200
 

@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from adapters.clock import FakeClock
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import REGISTRATION, Client, MakeClient, MakeSettings
 
-Client = TestClient[Any, Any]
 EMAIL = REGISTRATION["email"]
 RIGHT = {"email": EMAIL, "password": REGISTRATION["password"]}
 WRONG = {"email": EMAIL, "password": "wrong horse"}
@@ -23,6 +21,9 @@ ACCOUNT_LIMIT = 5  # THROTTLE_ACCOUNT_LIMIT's default
 # for the whole test while the app's clock stands still.
 BASE_DELAY, MAX_DELAY = 30, 120
 THROTTLE = {"throttle_base_delay": BASE_DELAY, "throttle_max_delay": MAX_DELAY}
+BOTH_LOG_IN_ROUTES = pytest.mark.parametrize(
+    "path", ["/authentication/log-in", "/authentication/token"]
+)
 
 
 async def registered_client(make_client: MakeClient, settings: Any) -> Client:
@@ -56,30 +57,37 @@ async def retry_after(response: ClientResponse) -> int:
     return int(value)
 
 
+async def locked_client(
+    make_client: MakeClient, settings: Any, path: str = "/authentication/log-in"
+) -> Client:
+    """Registered, then the account's whole allowance of failures spent on `path`: locked."""
+    client = await registered_client(make_client, settings)
+    await fail(client, ACCOUNT_LIMIT, path)
+    return client
+
+
 def between_two_milliseconds(clock: FakeClock) -> None:
     """Move the clock to half a millisecond past a whole one, as a real clock mostly is."""
     clock.advance(timedelta(microseconds=(500 - clock.now().microsecond) % 1000))
 
 
-@pytest.mark.parametrize("path", ["/authentication/log-in", "/authentication/token"])
+@BOTH_LOG_IN_ROUTES
 async def test_account_trips_after_the_limit_and_answers_429_with_retry_after(
     make_client: MakeClient, shared_settings: MakeSettings, path: str
 ) -> None:
-    client = await registered_client(make_client, shared_settings(**THROTTLE))
+    client = await locked_client(make_client, shared_settings(**THROTTLE), path)
 
-    await fail(client, ACCOUNT_LIMIT, path)
     throttled = await attempt(client, WRONG, path)
 
     assert BASE_DELAY <= await retry_after(throttled) <= BASE_DELAY + 1
     assert "Set-Cookie" not in throttled.headers
 
 
-@pytest.mark.parametrize("path", ["/authentication/log-in", "/authentication/token"])
+@BOTH_LOG_IN_ROUTES
 async def test_a_locked_account_refuses_even_the_right_password(
     make_client: MakeClient, shared_settings: MakeSettings, path: str
 ) -> None:
-    client = await registered_client(make_client, shared_settings(**THROTTLE))
-    await fail(client, ACCOUNT_LIMIT, path)
+    client = await locked_client(make_client, shared_settings(**THROTTLE), path)
 
     refused = await attempt(client, RIGHT, path)
 
@@ -88,12 +96,11 @@ async def test_a_locked_account_refuses_even_the_right_password(
     assert "token" not in await refused.text()
 
 
-@pytest.mark.parametrize("path", ["/authentication/log-in", "/authentication/token"])
+@BOTH_LOG_IN_ROUTES
 async def test_the_right_password_works_once_retry_after_has_passed(
     make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock, path: str
 ) -> None:
-    client = await registered_client(make_client, shared_settings(**THROTTLE))
-    await fail(client, ACCOUNT_LIMIT, path)
+    client = await locked_client(make_client, shared_settings(**THROTTLE), path)
     wait = await retry_after(await attempt(client, RIGHT, path))
 
     clock.advance(timedelta(seconds=wait - 1))
@@ -105,8 +112,7 @@ async def test_the_right_password_works_once_retry_after_has_passed(
 async def test_attempts_while_locked_do_not_extend_the_lock(
     make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
 ) -> None:
-    client = await registered_client(make_client, shared_settings(**THROTTLE))
-    await fail(client, ACCOUNT_LIMIT)
+    client = await locked_client(make_client, shared_settings(**THROTTLE))
     wait = await retry_after(await attempt(client, WRONG))
 
     for _ in range(10):
@@ -119,8 +125,7 @@ async def test_attempts_while_locked_do_not_extend_the_lock(
 async def test_a_success_resets_the_account_counter(
     make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
 ) -> None:
-    client = await registered_client(make_client, shared_settings(**THROTTLE))
-    await fail(client, ACCOUNT_LIMIT)
+    client = await locked_client(make_client, shared_settings(**THROTTLE))
     clock.advance(timedelta(seconds=await retry_after(await attempt(client, WRONG))))
     assert (await attempt(client, RIGHT)).status == 200
 

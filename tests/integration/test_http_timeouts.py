@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
+import pytest
 import redis.asyncio as redis
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 from dependency_injector import providers
 
 from adapters.clock import FakeClock
 from adapters.redis_sessions import RedisSessions
 from domain.model import Session
 from entrypoints.http.keys import CONTAINER
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
+from tests.integration.http import COOKIE, register, set_cookies
 
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
-LOG_IN = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
+RegisteredWith = Callable[..., Awaitable[tuple[Client, str]]]
+REMEMBERED_FOR_AN_HOUR = {
+    "remember_idle_timeout": 3600,
+    "remember_absolute_timeout": 7200,
+    "session_touch_interval": 60,
+}
 
 
 class CountingSessions(RedisSessions):
@@ -55,18 +59,17 @@ def count_writes(client: Client, prefix: str) -> CountingSessions:
     return counting
 
 
-def set_cookies(response: ClientResponse) -> dict[str, dict[str, str]]:
-    """Set-Cookie headers by cookie name: the value under "", attributes lower-cased."""
-    cookies = {}
-    for header in response.headers.getall("Set-Cookie", []):
-        pair, *attributes = (part.strip() for part in header.split(";"))
-        name, _, value = pair.partition("=")
-        cookie = {"": value.strip('"')}
-        for attribute in attributes:
-            key, _, attribute_value = attribute.partition("=")
-            cookie[key.lower()] = attribute_value
-        cookies[name] = cookie
-    return cookies
+@pytest.fixture
+def registered_with(shared_settings: MakeSettings, make_client: MakeClient) -> RegisteredWith:
+    """A client of a new app with these settings, Ada registered on it (her cookie in its jar);
+    and her ticket."""
+
+    async def make(**settings: int) -> tuple[Client, str]:
+        client = await make_client(shared_settings(**settings))
+        ticket = set_cookies(await register(client))[COOKIE][""]
+        return client, ticket
+
+    return make
 
 
 async def whoami(client: Client, ticket: str | None = None) -> ClientResponse:
@@ -74,12 +77,6 @@ async def whoami(client: Client, ticket: str | None = None) -> ClientResponse:
     response = await client.get("/authentication", cookies=cookies)
     await response.read()
     return response
-
-
-async def register(client: Client) -> str:
-    response = await client.post("/authentication/register", json=REGISTRATION)
-    assert response.status == 201
-    return set_cookies(response)[COOKIE][""]
 
 
 async def session_record(space: tuple[str, str]) -> tuple[bytes, int]:
@@ -103,12 +100,9 @@ def assert_rejected_and_cleared(response: ClientResponse) -> None:
 
 
 async def test_session_dies_once_the_idle_window_passes_without_activity(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(session_idle_timeout=60, session_absolute_timeout=600)
-    )
-    ticket = await register(client)
+    client, ticket = await registered_with(session_idle_timeout=60, session_absolute_timeout=600)
 
     clock.advance(timedelta(seconds=61))
     response = await whoami(client)
@@ -119,12 +113,9 @@ async def test_session_dies_once_the_idle_window_passes_without_activity(
 
 
 async def test_session_lives_until_the_last_moment_of_its_idle_window(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(session_idle_timeout=60, session_absolute_timeout=600)
-    )
-    await register(client)
+    client, _ = await registered_with(session_idle_timeout=60, session_absolute_timeout=600)
 
     clock.advance(timedelta(seconds=59))
 
@@ -132,14 +123,11 @@ async def test_session_lives_until_the_last_moment_of_its_idle_window(
 
 
 async def test_activity_inside_the_idle_window_keeps_the_session_alive_across_many_windows(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(
-            session_idle_timeout=60, session_absolute_timeout=3600, session_touch_interval=10
-        )
+    client, _ = await registered_with(
+        session_idle_timeout=60, session_absolute_timeout=3600, session_touch_interval=10
     )
-    await register(client)
 
     for _ in range(8):  # 320 seconds: more than five idle windows
         clock.advance(timedelta(seconds=40))
@@ -150,14 +138,11 @@ async def test_activity_inside_the_idle_window_keeps_the_session_alive_across_ma
 
 
 async def test_activity_cannot_keep_a_session_past_its_absolute_limit(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(
-            session_idle_timeout=60, session_absolute_timeout=150, session_touch_interval=10
-        )
+    client, _ = await registered_with(
+        session_idle_timeout=60, session_absolute_timeout=150, session_touch_interval=10
     )
-    await register(client)
 
     for _ in range(3):  # active at 40, 80 and 120 seconds
         clock.advance(timedelta(seconds=40))
@@ -211,15 +196,10 @@ async def test_requests_inside_one_touch_interval_write_nothing_and_the_first_af
 
 
 async def test_renewing_a_remembered_session_refreshes_the_cookie_max_age(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(
-            remember_idle_timeout=3600, remember_absolute_timeout=7200, session_touch_interval=60
-        )
-    )
-    await register(client)
-    logged_in = await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    client, _ = await registered_with(**REMEMBERED_FOR_AN_HOUR)
+    logged_in = await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
     ticket = set_cookies(logged_in)[COOKIE][""]
     assert set_cookies(logged_in)[COOKIE]["max-age"] == "3600"
 
@@ -238,15 +218,10 @@ async def test_renewing_a_remembered_session_refreshes_the_cookie_max_age(
 
 
 async def test_a_remembered_cookie_never_outlives_the_absolute_limit(
-    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+    registered_with: RegisteredWith, clock: FakeClock
 ) -> None:
-    client = await make_client(
-        shared_settings(
-            remember_idle_timeout=3600, remember_absolute_timeout=7200, session_touch_interval=60
-        )
-    )
-    await register(client)
-    await client.post("/authentication/log-in", json=LOG_IN | {"remember": True})
+    client, _ = await registered_with(**REMEMBERED_FOR_AN_HOUR)
+    await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
 
     clock.advance(timedelta(seconds=3000))
     assert set_cookies(await whoami(client))[COOKIE]["max-age"] == "3600"

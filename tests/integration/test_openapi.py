@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from tests.integration.conftest import MakeClient, MakeSettings
-
-Client = TestClient[Any, Any]
 
 
 async def test_openapi_document_is_valid_openapi_3_1(

@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from tests.integration.conftest import REGISTRATION, MakeClient, MakeSettings
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
+from tests.integration.http import COOKIE, bearer, cookie, status_with_ticket
 
-Client = TestClient[Any, Any]
-COOKIE = "coatcheck"
-CREDENTIALS = {"email": REGISTRATION["email"], "password": REGISTRATION["password"]}
 NEW_PASSWORD = "tr0ub4dor & 3"
 
 
@@ -26,18 +23,10 @@ async def instances(
     return one, two
 
 
-def cookie(ticket: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={ticket}"}
-
-
 async def request(client: Client, method: str, path: str, ticket: str, **kwargs: Any) -> Any:
     """A request carrying exactly this ticket as its cookie (nothing from the jar)."""
     client.session.cookie_jar.clear()
     return await client.request(method, path, headers=cookie(ticket), **kwargs)
-
-
-async def who_am_i(client: Client, ticket: str) -> int:
-    return int((await request(client, "GET", "/authentication", ticket)).status)
 
 
 async def register(client: Client) -> str:
@@ -70,8 +59,8 @@ async def test_a_session_made_on_one_instance_works_on_the_other(
     registered = await register(one)
     logged_in = await log_in(two)
 
-    assert await who_am_i(two, registered) == 200
-    assert await who_am_i(one, logged_in) == 200
+    assert await status_with_ticket(two, registered) == 200
+    assert await status_with_ticket(one, logged_in) == 200
 
 
 async def test_a_token_made_on_one_instance_works_on_the_other(
@@ -81,7 +70,7 @@ async def test_a_token_made_on_one_instance_works_on_the_other(
     await register(one)
     token = (await (await one.post("/authentication/token", json=CREDENTIALS)).json())["token"]
 
-    response = await two.get("/authentication", headers={"Authorization": f"Bearer {token}"})
+    response = await two.get("/authentication", headers=bearer(token))
 
     assert response.status == 200
 
@@ -104,13 +93,13 @@ async def test_a_log_out_on_one_instance_is_refused_at_once_on_the_other(
 ) -> None:
     one, two = instances
     ticket = await register(one)
-    assert await who_am_i(two, ticket) == 200
+    assert await status_with_ticket(two, ticket) == 200
 
     logged_out = await request(one, "POST", "/authentication/log-out", ticket)
 
     assert logged_out.status == 204
-    assert await who_am_i(two, ticket) == 401
-    assert await who_am_i(one, ticket) == 401
+    assert await status_with_ticket(two, ticket) == 401
+    assert await status_with_ticket(one, ticket) == 401
 
 
 async def test_a_revocation_on_one_instance_is_refused_at_once_on_the_other(
@@ -118,7 +107,7 @@ async def test_a_revocation_on_one_instance_is_refused_at_once_on_the_other(
 ) -> None:
     one, two = instances
     victim = await register(one)
-    assert await who_am_i(one, victim) == 200
+    assert await status_with_ticket(one, victim) == 200
     owner = await log_in(two)
 
     revoked = await request(
@@ -126,9 +115,9 @@ async def test_a_revocation_on_one_instance_is_refused_at_once_on_the_other(
     )
 
     assert revoked.status == 204
-    assert await who_am_i(one, victim) == 401
-    assert await who_am_i(two, victim) == 401
-    assert await who_am_i(one, owner) == 200
+    assert await status_with_ticket(one, victim) == 401
+    assert await status_with_ticket(two, victim) == 401
+    assert await status_with_ticket(one, owner) == 200
 
 
 async def test_revoking_the_others_on_one_instance_ends_them_on_the_other(
@@ -141,8 +130,8 @@ async def test_revoking_the_others_on_one_instance_ends_them_on_the_other(
     response = await request(one, "DELETE", "/authentication/sessions", kept)
 
     assert response.status == 204
-    assert [await who_am_i(two, ticket) for ticket in ended] == [401, 401]
-    assert await who_am_i(two, kept) == 200
+    assert [await status_with_ticket(two, ticket) for ticket in ended] == [401, 401]
+    assert await status_with_ticket(two, kept) == 200
 
 
 async def test_a_password_change_on_one_instance_ends_sessions_on_the_other(
@@ -157,9 +146,9 @@ async def test_a_password_change_on_one_instance_ends_sessions_on_the_other(
 
     assert changed.status == 204
     rotated = changed.cookies[COOKIE].value
-    assert await who_am_i(two, elsewhere) == 401
-    assert await who_am_i(two, caller) == 401
-    assert await who_am_i(two, rotated) == 200
+    assert await status_with_ticket(two, elsewhere) == 401
+    assert await status_with_ticket(two, caller) == 401
+    assert await status_with_ticket(two, rotated) == 200
     two.session.cookie_jar.clear()
     old = await two.post("/authentication/log-in", json=CREDENTIALS)
     assert old.status == 401
