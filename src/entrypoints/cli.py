@@ -100,20 +100,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output = _run(arguments, load_settings())
     except ConfigError as error:
-        print(f"coatcheck: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error), 2)
     except InvalidValue as error:
-        print(f"coatcheck: email {error}", file=sys.stderr)
-        return 2
+        return _fail(f"email {error}", 2)
     except UserNotFound:
-        print(f"coatcheck: no user has the email {arguments.email}", file=sys.stderr)
-        return 1
+        return _fail(f"no user has the email {arguments.email}", 1)
     except CoatcheckError as error:
-        print(f"coatcheck: {error}", file=sys.stderr)
-        return 1
+        return _fail(str(error), 1)
     if output:
         print(output)
     return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"coatcheck: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
