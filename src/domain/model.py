@@ -122,7 +122,10 @@ class SessionKind(enum.Enum):
 
 
 def _clip_user_agent(value: str) -> str:
-    return value[:USER_AGENT_MAX_LENGTH]
+    """Printable and storable whatever a client sent: undecodable bytes (which arrive as
+    lone surrogates) and control characters become U+FFFD."""
+    cleaned = "".join("\ufffd" if _has_control_characters(char) else char for char in value)
+    return cleaned[:USER_AGENT_MAX_LENGTH]
 
 
 @frozen

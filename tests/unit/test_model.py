@@ -293,3 +293,9 @@ def test_an_email_with_invisible_or_invalid_characters_is_refused(raw: str) -> N
 def test_a_name_with_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(InvalidValue):
         Name("Ada \ud800")
+
+
+def test_a_user_agent_with_undecodable_bytes_or_controls_becomes_storable_text() -> None:
+    client = ClientInfo("Mozilla \udcff\udcfe bad\x00\n", "127.0.0.1")
+    assert client.user_agent == "Mozilla \ufffd\ufffd bad\ufffd\ufffd"
+    client.user_agent.encode()

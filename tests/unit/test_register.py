@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.in_memory import InMemoryUsers
-from domain.errors import EmailTaken
-from domain.model import Email, Name, NewPassword, Password, SessionKind, User
+from adapters.in_memory import InMemorySessions, InMemoryUsers
+from domain.errors import EmailTaken, StoreUnavailable
+from domain.model import Email, Name, NewPassword, Password, Session, SessionKind, User
 from tests.unit.conftest import CLIENT, EMAIL, NAME, PASSWORD, Build, Domain
 
 
@@ -86,4 +86,23 @@ async def test_register_that_loses_a_race_for_the_email_starts_no_session(
     with pytest.raises(EmailTaken):
         await app.sign_up()
     assert len(app.users.by_id) == 1
+    assert len(app.sessions.by_digest) == 1
+
+
+class BrokenSessions(InMemorySessions):
+    async def add(self, digest: str, session: Session) -> None:
+        raise StoreUnavailable("session store unavailable")
+
+
+async def test_no_user_is_left_behind_when_the_session_store_fails(build: Build) -> None:
+    app = build(sessions=BrokenSessions())
+    with pytest.raises(StoreUnavailable):
+        await app.sign_up()
+    assert app.users.by_id == {}
+
+
+async def test_no_session_is_left_behind_when_the_user_store_refuses(app: Domain) -> None:
+    await app.sign_up()
+    with pytest.raises(EmailTaken):
+        await app.sign_up(email=EMAIL.upper())
     assert len(app.sessions.by_digest) == 1

@@ -28,7 +28,8 @@ class RegisterUser:
 
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
-    - the new session gets a fresh ticket; the session the client held before, if any, ends.
+    - the new session gets a fresh ticket; the session the client held before, if any, ends;
+    - all or nothing: no user without a session, no session without a user.
     """
 
     def __init__(
@@ -65,10 +66,16 @@ class RegisterUser:
             password_hash=await self._hasher.hash(password),
             created_at=self._clock.now(),
         )
-        await self._users.add(user)  # raises EmailTaken if a concurrent register won
+        # The session first: if the session store fails, no user is left half registered.
+        logged_in = await self._issuer.start(user, kind, client)
+        try:
+            await self._users.add(user)  # raises EmailTaken if a concurrent register won
+        except BaseException:
+            await self._sessions.remove(self._key.digest(logged_in.ticket))
+            raise
         if replacing is not None:
             await self._sessions.remove(self._key.digest(replacing))
-        return await self._issuer.start(user, kind, client)
+        return logged_in
 
 
 class LogIn:
