@@ -124,8 +124,9 @@ class SessionKind(enum.Enum):
 def _clip_user_agent(value: str) -> str:
     """Printable and storable whatever a client sent: undecodable bytes (which arrive as
     lone surrogates) and control characters become U+FFFD."""
-    cleaned = "".join("\ufffd" if _has_control_characters(char) else char for char in value)
-    return cleaned[:USER_AGENT_MAX_LENGTH]
+    if not value.isprintable():  # rare; isprintable() is the fast test for the usual case
+        value = "".join("\ufffd" if _has_control_characters(char) else char for char in value)
+    return value[:USER_AGENT_MAX_LENGTH]
 
 
 @frozen
