@@ -16,22 +16,27 @@ import aiohttp
 from aiohttp.test_utils import unused_port
 
 COATCHECK = Path(sys.executable).with_name("coatcheck")
+README_RUN_COMMAND = Path(__file__).parents[2] / "scripts" / "serve"
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 
 @asynccontextmanager
 async def coatcheck_serve(
-    *options: str, env: dict[str, str], log: Path, cwd: Path | None = None
+    *options: str,
+    env: dict[str, str],
+    log: Path,
+    cwd: Path | None = None,
+    program: tuple[str, ...] = (str(COATCHECK), "serve"),
 ) -> AsyncIterator[str]:
-    """`coatcheck serve --port PORT OPTIONS`, its output in `log`; yields its base URL once it
-    is live. In a process group of its own, so that stopping it stops its workers too."""
+    """`PROGRAM --port PORT OPTIONS` (by default `coatcheck serve`), its output in `log`;
+    yields its base URL once it is live. In a process group of its own, so that stopping it
+    stops its workers too."""
     port = unused_port()
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         server = await asyncio.create_subprocess_exec(
-            str(COATCHECK),
-            "serve",
+            *program,
             "--port",
             str(port),
             *options,

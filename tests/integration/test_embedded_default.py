@@ -11,7 +11,7 @@ import aiohttp
 
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, cookie, register
-from tests.integration.serving import coatcheck_serve, output_of
+from tests.integration.serving import README_RUN_COMMAND, coatcheck_serve, output_of
 
 
 async def test_embedded_store_runs_the_whole_flow_and_refuses_a_replayed_ticket(
@@ -91,10 +91,18 @@ async def run_flow(base: str) -> list[str]:
     return [registered, logged_in]
 
 
-async def test_coatcheck_serve_works_with_nothing_configured(tmp_path: Path) -> None:
+async def test_the_readme_run_command_serves_the_flow_with_nothing_configured(
+    tmp_path: Path,
+) -> None:
     data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
-    async with coatcheck_serve(env=clean_environment(data_dir), log=log, cwd=tmp_path) as base:
+    serving = coatcheck_serve(
+        env=clean_environment(data_dir),
+        log=log,
+        cwd=tmp_path,
+        program=(str(README_RUN_COMMAND),),
+    )
+    async with serving as base:
         tickets = await run_flow(base)
 
     secret = data_dir / "session_secret"
