@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -61,5 +62,5 @@ async def open_resources(
         if settings.session_secret is not None:
             secret = settings.session_secret.get_secret_value().encode()
         else:
-            secret = embedded_session_secret(settings.data_dir)
+            secret = await asyncio.to_thread(embedded_session_secret, settings.data_dir)
         yield Resources(secret, postgres, redis_client, sqlite)
