@@ -138,8 +138,9 @@ class ClientInfo:
 
 
 def new_session_id() -> str:
-    """The public id of a session: random, unrelated to its ticket, useless as one."""
-    return secrets.token_urlsafe(16)
+    """The public id of a session: random, unrelated to its ticket, useless as one.
+    Hex, so that it never starts with "-" and reads as an option on a command line."""
+    return secrets.token_hex(16)
 
 
 @frozen

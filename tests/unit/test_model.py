@@ -20,6 +20,7 @@ from domain.model import (
     SessionLifetime,
     SessionPolicy,
     User,
+    new_session_id,
 )
 from tests.factories import NOW
 
@@ -299,3 +300,9 @@ def test_a_user_agent_with_undecodable_bytes_or_controls_becomes_storable_text()
     client = ClientInfo("Mozilla \udcff\udcfe bad\x00\n", "127.0.0.1")
     assert client.user_agent == "Mozilla \ufffd\ufffd bad\ufffd\ufffd"
     client.user_agent.encode()
+
+
+def test_public_session_ids_are_hex_and_never_look_like_command_line_options() -> None:
+    ids = {new_session_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
