@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.services import fresh_database, fresh_redis_prefix
+from tests.services import fresh_database, fresh_redis_prefix, redis_cluster
 
 
 @pytest.fixture
@@ -18,3 +19,16 @@ async def redis_space() -> AsyncIterator[tuple[str, str]]:
     """(REDIS_URL, key prefix) of a key space this test owns."""
     async for space in fresh_redis_prefix():
         yield space
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Redis Cluster for the whole test run, made and shut down by it."""
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_cluster_space(redis_cluster_url: str) -> tuple[str, str]:
+    """(cluster URL, a key prefix of this test's own) on the test run's cluster."""
+    return redis_cluster_url, f"coatcheck-test:{uuid.uuid4().hex[:12]}:"

@@ -4,9 +4,16 @@ it skips it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import shutil
+import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -56,3 +63,96 @@ async def fresh_redis_prefix() -> AsyncIterator[tuple[str, str]]:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+def _free_cluster_port() -> int:
+    """A port that is free, and whose cluster bus port (+10000) is free too."""
+    for _ in range(100):
+        port = random.randrange(20000, 30000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def _wait_for_cluster(port: int, deadline_seconds: float = 20) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        info = subprocess.run(
+            ["redis-cli", "-p", str(port), "cluster", "info"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if "cluster_state:ok" in info:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+
+
+@contextlib.contextmanager
+def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
+    """A Redis Cluster of our own (three primaries on loopback, nothing on disk), yielding
+    the URL of one node; every node is shut down afterwards."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        service_missing("Redis Cluster", FileNotFoundError("redis-server"))
+    ports = []
+    try:
+        for _ in range(nodes):
+            port = _free_cluster_port()
+            node = folder / str(port)
+            node.mkdir(parents=True)
+            subprocess.run(
+                [
+                    "redis-server",
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(node / "nodes.conf"),
+                    "--dir",
+                    str(node),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "yes",
+                    "--logfile",
+                    str(node / "redis.log"),
+                ],
+                check=True,
+            )
+            ports.append(port)
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        for port in ports:
+            _wait_for_cluster(port)
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+    finally:
+        for port in ports:
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "shutdown", "nosave"],
+                capture_output=True,
+                check=False,
+                timeout=10,
+            )

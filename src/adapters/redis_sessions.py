@@ -1,4 +1,4 @@
-"""Sessions and log-in attempts in Redis. Every key expires on its own:
+"""Sessions and log-in attempts in Redis or Redis Cluster. Every key expires on its own:
 
     {prefix}session:<digest>            the session as JSON, PXAT its expiry
     {prefix}user:<user id>:sessions     sorted set of digests scored by expiry (ms),
@@ -7,6 +7,10 @@
     {prefix}throttle:{<key>}:lock       the lock deadline (ms), PXAT that deadline
 
 The braces around a throttle key are a Redis Cluster hash tag: its two keys share a slot.
+A session's record and its user's index live in different slots, so no command or script
+touches both; instead the steps run in an order that keeps one invariant, on one node or
+many: every live record has an index entry (the index is written first and cleaned last),
+so revoking a user's sessions never misses one. An index entry without a record is pruned.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
@@ -38,6 +43,7 @@ _UNAVAILABLE = (  # ReadOnlyError: the primary was demoted by a failover
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Client = redis.Redis | RedisCluster
 
 
 def _guarded(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
@@ -53,14 +59,39 @@ def _guarded(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Corouti
     return guarded
 
 
-def create_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=_TIMEOUT_SECONDS,
-        socket_timeout=_TIMEOUT_SECONDS,
-        health_check_interval=30,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
-    )
+async def open_redis(url: str, cluster: bool = False) -> Client:
+    """A client of one Redis server, or of a Redis Cluster that `url` names one node of.
+
+    A cluster client learns the cluster's layout here, once: left to the first commands,
+    concurrent ones race to learn it and some fail.
+    """
+    client = create_redis(url, cluster)
+    if isinstance(client, RedisCluster):
+        try:
+            await client.initialize()
+        except (*_UNAVAILABLE, redis_errors.RedisClusterException) as error:
+            await client.aclose()
+            raise StoreUnavailable("session store unavailable") from error
+    return client
+
+
+def create_redis(url: str, cluster: bool = False) -> Client:
+    """The client, not yet connected (see open_redis)."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": _TIMEOUT_SECONDS,
+        "socket_timeout": _TIMEOUT_SECONDS,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
+    }
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, health_check_interval=30, **options)
+
+
+async def _mget(client: Client, keys: list[str]) -> list[Any]:
+    """MGET, split by slot on a cluster (each slot's part is still one command)."""
+    if isinstance(client, RedisCluster):
+        return await client.mget_nonatomic(keys)
+    return cast(list[Any], await client.mget(keys))
 
 
 def _ms(moment: datetime) -> int:
@@ -98,21 +129,10 @@ def _load(raw: bytes | str) -> Session:
     )
 
 
-# KEYS: record, index. ARGV: record, expiry (ms), digest. Indexes only a record SET XX kept.
-_REPLACE = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PXAT', ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'NX')
-redis.call('PEXPIREAT', KEYS[2], ARGV[2], 'GT')
-return 1
-"""
-
-
 class RedisSessions:
-    def __init__(self, client: redis.Redis, prefix: str = "coatcheck:") -> None:
+    def __init__(self, client: Client, prefix: str = "coatcheck:") -> None:
         self._redis = client
         self._prefix = prefix
-        self._replace = client.register_script(_REPLACE)
 
     def _record(self, digest: str) -> str:
         return f"{self._prefix}session:{digest}"
@@ -126,14 +146,9 @@ class RedisSessions:
 
     @_guarded
     async def add(self, digest: str, session: Session) -> None:
-        expires, index = _ms(session.expires_at), self._index(session.user_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._record(digest), _dump(session), pxat=expires)
-            pipe.zadd(index, {digest: expires})
-            # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
-            pipe.pexpireat(index, expires, nx=True)
-            pipe.pexpireat(index, expires, gt=True)
-            await pipe.execute()
+        expires = _ms(session.expires_at)
+        await self._index_entry(session.user_id, digest, expires)
+        await self._redis.set(self._record(digest), _dump(session), pxat=expires)
 
     @_guarded
     async def get(self, digest: str) -> Session | None:
@@ -142,9 +157,11 @@ class RedisSessions:
 
     @_guarded
     async def replace(self, digest: str, session: Session) -> bool:
-        keys = [self._record(digest), self._index(session.user_id)]
-        args: list[str | int] = [_dump(session), _ms(session.expires_at), digest]
-        return bool(await self._replace(keys=keys, args=args))
+        expires = _ms(session.expires_at)
+        if not await self._redis.set(self._record(digest), _dump(session), xx=True, pxat=expires):
+            return False  # removed meanwhile: never resurrected
+        await self._index_entry(session.user_id, digest, expires, only_existing=True)
+        return True
 
     @_guarded
     async def remove(self, digest: str) -> None:
@@ -160,7 +177,7 @@ class RedisSessions:
         digests = await self._digests(index)
         if not digests:
             return []
-        records = await self._redis.mget([self._record(digest) for digest in digests])
+        records = await _mget(self._redis, [self._record(digest) for digest in digests])
         live, stale = [], []
         for digest, raw in zip(digests, records, strict=True):
             session = None if raw is None else _load(raw)
@@ -178,16 +195,27 @@ class RedisSessions:
         doomed = [digest for digest in await self._digests(index) if digest != keep]
         return await self._drop(index, doomed) if doomed else 0
 
+    async def _index_entry(
+        self, user_id: uuid.UUID, digest: str, expires: int, only_existing: bool = False
+    ) -> None:
+        """Index the digest, scored by its expiry; the index outlives its latest session."""
+        index = self._index(user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(index, {digest: expires}, xx=only_existing)
+            # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
+            pipe.pexpireat(index, expires, nx=True)
+            pipe.pexpireat(index, expires, gt=True)
+            await pipe.execute()
+
     async def _digests(self, index: str) -> list[str]:
         members = cast(list[bytes | str], await self._redis.zrange(index, 0, -1))
         return [_text(member) for member in members]
 
     async def _drop(self, index: str, digests: list[str]) -> int:
-        """Delete the records, then their index entries; return how many records existed."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(*[self._record(digest) for digest in digests])
-            pipe.zrem(index, *digests)
-            deleted, _ = await pipe.execute()
+        """Delete the records, then (only once they are gone) their index entries; return how
+        many records existed. One DEL: a cluster client splits it by slot."""
+        deleted = await self._redis.delete(*[self._record(digest) for digest in digests])
+        await self._redis.zrem(index, *digests)
         return int(deleted)
 
 
@@ -213,7 +241,7 @@ return 1
 
 
 class RedisLoginAttempts:
-    def __init__(self, client: redis.Redis, prefix: str = "coatcheck:") -> None:
+    def __init__(self, client: Client, prefix: str = "coatcheck:") -> None:
         self._redis = client
         self._prefix = prefix
         self._record_failure = client.register_script(_RECORD_FAILURE)
@@ -226,7 +254,7 @@ class RedisLoginAttempts:
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         if not keys:
             return None
-        values = await self._redis.mget([self._key(key, "lock") for key in keys])
+        values = await _mget(self._redis, [self._key(key, "lock") for key in keys])
         deadlines = [int(value) for value in values if value is not None]
         return _EPOCH + max(deadlines) * _MS if deadlines else None
 

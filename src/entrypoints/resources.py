@@ -10,12 +10,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import asyncpg
-import redis.asyncio as redis
 from attrs import field, frozen
 
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import create_pool
-from adapters.redis_sessions import create_redis
+from adapters.redis_sessions import Client as RedisClient
+from adapters.redis_sessions import open_redis
 from adapters.sqlite_store import SqliteStore
 from entrypoints.settings import Settings
 
@@ -24,7 +24,7 @@ from entrypoints.settings import Settings
 class Resources:
     session_secret: bytes = field(repr=False)
     postgres: asyncpg.Pool | None = None
-    redis: redis.Redis | None = None
+    redis: RedisClient | None = None
     sqlite: SqliteStore | None = None
 
 
@@ -54,7 +54,9 @@ async def open_resources(
             postgres = await create_pool(dsn)
             stack.push_async_callback(postgres.close)
         if settings.redis_url is not None:
-            redis_client = create_redis(settings.redis_url.get_secret_value())
+            redis_client = await open_redis(
+                settings.redis_url.get_secret_value(), cluster=settings.redis_cluster
+            )
             stack.push_async_callback(redis_client.aclose)
         if "sqlite" in (settings.users_store, settings.sessions_store):
             sqlite = await SqliteStore.open(settings.sqlite_path)

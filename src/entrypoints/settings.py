@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
+    redis_cluster: bool = False
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "coatcheck:"
     data_dir: Path = Path("data")
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 
 from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import PostgresUsers, create_pool
-from adapters.redis_sessions import RedisLoginAttempts, RedisSessions
+from adapters.redis_sessions import RedisLoginAttempts, RedisSessions, open_redis
 from adapters.sqlite_store import SqliteStore
 
 
@@ -63,6 +64,28 @@ def redis_sessions(redis_client: redis.Redis, redis_space: tuple[str, str]) -> R
 
 
 @pytest.fixture
+async def cluster_client(redis_cluster_space: tuple[str, str]) -> AsyncIterator[RedisCluster]:
+    client = await open_redis(redis_cluster_space[0], cluster=True)
+    assert isinstance(client, RedisCluster)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def redis_cluster_sessions(
+    cluster_client: RedisCluster, redis_cluster_space: tuple[str, str]
+) -> RedisSessions:
+    return RedisSessions(cluster_client, prefix=redis_cluster_space[1])
+
+
+@pytest.fixture
+def redis_cluster_login_attempts(
+    cluster_client: RedisCluster, redis_cluster_space: tuple[str, str]
+) -> RedisLoginAttempts:
+    return RedisLoginAttempts(cluster_client, prefix=redis_cluster_space[1])
+
+
+@pytest.fixture
 def memory_login_attempts() -> InMemoryLoginAttempts:
     return InMemoryLoginAttempts()
 
@@ -84,11 +107,11 @@ def users(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_users")
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
 def sessions(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_sessions")
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
 def login_attempts(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_login_attempts")
