@@ -9,7 +9,8 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock, SystemClock
 from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 from adapters.postgres_users import PostgresUsers
-from adapters.redis_sessions import RedisLoginAttempts, RedisSessions
+from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_sessions import RedisSessions
 from adapters.sqlite_store import SqliteStore
 from domain.ports import Clock, HealthCheck, LoginAttempts, PasswordHasher, Sessions, Users
 

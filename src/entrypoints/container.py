@@ -7,7 +7,8 @@ from dependency_injector import containers, providers
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import SystemClock
 from adapters.postgres_users import PostgresUsers
-from adapters.redis_sessions import RedisLoginAttempts, RedisSessions
+from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_sessions import RedisSessions
 from domain.throttle import LoginThrottle
 from domain.tickets import TicketKey
 from domain.use_cases import (

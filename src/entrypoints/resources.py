@@ -14,8 +14,8 @@ from attrs import field, frozen
 
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import create_pool
-from adapters.redis_sessions import Client as RedisClient
-from adapters.redis_sessions import open_redis
+from adapters.redis_client import Client as RedisClient
+from adapters.redis_client import open_redis
 from adapters.sqlite_store import SqliteStore
 from entrypoints.settings import Settings
 

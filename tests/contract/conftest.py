@@ -12,7 +12,9 @@ from redis.asyncio.cluster import RedisCluster
 from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import PostgresUsers, create_pool
-from adapters.redis_sessions import RedisLoginAttempts, RedisSessions, open_redis
+from adapters.redis_client import open_redis
+from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_sessions import RedisSessions
 from adapters.sqlite_store import SqliteStore
 
 

@@ -14,7 +14,9 @@ import redis.asyncio as redis
 from attrs import evolve
 from redis.asyncio.connection import Connection
 
-from adapters.redis_sessions import RedisLoginAttempts, RedisSessions, create_redis
+from adapters.redis_client import create_redis
+from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_sessions import RedisSessions
 from domain.errors import StoreUnavailable
 from domain.model import SessionKind
 from domain.tickets import SessionTicket, TicketKey
