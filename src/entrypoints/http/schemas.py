@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 from domain.model import Email, Name, NewPassword, Password, Session, User
-from domain.use_cases import SessionView
+from domain.use_cases import LoggedIn, SessionView
 from entrypoints.http.problems import RequestInvalid
 
 _V = TypeVar("_V")
@@ -87,6 +87,14 @@ def user_json(user: User) -> dict[str, Any]:
         "email": user.email.value,
         "name": user.name.value,
         "createdAt": timestamp(user.created_at),
+    }
+
+
+def token_json(logged_in: LoggedIn) -> dict[str, Any]:
+    return {
+        "token": logged_in.ticket.value,
+        "expiresAt": timestamp(logged_in.session.expires_at),
+        "user": user_json(logged_in.user),
     }
 
 

@@ -18,6 +18,7 @@ from domain.use_cases import Authenticated, LoggedIn
 from entrypoints.http.keys import container
 
 TICKET = "ticket"
+NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -77,7 +78,7 @@ class TicketStorage(AbstractStorage):
             self._cookie.write(response, ticket.value, session.max_age)
         elif self.load_cookie(request) is not None:
             self._cookie.write(response, "", 0)
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.update(NO_STORE)
 
 
 def _cookie_max_age(session: DomainSession, now: datetime) -> int | None:

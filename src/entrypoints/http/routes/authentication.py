@@ -5,22 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.model import SessionKind
-from domain.use_cases import LoggedIn
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import container
-from entrypoints.http.schemas import LogInBody, RegisterBody, parse, timestamp, user_json
-from entrypoints.http.tickets import authenticate, hand_out, held_ticket, take_back
+from entrypoints.http.schemas import LogInBody, RegisterBody, parse, token_json, user_json
+from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
 
 routes = web.RouteTableDef()
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-def token_json(logged_in: LoggedIn) -> dict[str, object]:
-    return {
-        "token": logged_in.ticket.value,
-        "expiresAt": timestamp(logged_in.session.expires_at),
-        "user": user_json(logged_in.user),
-    }
 
 
 @routes.post("/authentication/register")

@@ -6,9 +6,8 @@ from aiohttp import web
 
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import container
-from entrypoints.http.routes.authentication import NO_STORE, token_json
-from entrypoints.http.schemas import ChangePasswordBody, parse, session_views_json
-from entrypoints.http.tickets import authenticate, bearer_value, hand_out, take_back
+from entrypoints.http.schemas import ChangePasswordBody, parse, session_views_json, token_json
+from entrypoints.http.tickets import NO_STORE, authenticate, bearer_value, hand_out, take_back
 
 routes = web.RouteTableDef()
 
