@@ -16,17 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-import uuid
 from typing import Any
 
-import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-
-from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from benchmarking import add_store_arguments, served, store_name
 
 
 async def _bare(request: web.Request) -> web.Response:
@@ -43,44 +38,20 @@ async def _rate(client: TestClient[Any, Any], path: str, requests: int) -> float
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    prefix = f"coatcheck-bench:{uuid.uuid4().hex[:8]}:"
-    with tempfile.TemporaryDirectory() as data_dir:
-        settings: dict[str, Any] = {"bcrypt_rounds": 4, "cookie_secure": False}
-        settings["data_dir"] = data_dir
-        if arguments.database_url:
-            settings |= {
-                "database_url": arguments.database_url,
-                "redis_url": arguments.redis_url,
-                "redis_prefix": prefix,
-                "session_secret": "bench-" + "x" * 40,
-            }
-        bare = web.Application()
-        bare.router.add_get("/", _bare)
-        async with (
-            TestClient(TestServer(bare, host="127.0.0.1")) as plain,
-            TestClient(TestServer(create_app(load_settings(**settings)), host="127.0.0.1")) as app,
-        ):
-            email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-            registered = await app.post(
-                "/authentication/register",
-                json={"email": email, "name": "Bench", "password": "the right password"},
-            )
-            assert registered.status == 201
-            rates: dict[str, list[float]] = {"bare": [], "live": [], "authenticated": []}
-            for _ in range(arguments.runs):
-                rates["bare"].append(await _rate(plain, "/", arguments.requests))
-                rates["live"].append(await _rate(app, "/health/live", arguments.requests))
-                rates["authenticated"].append(
-                    await _rate(app, "/authentication", arguments.requests)
-                )
-    if arguments.database_url:
-        client = redis.Redis.from_url(arguments.redis_url)
-        keys = [key async for key in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-    store = "PostgreSQL + Redis" if arguments.database_url else "embedded SQLite"
-    print(f"{arguments.runs} runs x {arguments.requests} sequential requests, {store}")
+    bare = web.Application()
+    bare.router.add_get("/", _bare)
+    rates: dict[str, list[float]] = {"bare": [], "live": [], "authenticated": []}
+    async with (
+        TestClient(TestServer(bare, host="127.0.0.1")) as plain,
+        served(arguments, bcrypt_rounds=4) as (app, _email),
+    ):
+        for _ in range(arguments.runs):
+            rates["bare"].append(await _rate(plain, "/", arguments.requests))
+            rates["live"].append(await _rate(app, "/health/live", arguments.requests))
+            rates["authenticated"].append(await _rate(app, "/authentication", arguments.requests))
+    print(
+        f"{arguments.runs} runs x {arguments.requests} sequential requests, {store_name(arguments)}"
+    )
     bare_rate = statistics.median(rates["bare"])
     for name, values in rates.items():
         rate = statistics.median(values)
@@ -94,6 +65,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    add_store_arguments(parser)
     asyncio.run(main(parser.parse_args()))

@@ -13,15 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-import uuid
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from aiohttp.test_utils import TestClient
+from benchmarking import add_store_arguments, served, store_name
 
 
 async def _timed(client: TestClient[Any, Any], body: dict[str, str]) -> float:
@@ -33,37 +29,20 @@ async def _timed(client: TestClient[Any, Any], body: dict[str, str]) -> float:
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as data_dir:
-        settings: dict[str, Any] = {
-            "bcrypt_rounds": arguments.rounds,
-            "login_throttle": False,
-            "cookie_secure": False,
-            "data_dir": data_dir,
-        }
-        if arguments.database_url:
-            settings |= {
-                "database_url": arguments.database_url,
-                "redis_url": arguments.redis_url,
-                "redis_prefix": f"coatcheck-bench:{uuid.uuid4().hex[:8]}:",
-                "session_secret": "bench-" + "x" * 40,
-            }
-        app = create_app(load_settings(**settings))
-        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-            registered = await client.post(
-                "/authentication/register",
-                json={"email": email, "name": "Bench", "password": "the right password"},
+    settings = {"bcrypt_rounds": arguments.rounds, "login_throttle": False}
+    unknown, wrong = [], []
+    async with served(arguments, **settings) as (client, email):
+        for _ in range(arguments.runs):
+            unknown.append(
+                await _timed(client, {"email": "nobody@example.com", "password": "guess1234"})
             )
-            assert registered.status == 201, await registered.text()
-            unknown, wrong = [], []
-            for _ in range(arguments.runs):
-                unknown.append(
-                    await _timed(client, {"email": "nobody@example.com", "password": "guess1234"})
-                )
-                wrong.append(await _timed(client, {"email": email, "password": "guess1234"}))
+            wrong.append(await _timed(client, {"email": email, "password": "guess1234"}))
     unknown_ms = statistics.median(unknown) * 1000
     wrong_ms = statistics.median(wrong) * 1000
-    print(f"bcrypt cost {arguments.rounds}, {arguments.runs} interleaved log-ins of each kind")
+    print(
+        f"bcrypt cost {arguments.rounds}, {arguments.runs} interleaved log-ins of each kind,"
+        f" {store_name(arguments)}"
+    )
     print(f"unknown email:  median {unknown_ms:.1f} ms  (min {min(unknown) * 1000:.1f})")
     print(f"wrong password: median {wrong_ms:.1f} ms  (min {min(wrong) * 1000:.1f})")
     print(f"ratio unknown / wrong: {unknown_ms / wrong_ms:.3f}")
@@ -73,6 +52,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--database-url")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    add_store_arguments(parser)
     asyncio.run(main(parser.parse_args()))
