@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp_cors
 from aiohttp import web
 from aiohttp_session import session_middleware
 
@@ -43,7 +44,23 @@ def create_app(
     app.cleanup_ctx.append(_services(settings, configure))
     for table in (authentication.routes, sessions.routes, health.routes, openapi.routes):
         app.add_routes(table)
+    if settings.allowed_origins:
+        _allow_cross_origin(app, settings.allowed_origins)
     return app
+
+
+def _allow_cross_origin(app: web.Application, origins: list[str]) -> None:
+    """CORS with credentials for the allowed origins, so that a front end served from one
+    of them can call the API with its cookie (the Origin check already lets them in)."""
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=True,
+        allow_headers=("Content-Type", "Authorization"),
+        allow_methods=("GET", "POST", "DELETE"),
+        max_age=600,
+    )
+    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
+    for route in list(app.router.routes()):
+        cors.add(route)
 
 
 def _services(
