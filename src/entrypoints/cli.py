@@ -51,7 +51,7 @@ async def _with_container(settings: Settings, work: Callable[[Container], Awaita
         try:
             return await work(container)
         finally:
-            container.hasher().close()
+            container.shutdown_resources()
 
 
 async def _list_sessions(container: Container, email: Email) -> str:

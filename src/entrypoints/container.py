@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dependency_injector import containers, providers
 
 from adapters.bcrypt_hasher import BcryptHasher
@@ -29,14 +31,21 @@ from entrypoints.resources import Resources
 from entrypoints.settings import Settings
 
 
+def _bcrypt_hasher(rounds: int, max_threads: int) -> Iterator[BcryptHasher]:
+    """A resource: its thread pool closes with the container's shutdown_resources()."""
+    hasher = BcryptHasher(rounds, max_threads)
+    yield hasher
+    hasher.close()
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     resources = providers.Dependency(instance_of=Resources)
 
     clock = providers.Singleton(SystemClock)
     ticket_key = providers.Singleton(TicketKey, resources.provided.session_secret)
-    hasher = providers.Singleton(
-        BcryptHasher,
+    hasher = providers.Resource(
+        _bcrypt_hasher,
         rounds=settings.provided.bcrypt_rounds,
         max_threads=settings.provided.bcrypt_threads,
     )
@@ -66,13 +75,11 @@ class Container(containers.DeclarativeContainer):
     throttle = providers.Singleton(LoginThrottle, login_attempts, throttle_policy, clock)
     issuer = providers.Singleton(SessionIssuer, sessions, ticket_key, clock, session_policy)
 
-    register_user = providers.Singleton(
-        RegisterUser, users, hasher, issuer, clock, sessions, ticket_key
-    )
-    log_in = providers.Singleton(LogIn, users, hasher, throttle, issuer, sessions, ticket_key)
+    register_user = providers.Singleton(RegisterUser, users, hasher, issuer, clock)
+    log_in = providers.Singleton(LogIn, users, hasher, throttle, issuer)
     authenticate = providers.Singleton(Authenticate, sessions, ticket_key, clock, session_policy)
     current_user = providers.Singleton(CurrentUser, users)
-    log_out = providers.Singleton(LogOut, sessions, ticket_key)
+    log_out = providers.Singleton(LogOut, issuer)
     list_sessions = providers.Singleton(ListSessions, sessions, clock)
     revoke_session = providers.Singleton(RevokeSession, sessions, clock)
     revoke_other_sessions = providers.Singleton(RevokeOtherSessions, sessions)

@@ -33,20 +33,12 @@ class RegisterUser:
     """
 
     def __init__(
-        self,
-        users: Users,
-        hasher: PasswordHasher,
-        issuer: SessionIssuer,
-        clock: Clock,
-        sessions: Sessions,
-        key: TicketKey,
+        self, users: Users, hasher: PasswordHasher, issuer: SessionIssuer, clock: Clock
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._issuer = issuer
         self._clock = clock
-        self._sessions = sessions
-        self._key = key
 
     async def __call__(
         self,
@@ -71,10 +63,9 @@ class RegisterUser:
         try:
             await self._users.add(user)  # raises EmailTaken if a concurrent register won
         except BaseException:
-            await self._sessions.remove(self._key.digest(logged_in.ticket))
+            await self._issuer.end(logged_in.ticket)
             raise
-        if replacing is not None:
-            await self._sessions.remove(self._key.digest(replacing))
+        await self._issuer.end(replacing)
         return logged_in
 
 
@@ -94,15 +85,11 @@ class LogIn:
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         issuer: SessionIssuer,
-        sessions: Sessions,
-        key: TicketKey,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._throttle = throttle
         self._issuer = issuer
-        self._sessions = sessions
-        self._key = key
 
     async def __call__(
         self,
@@ -122,8 +109,7 @@ class LogIn:
         await self._throttle.succeeded(email)
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password)
-        if replacing is not None:
-            await self._sessions.remove(self._key.digest(replacing))
+        await self._issuer.end(replacing)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
@@ -149,7 +135,7 @@ class LogIn:
             or await self._hasher.verify(password, stored.password_hash)
         ):
             return
-        await self._sessions.remove(self._key.digest(logged_in.ticket))
+        await self._issuer.end(logged_in.ticket)
         raise InvalidCredentials()
 
 
@@ -205,10 +191,8 @@ class CurrentUser:
 class LogOut:
     """Ends the session a ticket names, server-side. Ending no session is not an error."""
 
-    def __init__(self, sessions: Sessions, key: TicketKey) -> None:
-        self._sessions = sessions
-        self._key = key
+    def __init__(self, issuer: SessionIssuer) -> None:
+        self._issuer = issuer
 
     async def __call__(self, ticket: SessionTicket | None) -> None:
-        if ticket is not None:
-            await self._sessions.remove(self._key.digest(ticket))
+        await self._issuer.end(ticket)

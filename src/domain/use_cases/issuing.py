@@ -26,9 +26,10 @@ class Authenticated:
 
 
 class SessionIssuer:
-    """Issues a fresh ticket for a new session; never adopts one a client sent.
+    """The one place a ticket is born or ends.
 
-    Under the single-session policy, the user's other sessions end first.
+    A new session always gets a fresh ticket, never one a client sent; under the
+    single-session policy, the user's other sessions end first.
     """
 
     def __init__(
@@ -46,3 +47,8 @@ class SessionIssuer:
             await self._sessions.remove_of_user(user.id)
         await self._sessions.add(self._key.digest(ticket), session)
         return LoggedIn(user=user, ticket=ticket, session=session)
+
+    async def end(self, ticket: SessionTicket | None) -> None:
+        """End the session the ticket names, if any; ending none is not an error."""
+        if ticket is not None:
+            await self._sessions.remove(self._key.digest(ticket))

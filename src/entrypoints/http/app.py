@@ -74,6 +74,6 @@ def _services(
             await asyncio.to_thread(container.hasher)  # its dummy hash, off the event loop
             app[CONTAINER] = container
             yield
-            container.hasher().close()
+            container.shutdown_resources()
 
     return context
