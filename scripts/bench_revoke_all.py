@@ -21,7 +21,8 @@ import redis.asyncio as redis
 from redis.asyncio.connection import Connection
 
 from adapters.redis_sessions import RedisSessions
-from domain.model import ClientInfo, SessionKind, SessionPolicy
+from domain.model import ClientInfo, SessionKind
+from domain.sessions import SessionPolicy
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from domain.model import ClientInfo, Email, Name, Session, SessionKind, SessionPolicy, User
+from domain.model import ClientInfo, Email, Name, Session, SessionKind, User
+from domain.sessions import SessionPolicy
 
 # In the future, so that stores which expire keys by wall-clock time keep them during a test.
 NOW = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)

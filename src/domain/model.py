@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import enum
 import re
-import secrets
 import unicodedata
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from attrs import evolve, field, frozen
+from attrs import field, frozen
 
 from domain.errors import InvalidValue
 
@@ -137,12 +136,6 @@ class ClientInfo:
     address: str = ""
 
 
-def new_session_id() -> str:
-    """The public id of a session: random, unrelated to its ticket, useless as one.
-    Hex, so that it never starts with "-" and reads as an option on a command line."""
-    return secrets.token_hex(16)
-
-
 @frozen
 class Session:
     id: str
@@ -156,51 +149,3 @@ class Session:
 
     def is_live(self, now: datetime) -> bool:
         return now < self.expires_at
-
-
-@frozen
-class SessionLifetime:
-    idle: timedelta
-    absolute: timedelta
-
-
-@frozen
-class SessionPolicy:
-    """How long sessions live and how often their renewal is written."""
-
-    browser: SessionLifetime = SessionLifetime(timedelta(minutes=30), timedelta(hours=12))
-    persistent: SessionLifetime = SessionLifetime(timedelta(days=30), timedelta(days=90))
-    touch_interval: timedelta = timedelta(minutes=1)
-    single_session: bool = False
-
-    def lifetime(self, kind: SessionKind) -> SessionLifetime:
-        return self.persistent if kind.persistent else self.browser
-
-    def start(
-        self, user_id: uuid.UUID, kind: SessionKind, client: ClientInfo, now: datetime
-    ) -> Session:
-        lifetime = self.lifetime(kind)
-        absolute = now + lifetime.absolute
-        return Session(
-            id=new_session_id(),
-            user_id=user_id,
-            kind=kind,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=min(now + lifetime.idle, absolute),
-            absolute_expires_at=absolute,
-            client=client,
-        )
-
-    def renewal(self, session: Session, now: datetime) -> Session | None:
-        """The session slid forward to `now`, or None while a write is not yet due.
-
-        Due once a touch interval (at most a quarter of the idle window) has
-        passed since the last write; never past the absolute deadline.
-        """
-        idle = self.lifetime(session.kind).idle
-        if now - session.last_seen_at < min(self.touch_interval, idle / 4):
-            return None
-        return evolve(
-            session, last_seen_at=now, expires_at=min(now + idle, session.absolute_expires_at)
-        )

@@ -9,6 +9,8 @@ import secrets
 
 from attrs import field, frozen
 
+from domain.errors import InvalidValue
+
 TICKET_BYTES = 32  # 256 random bits
 _TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -44,7 +46,7 @@ class TicketKey:
 
     def __attrs_post_init__(self) -> None:
         if len(self.secret) < 32:
-            raise ValueError("the session secret must be at least 32 bytes")
+            raise InvalidValue("the session secret must be at least 32 bytes")
 
     def digest(self, ticket: SessionTicket) -> str:
         return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()

@@ -11,13 +11,12 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from adapters.postgres_migrations import migrate
 from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
-from entrypoints.container import Container
+from entrypoints.container import Services, build_container
 from entrypoints.http.app import create_app
 from entrypoints.http.schemas import timestamp
-from entrypoints.resources import open_resources
+from entrypoints.migrations import apply_migrations
 from entrypoints.settings import ConfigError, Settings, load_settings
 from entrypoints.workers import serve_workers
 
@@ -45,17 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[_T]]) -> _T:
-    async with open_resources(settings) as resources:
-        container = Container(settings=settings, resources=resources)
-        try:
-            return await work(container)
-        finally:
-            container.shutdown_resources()
+async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[_T]]) -> _T:
+    async with build_container(settings) as services:
+        return await work(services)
 
 
-async def _list_sessions(container: Container, email: Email) -> str:
-    sessions = await container.user_sessions()(email)
+async def _list_sessions(services: Services, email: Email) -> str:
+    sessions = await services.user_sessions(email)
     lines = [f"{len(sessions)} live session(s) of {email}"]
     for session in sessions:
         lines.append(
@@ -66,15 +61,15 @@ async def _list_sessions(container: Container, email: Email) -> str:
     return "\n".join(lines)
 
 
-async def _revoke_sessions(container: Container, email: Email, session_id: str | None) -> str:
-    ended = await container.revoke_user_sessions()(email, session_id)
+async def _revoke_sessions(services: Services, email: Email, session_id: str | None) -> str:
+    ended = await services.revoke_user_sessions(email, session_id)
     return f"ended {ended} session(s) of {email}"
 
 
 async def _migrate(settings: Settings) -> str:
     if settings.database_url is None:
         return "DATABASE_URL is not set: the embedded store needs no migration"
-    applied = await migrate(settings.database_url.get_secret_value())
+    applied = await apply_migrations(settings)
     return f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
 
 
@@ -89,9 +84,9 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return asyncio.run(_migrate(settings))
     email = Email(arguments.email)
     if arguments.action == "list":
-        return asyncio.run(_with_container(settings, lambda c: _list_sessions(c, email)))
+        return asyncio.run(_with_services(settings, lambda c: _list_sessions(c, email)))
     session_id = None if arguments.all else arguments.session
-    return asyncio.run(_with_container(settings, lambda c: _revoke_sessions(c, email, session_id)))
+    return asyncio.run(_with_services(settings, lambda c: _revoke_sessions(c, email, session_id)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,17 +1,27 @@
-"""The composition root: adapters and use-cases built from Settings and open Resources."""
+"""The composition root: every resource, adapter and use-case, built from Settings.
+
+`build_container` is the one way in, for the app, the CLI and the tests: it resolves what
+the service needs (opening only the resources that the chosen stores use) and closes them
+on the way out. Tests override providers with in-memory adapters and a fake clock.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
 
+from attrs import frozen
 from dependency_injector import containers, providers
 
-from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import SystemClock
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_sessions import RedisSessions
-from domain.throttle import LoginThrottle
+from domain.ports import Clock, HealthCheck, LoginAttempts, PasswordHasher, Sessions, Users
+from domain.sessions import SessionIssuer, SessionPolicy
+from domain.throttle import LoginThrottle, ThrottlePolicy
 from domain.tickets import TicketKey
 from domain.use_cases import (
     Authenticate,
@@ -24,65 +34,152 @@ from domain.use_cases import (
     RevokeOtherSessions,
     RevokeSession,
     RevokeUserSessions,
-    SessionIssuer,
     UserSessions,
 )
-from entrypoints.resources import Resources
+from entrypoints import resources
 from entrypoints.settings import Settings
 
 
-def _bcrypt_hasher(rounds: int, max_threads: int) -> Iterator[BcryptHasher]:
-    """A resource: its thread pool closes with the container's shutdown_resources()."""
-    hasher = BcryptHasher(rounds, max_threads)
-    yield hasher
-    hasher.close()
+@frozen
+class Services:
+    """What a running coatcheck uses, resolved once: handlers read attributes, no lookups."""
+
+    clock: Clock
+    users: Users
+    sessions: Sessions
+    login_attempts: LoginAttempts
+    hasher: PasswordHasher
+    ticket_key: TicketKey
+    session_policy: SessionPolicy
+    throttle_policy: ThrottlePolicy
+    stores: Mapping[str, HealthCheck]  # what readiness asks, by name
+    register_user: RegisterUser
+    log_in: LogIn
+    authenticate: Authenticate
+    current_user: CurrentUser
+    log_out: LogOut
+    list_sessions: ListSessions
+    revoke_session: RevokeSession
+    revoke_other_sessions: RevokeOtherSessions
+    change_password: ChangePassword
+    user_sessions: UserSessions
+    revoke_user_sessions: RevokeUserSessions
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    resources = providers.Dependency(instance_of=Resources)
+
+    # Resources: opened on first use, closed by shutdown_resources().
+    session_secret = providers.Resource(resources.session_secret, settings)
+    postgres = providers.Resource(resources.postgres_pool, settings)
+    redis = providers.Resource(resources.redis_client, settings)
+    sqlite = providers.Resource(resources.sqlite_store, settings)
+    hasher = providers.Resource(resources.bcrypt_hasher, settings)
 
     clock = providers.Singleton(SystemClock)
-    ticket_key = providers.Singleton(TicketKey, resources.provided.session_secret)
-    hasher = providers.Resource(
-        _bcrypt_hasher,
-        rounds=settings.provided.bcrypt_rounds,
-        max_threads=settings.provided.bcrypt_threads,
-    )
+    ticket_key = providers.Singleton(TicketKey, secret=session_secret)
     session_policy = providers.Singleton(settings.provided.session_policy.call())
     throttle_policy = providers.Singleton(settings.provided.throttle_policy.call())
 
     users = providers.Selector(
         settings.provided.users_store,
-        postgres=providers.Singleton(PostgresUsers, resources.provided.postgres),
-        sqlite=resources.provided.sqlite.users,
+        postgres=providers.Singleton(PostgresUsers, pool=postgres),
+        sqlite=sqlite.provided.users,
     )
     sessions = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
-            RedisSessions, resources.provided.redis, prefix=settings.provided.redis_prefix
+            RedisSessions, client=redis, prefix=settings.provided.redis_prefix
         ),
-        sqlite=resources.provided.sqlite.sessions,
+        sqlite=sqlite.provided.sessions,
     )
     login_attempts = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
-            RedisLoginAttempts, resources.provided.redis, prefix=settings.provided.redis_prefix
+            RedisLoginAttempts, client=redis, prefix=settings.provided.redis_prefix
         ),
-        sqlite=resources.provided.sqlite.login_attempts,
+        sqlite=sqlite.provided.login_attempts,
     )
 
-    throttle = providers.Singleton(LoginThrottle, login_attempts, throttle_policy, clock)
-    issuer = providers.Singleton(SessionIssuer, sessions, ticket_key, clock, session_policy)
+    throttle = providers.Singleton(
+        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock
+    )
+    issuer = providers.Singleton(
+        SessionIssuer, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
+    )
 
-    register_user = providers.Singleton(RegisterUser, users, hasher, issuer, clock)
-    log_in = providers.Singleton(LogIn, users, hasher, throttle, issuer)
-    authenticate = providers.Singleton(Authenticate, sessions, ticket_key, clock, session_policy)
-    current_user = providers.Singleton(CurrentUser, users)
-    log_out = providers.Singleton(LogOut, issuer)
-    list_sessions = providers.Singleton(ListSessions, sessions, clock)
-    revoke_session = providers.Singleton(RevokeSession, sessions, clock)
-    revoke_other_sessions = providers.Singleton(RevokeOtherSessions, sessions)
-    change_password = providers.Singleton(ChangePassword, users, hasher, throttle, sessions, issuer)
-    user_sessions = providers.Singleton(UserSessions, users, sessions, clock)
-    revoke_user_sessions = providers.Singleton(RevokeUserSessions, users, sessions, clock)
+    register_user = providers.Singleton(
+        RegisterUser, users=users, hasher=hasher, issuer=issuer, clock=clock
+    )
+    log_in = providers.Singleton(
+        LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer
+    )
+    authenticate = providers.Singleton(
+        Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
+    )
+    current_user = providers.Singleton(CurrentUser, users=users)
+    log_out = providers.Singleton(LogOut, issuer=issuer)
+    list_sessions = providers.Singleton(ListSessions, sessions=sessions, clock=clock)
+    revoke_session = providers.Singleton(RevokeSession, sessions=sessions, clock=clock)
+    revoke_other_sessions = providers.Singleton(RevokeOtherSessions, sessions=sessions)
+    change_password = providers.Singleton(
+        ChangePassword,
+        users=users,
+        hasher=hasher,
+        throttle=throttle,
+        sessions=sessions,
+        issuer=issuer,
+    )
+    user_sessions = providers.Singleton(UserSessions, users=users, sessions=sessions, clock=clock)
+    revoke_user_sessions = providers.Singleton(
+        RevokeUserSessions, users=users, sessions=sessions, clock=clock
+    )
+
+    services = providers.Singleton(
+        Services,
+        clock=clock,
+        users=users,
+        sessions=sessions,
+        login_attempts=login_attempts,
+        hasher=hasher,
+        ticket_key=ticket_key,
+        session_policy=session_policy,
+        throttle_policy=throttle_policy,
+        stores=providers.Dict(users=users, sessions=sessions),
+        register_user=register_user,
+        log_in=log_in,
+        authenticate=authenticate,
+        current_user=current_user,
+        log_out=log_out,
+        list_sessions=list_sessions,
+        revoke_session=revoke_session,
+        revoke_other_sessions=revoke_other_sessions,
+        change_password=change_password,
+        user_sessions=user_sessions,
+        revoke_user_sessions=revoke_user_sessions,
+    )
+
+
+async def _resolved(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+@asynccontextmanager
+async def build_container(
+    settings: Settings, overrides: Mapping[str, object] | None = None
+) -> AsyncIterator[Services]:
+    """Open what the chosen stores need, build every adapter and use-case, close on exit.
+
+    `overrides` replace providers by name (`users=InMemoryUsers()`, `clock=FakeClock()`);
+    a resource whose only users are overridden is never opened.
+    """
+    container = Container(settings=settings)
+    for name, value in (overrides or {}).items():
+        provider = getattr(container, name)
+        provider.override(
+            value if isinstance(value, providers.Provider) else providers.Object(value)
+        )
+    try:
+        yield await _resolved(container.services())
+    finally:
+        await _resolved(container.shutdown_resources())

@@ -1,4 +1,5 @@
-"""The connections a running coatcheck holds, opened and closed in one place."""
+"""The connections a running coatcheck holds: each opened when first needed and closed at
+shutdown by the container (dependency-injector Resource providers)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,16 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import asyncpg
-from attrs import field, frozen
 
-from adapters.postgres_migrations import migrate
+from adapters.bcrypt_hasher import BcryptHasher
 from adapters.postgres_users import create_pool
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
 from adapters.sqlite_store import SqliteStore
 from entrypoints.settings import Settings
-
-
-@frozen(repr=False)
-class Resources:
-    session_secret: bytes = field(repr=False)
-    postgres: asyncpg.Pool | None = None
-    redis: RedisClient | None = None
-    sqlite: SqliteStore | None = None
 
 
 def embedded_session_secret(data_dir: Path) -> bytes:
@@ -41,28 +32,45 @@ def embedded_session_secret(data_dir: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-@asynccontextmanager
-async def open_resources(
-    settings: Settings, *, apply_migrations: bool = True
-) -> AsyncIterator[Resources]:
-    async with AsyncExitStack() as stack:
-        postgres = redis_client = sqlite = None
-        if settings.database_url is not None:
-            dsn = settings.database_url.get_secret_value()
-            if apply_migrations:
-                await migrate(dsn)
-            postgres = await create_pool(dsn)
-            stack.push_async_callback(postgres.close)
-        if settings.redis_url is not None:
-            redis_client = await open_redis(
-                settings.redis_url.get_secret_value(), cluster=settings.redis_cluster
-            )
-            stack.push_async_callback(redis_client.aclose)
-        if "sqlite" in (settings.users_store, settings.sessions_store):
-            sqlite = await SqliteStore.open(settings.sqlite_path)
-            stack.push_async_callback(sqlite.close)
-        if settings.session_secret is not None:
-            secret = settings.session_secret.get_secret_value().encode()
-        else:
-            secret = await asyncio.to_thread(embedded_session_secret, settings.data_dir)
-        yield Resources(secret, postgres, redis_client, sqlite)
+async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
+    if settings.session_secret is not None:
+        yield settings.session_secret.get_secret_value().encode()
+    else:
+        yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
+
+
+async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    assert settings.database_url is not None
+    pool = await create_pool(settings.database_url.get_secret_value())
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def redis_client(settings: Settings) -> AsyncIterator[RedisClient]:
+    assert settings.redis_url is not None
+    client = await open_redis(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def sqlite_store(settings: Settings) -> AsyncIterator[SqliteStore]:
+    store = await SqliteStore.open(settings.sqlite_path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def bcrypt_hasher(settings: Settings) -> AsyncIterator[BcryptHasher]:
+    # Construction makes the dummy hash: off the event loop.
+    hasher = await asyncio.to_thread(
+        BcryptHasher, rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads
+    )
+    try:
+        yield hasher
+    finally:
+        hasher.close()

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from domain.model import SessionLifetime, SessionPolicy
+from domain.sessions import SessionLifetime, SessionPolicy
 from domain.throttle import ThrottlePolicy
 
 Seconds = Annotated[int, Field(gt=0)]

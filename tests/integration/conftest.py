@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from dependency_injector import providers
 
 from adapters.clock import FakeClock
-from entrypoints.container import Container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
 
@@ -60,13 +58,12 @@ def embedded_settings(tmp_path: Path) -> MakeSettings:
 
 @pytest.fixture
 def make_client(aiohttp_client: Any, clock: FakeClock) -> MakeClient:
-    """A test client of a new app instance on the given settings, its clock the fake one."""
+    """A test client of a new app instance on the given settings, its clock the fake one;
+    keywords override other providers of the container."""
 
-    async def make(settings: Settings) -> Client:
-        def configure(container: Container) -> None:
-            container.clock.override(providers.Object(clock))
-
-        client: Client = await aiohttp_client(create_app(settings, configure=configure))
+    async def make(settings: Settings, **overrides: object) -> Client:
+        app = create_app(settings, overrides={"clock": clock, **overrides})
+        client: Client = await aiohttp_client(app)
         return client
 
     return make

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
 import redis.asyncio as redis
 from aiohttp import ClientResponse
-from dependency_injector import providers
 
 from adapters.clock import FakeClock
 from adapters.redis_sessions import RedisSessions
 from domain.model import Session
-from entrypoints.http.keys import CONTAINER
 from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, register, set_cookies
 
@@ -51,12 +49,13 @@ class CountingSessions(RedisSessions):
         return await super().remove_of_user(user_id, keep)
 
 
-def count_writes(client: Client, prefix: str) -> CountingSessions:
-    """Swap the app's sessions store for a counting one (before any request resolves it)."""
-    container = client.app[CONTAINER]
-    counting = CountingSessions(container.resources().redis, prefix=prefix)
-    container.sessions.override(providers.Object(counting))
-    return counting
+@pytest.fixture
+async def counting_sessions(redis_space: tuple[str, str]) -> AsyncIterator[CountingSessions]:
+    """A counting Redis sessions store on the test's key space, for an app to use."""
+    url, prefix = redis_space
+    client = redis.Redis.from_url(url)
+    yield CountingSessions(client, prefix=prefix)
+    await client.aclose()
 
 
 @pytest.fixture
@@ -159,13 +158,15 @@ async def test_requests_inside_one_touch_interval_write_nothing_and_the_first_af
     shared_settings: MakeSettings,
     clock: FakeClock,
     redis_space: tuple[str, str],
+    counting_sessions: CountingSessions,
 ) -> None:
     client = await make_client(
         shared_settings(
             session_idle_timeout=600, session_absolute_timeout=3600, session_touch_interval=60
-        )
+        ),
+        sessions=counting_sessions,
     )
-    counting = count_writes(client, redis_space[1])
+    counting = counting_sessions
     await register(client)
     assert counting.writes == 1  # the store in use is the counting one
     writes = counting.writes

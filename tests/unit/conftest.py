@@ -7,42 +7,23 @@ one with other policies or other fakes (a hasher that counts, a store that loses
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from typing import Protocol
 
+import attrs
 import pytest
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock
 from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
-from domain.model import (
-    ClientInfo,
-    Email,
-    Name,
-    NewPassword,
-    Password,
-    SessionKind,
-    SessionPolicy,
-    User,
-)
+from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
 from domain.ports import PasswordHasher
-from domain.throttle import LoginThrottle, ThrottlePolicy
+from domain.sessions import LoggedIn, SessionPolicy
+from domain.throttle import ThrottlePolicy
 from domain.tickets import TicketKey
-from domain.use_cases import (
-    Authenticate,
-    ChangePassword,
-    CurrentUser,
-    ListSessions,
-    LoggedIn,
-    LogIn,
-    LogOut,
-    RegisterUser,
-    RevokeOtherSessions,
-    RevokeSession,
-    RevokeUserSessions,
-    SessionIssuer,
-    UserSessions,
-)
+from entrypoints.container import Services, build_container
+from entrypoints.settings import Settings
 from tests.factories import NOW
 
 EMAIL = "ada@example.com"
@@ -52,42 +33,9 @@ CLIENT = ClientInfo("Mozilla/5.0 (Test)", "203.0.113.7")
 BCRYPT_ROUNDS = 4
 
 
-class Domain:
-    """The use-cases built on one set of fakes, plus shortcuts for the usual first steps."""
-
-    def __init__(
-        self,
-        clock: FakeClock,
-        users: InMemoryUsers,
-        sessions: InMemorySessions,
-        attempts: InMemoryLoginAttempts,
-        hasher: PasswordHasher,
-        key: TicketKey,
-        session_policy: SessionPolicy,
-        throttle_policy: ThrottlePolicy,
-    ) -> None:
-        self.clock = clock
-        self.users = users
-        self.sessions = sessions
-        self.attempts = attempts
-        self.hasher = hasher
-        self.key = key
-        self.session_policy = session_policy
-        self.throttle_policy = throttle_policy
-
-        throttle = LoginThrottle(attempts, throttle_policy, clock)
-        issuer = SessionIssuer(sessions, key, clock, session_policy)
-        self.register = RegisterUser(users, hasher, issuer, clock)
-        self.log_in = LogIn(users, hasher, throttle, issuer)
-        self.authenticate = Authenticate(sessions, key, clock, session_policy)
-        self.current_user = CurrentUser(users)
-        self.log_out = LogOut(issuer)
-        self.list_sessions = ListSessions(sessions, clock)
-        self.revoke_session = RevokeSession(sessions, clock)
-        self.revoke_other_sessions = RevokeOtherSessions(sessions)
-        self.change_password = ChangePassword(users, hasher, throttle, sessions, issuer)
-        self.user_sessions = UserSessions(users, sessions, clock)
-        self.revoke_user_sessions = RevokeUserSessions(users, sessions, clock)
+class Domain(Services):
+    """The services built through the composition root on fakes, plus shortcuts for the
+    usual first steps."""
 
     async def add_user(self, email: str = EMAIL, password: str = PASSWORD) -> User:
         """A stored user with a real hash of `password`, and no session yet."""
@@ -102,7 +50,7 @@ class Domain:
         return user
 
     async def sign_up(self, email: str = EMAIL, password: str = PASSWORD) -> LoggedIn:
-        return await self.register(Email(email), Name(NAME), NewPassword(password), CLIENT)
+        return await self.register_user(Email(email), Name(NAME), NewPassword(password), CLIENT)
 
     async def logged_in(
         self,
@@ -118,7 +66,7 @@ class Domain:
 
 
 class Build(Protocol):
-    def __call__(
+    async def __call__(
         self,
         *,
         session_policy: SessionPolicy = ...,
@@ -126,8 +74,8 @@ class Build(Protocol):
         hasher: PasswordHasher = ...,
         sessions: InMemorySessions = ...,
         users: InMemoryUsers = ...,
-        attempts: InMemoryLoginAttempts = ...,
-        key: TicketKey = ...,
+        login_attempts: InMemoryLoginAttempts = ...,
+        ticket_key: TicketKey = ...,
     ) -> Domain: ...
 
 
@@ -174,7 +122,7 @@ def throttle_policy() -> ThrottlePolicy:
 
 
 @pytest.fixture
-def build(
+async def build(
     clock: FakeClock,
     users: InMemoryUsers,
     sessions: InMemorySessions,
@@ -183,24 +131,29 @@ def build(
     ticket_key: TicketKey,
     session_policy: SessionPolicy,
     throttle_policy: ThrottlePolicy,
-) -> Build:
-    def build_(**overrides: object) -> Domain:
-        parts: dict[str, object] = {
-            "clock": clock,
-            "attempts": attempts,
-            "key": ticket_key,
-            "users": users,
-            "sessions": sessions,
-            "hasher": hasher,
-            "session_policy": session_policy,
-            "throttle_policy": throttle_policy,
-            **overrides,
-        }
-        return Domain(**parts)  # type: ignore[arg-type]
+) -> AsyncIterator[Build]:
+    """The service's own composition root (build_container) with every store, the clock, the
+    hasher and the policies overridden: no file, pool or connection is opened."""
+    async with AsyncExitStack() as stack:
 
-    return build_
+        async def build_(**overrides: object) -> Domain:
+            parts: dict[str, object] = {
+                "clock": clock,
+                "login_attempts": attempts,
+                "ticket_key": ticket_key,
+                "users": users,
+                "sessions": sessions,
+                "hasher": hasher,
+                "session_policy": session_policy,
+                "throttle_policy": throttle_policy,
+                **overrides,
+            }
+            built = await stack.enter_async_context(build_container(Settings(), parts))
+            return Domain(**attrs.asdict(built, recurse=False))
+
+        yield build_
 
 
 @pytest.fixture
-def app(build: Build) -> Domain:
-    return build()
+async def app(build: Build) -> Domain:
+    return await build()

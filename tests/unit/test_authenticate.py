@@ -9,8 +9,8 @@ import pytest
 from adapters.in_memory import InMemorySessions
 from domain.errors import NotAuthenticated
 from domain.model import Session, SessionKind
+from domain.sessions import LoggedIn
 from domain.tickets import SessionTicket
-from domain.use_cases import LoggedIn
 from tests.unit.conftest import Build, Domain
 
 SECOND = timedelta(seconds=1)
@@ -24,7 +24,7 @@ async def logged_in(app: Domain) -> LoggedIn:
 async def test_the_ticket_of_a_live_session_authenticates(app: Domain, logged_in: LoggedIn) -> None:
     authenticated = await app.authenticate(logged_in.ticket)
     assert authenticated.session == logged_in.session
-    assert authenticated.digest == app.key.digest(logged_in.ticket)
+    assert authenticated.digest == app.ticket_key.digest(logged_in.ticket)
     assert (await app.current_user(authenticated)).id == logged_in.user.id
 
 
@@ -54,7 +54,7 @@ async def test_session_is_alive_just_before_the_idle_window_ends(
 async def test_expired_session_is_removed_from_the_store_when_met(
     app: Domain, logged_in: LoggedIn
 ) -> None:
-    digest = app.key.digest(logged_in.ticket)
+    digest = app.ticket_key.digest(logged_in.ticket)
     app.clock.advance(app.session_policy.browser.idle + SECOND)
     with pytest.raises(NotAuthenticated):
         await app.authenticate(logged_in.ticket)
@@ -159,7 +159,7 @@ async def test_session_revoked_between_read_and_renewal_is_not_resurrected(
     build: Build,
 ) -> None:
     sessions = SessionsRevokedMidRequest()
-    app = build(sessions=sessions)
+    app = await build(sessions=sessions)
     logged_in = await app.sign_up()
     app.clock.advance(app.session_policy.touch_interval)
     with pytest.raises(NotAuthenticated):

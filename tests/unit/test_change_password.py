@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts, WrongPassword
 from domain.model import NewPassword, Password, SessionKind
-from domain.use_cases import Authenticated, LoggedIn
+from domain.sessions import Authenticated, LoggedIn
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
 
 NEW_PASSWORD = "a whole new passphrase"
@@ -65,7 +65,7 @@ async def test_change_password_ends_every_old_session(
     for old in (here, elsewhere):
         with pytest.raises(NotAuthenticated):
             await app.authenticate(old.ticket)
-    assert app.sessions.by_digest == {app.key.digest(changed.ticket): changed.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(changed.ticket): changed.session}
 
 
 async def test_the_ticket_returned_by_change_password_works(app: Domain, here: LoggedIn) -> None:

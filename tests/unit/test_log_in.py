@@ -44,7 +44,7 @@ async def test_log_in_with_the_right_password_starts_a_session(app: Domain) -> N
     user = await app.add_user()
     logged_in = await app.logged_in()
     assert logged_in.user.id == user.id
-    assert app.sessions.by_digest == {app.key.digest(logged_in.ticket): logged_in.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(logged_in.ticket): logged_in.session}
     assert logged_in.session.user_id == user.id
     assert logged_in.session.client == CLIENT
 
@@ -73,8 +73,8 @@ async def test_log_in_replacing_a_session_removes_it_and_issues_another_ticket(
     old = await app.logged_in()
     new = await app.log_in(Email(EMAIL), Password(PASSWORD), CLIENT, replacing=old.ticket)
     assert new.ticket != old.ticket
-    assert app.key.digest(old.ticket) not in app.sessions.by_digest
-    assert app.sessions.by_digest == {app.key.digest(new.ticket): new.session}
+    assert app.ticket_key.digest(old.ticket) not in app.sessions.by_digest
+    assert app.sessions.by_digest == {app.ticket_key.digest(new.ticket): new.session}
     assert app.user_session_count(user.id) == 1
     with pytest.raises(NotAuthenticated):
         await app.authenticate(old.ticket)
@@ -85,7 +85,7 @@ async def test_log_in_never_adopts_a_ticket_the_client_chose(app: Domain) -> Non
     planted = SessionTicket.issue()  # fixed by an attacker, never issued by the server
     logged_in = await app.log_in(Email(EMAIL), Password(PASSWORD), CLIENT, replacing=planted)
     assert logged_in.ticket != planted
-    assert app.key.digest(planted) not in app.sessions.by_digest
+    assert app.ticket_key.digest(planted) not in app.sessions.by_digest
     with pytest.raises(NotAuthenticated):
         await app.authenticate(planted)
 
@@ -130,7 +130,7 @@ async def test_wrong_password_and_unknown_email_fail_identically(app: Domain) ->
 async def test_unknown_email_still_costs_one_hash_verification(
     build: Build, counting: CountingHasher
 ) -> None:
-    app = build(hasher=counting)
+    app = await build(hasher=counting)
     with pytest.raises(InvalidCredentials):
         await app.logged_in("nobody@example.com")
     assert counting.verifications == 1
@@ -139,7 +139,7 @@ async def test_unknown_email_still_costs_one_hash_verification(
 async def test_wrong_password_costs_exactly_one_hash_verification(
     build: Build, counting: CountingHasher
 ) -> None:
-    app = build(hasher=counting)
+    app = await build(hasher=counting)
     await app.add_user()
     with pytest.raises(InvalidCredentials):
         await app.logged_in(password="wrong password")
@@ -183,7 +183,7 @@ async def test_hash_with_another_cost_is_kept_after_a_failed_log_in(app: Domain)
 async def test_hash_with_the_current_cost_is_not_rewritten(
     build: Build, counting: CountingHasher
 ) -> None:
-    app = build(hasher=counting)
+    app = await build(hasher=counting)
     user = await app.add_user()
     assert counting.hashes == 1
     await app.logged_in()
@@ -201,7 +201,10 @@ async def test_remember_me_starts_a_remembered_session_with_the_persistent_lifet
     assert logged_in.session.kind is SessionKind.REMEMBERED
     assert logged_in.session.expires_at == now + persistent.idle
     assert logged_in.session.absolute_expires_at == now + persistent.absolute
-    assert app.sessions.by_digest[app.key.digest(logged_in.ticket)].kind is SessionKind.REMEMBERED
+    assert (
+        app.sessions.by_digest[app.ticket_key.digest(logged_in.ticket)].kind
+        is SessionKind.REMEMBERED
+    )
 
 
 async def test_log_in_without_remember_me_starts_a_browser_session(app: Domain) -> None:
@@ -215,7 +218,7 @@ async def test_log_in_keeps_the_client_it_came_from_on_the_session(app: Domain) 
     await app.add_user()
     client = ClientInfo("curl/8.5.0", "198.51.100.23")
     logged_in = await app.logged_in(client=client)
-    stored = app.sessions.by_digest[app.key.digest(logged_in.ticket)]
+    stored = app.sessions.by_digest[app.ticket_key.digest(logged_in.ticket)]
     assert stored.client == client
 
 

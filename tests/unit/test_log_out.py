@@ -19,8 +19,8 @@ async def test_log_out_removes_exactly_that_session(app: Domain) -> None:
     await app.log_out(leaving.ticket)
 
     assert app.sessions.by_digest == {
-        app.key.digest(staying.ticket): staying.session,
-        app.key.digest(other.ticket): other.session,
+        app.ticket_key.digest(staying.ticket): staying.session,
+        app.ticket_key.digest(other.ticket): other.session,
     }
     with pytest.raises(NotAuthenticated):
         await app.authenticate(leaving.ticket)
@@ -33,16 +33,16 @@ async def test_logging_out_twice_is_harmless(app: Domain) -> None:
     staying = await app.logged_in()
     await app.log_out(leaving.ticket)
     await app.log_out(leaving.ticket)
-    assert app.sessions.by_digest == {app.key.digest(staying.ticket): staying.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(staying.ticket): staying.session}
 
 
 async def test_logging_out_without_a_ticket_is_harmless(app: Domain) -> None:
     logged_in = await app.sign_up()
     await app.log_out(None)
-    assert app.sessions.by_digest == {app.key.digest(logged_in.ticket): logged_in.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(logged_in.ticket): logged_in.session}
 
 
 async def test_logging_out_an_unknown_ticket_removes_nothing(app: Domain) -> None:
     logged_in = await app.sign_up()
     await app.log_out(SessionTicket.issue())
-    assert app.sessions.by_digest == {app.key.digest(logged_in.ticket): logged_in.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(logged_in.ticket): logged_in.session}

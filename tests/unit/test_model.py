@@ -17,11 +17,9 @@ from domain.model import (
     NewPassword,
     Password,
     SessionKind,
-    SessionLifetime,
-    SessionPolicy,
     User,
-    new_session_id,
 )
+from domain.sessions import SessionLifetime, SessionPolicy, new_session_id
 from tests.factories import NOW
 
 # --- Email

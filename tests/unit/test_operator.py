@@ -8,7 +8,7 @@ import pytest
 
 from domain.errors import NotAuthenticated, SessionNotFound, UserNotFound
 from domain.model import Email
-from domain.use_cases import LoggedIn
+from domain.sessions import LoggedIn
 from tests.unit.conftest import Domain
 
 ADA = "ada@example.com"
@@ -42,7 +42,7 @@ async def test_user_sessions_leaves_out_expired_sessions(app: Domain, ada: list[
     app.clock.advance(app.session_policy.browser.idle)
     fresh = await app.logged_in(ADA)
     assert [session.id for session in await app.user_sessions(Email(ADA))] == [fresh.session.id]
-    assert set(app.sessions.by_digest) == {app.key.digest(fresh.ticket)}
+    assert set(app.sessions.by_digest) == {app.ticket_key.digest(fresh.ticket)}
 
 
 async def test_user_sessions_of_an_unknown_email_raises_user_not_found(app: Domain) -> None:
@@ -55,7 +55,7 @@ async def test_revoke_user_sessions_ends_all_of_them(
 ) -> None:
     removed = await app.revoke_user_sessions(Email(ADA))
     assert removed == 3
-    assert app.sessions.by_digest == {app.key.digest(grace.ticket): grace.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(grace.ticket): grace.session}
     for gone in ada:
         with pytest.raises(NotAuthenticated):
             await app.authenticate(gone.ticket)
@@ -67,9 +67,9 @@ async def test_revoke_user_sessions_by_id_ends_only_that_one(
     removed = await app.revoke_user_sessions(Email(ADA), ada[1].session.id)
     assert removed == 1
     assert set(app.sessions.by_digest) == {
-        app.key.digest(ada[0].ticket),
-        app.key.digest(ada[2].ticket),
-        app.key.digest(grace.ticket),
+        app.ticket_key.digest(ada[0].ticket),
+        app.ticket_key.digest(ada[2].ticket),
+        app.ticket_key.digest(grace.ticket),
     }
 
 

@@ -47,7 +47,7 @@ def interleaving(hasher: BcryptHasher) -> InterleavingHasher:
 async def test_log_in_that_checked_the_old_password_during_a_change_gets_no_session(
     build: Build, interleaving: InterleavingHasher
 ) -> None:
-    app = build(hasher=interleaving)
+    app = await build(hasher=interleaving)
     caller = await app.sign_up()
 
     async def change_password() -> None:
@@ -67,7 +67,7 @@ async def test_a_cost_upgrade_never_overwrites_a_password_changed_meanwhile(
 ) -> None:
     stronger = BcryptHasher(rounds=5)
     try:
-        app = build(hasher=interleaving)
+        app = await build(hasher=interleaving)
         user = await app.add_user()
         old_hash = await stronger.hash(Password(PASSWORD))
         await app.users.set_password_hash(user.id, old_hash, user.password_hash)
@@ -87,7 +87,7 @@ async def test_a_cost_upgrade_never_overwrites_a_password_changed_meanwhile(
 async def test_of_two_racing_password_changes_only_one_wins(
     build: Build, interleaving: InterleavingHasher
 ) -> None:
-    app = build(hasher=interleaving)
+    app = await build(hasher=interleaving)
     caller = await app.sign_up()
     authenticated = await app.authenticate(caller.ticket)
     other_hash = await interleaving.hash(Password("someone else's choice"))

@@ -11,7 +11,7 @@ from tests.unit.conftest import CLIENT, EMAIL, NAME, PASSWORD, Build, Domain
 
 
 async def test_register_stores_the_user_with_normalised_email_and_name(app: Domain) -> None:
-    logged_in = await app.register(
+    logged_in = await app.register_user(
         Email("  Ada@Example.COM "), Name("  Ada Lovelace "), NewPassword(PASSWORD), CLIENT
     )
     stored = app.users.by_id[logged_in.user.id]
@@ -34,7 +34,7 @@ async def test_register_logs_the_user_in_under_the_digest_of_the_returned_ticket
     app: Domain,
 ) -> None:
     logged_in = await app.sign_up()
-    assert app.sessions.by_digest == {app.key.digest(logged_in.ticket): logged_in.session}
+    assert app.sessions.by_digest == {app.ticket_key.digest(logged_in.ticket): logged_in.session}
     assert logged_in.session.user_id == logged_in.user.id
     assert logged_in.session.kind is SessionKind.BROWSER
     assert logged_in.session.client == CLIENT
@@ -48,7 +48,7 @@ async def test_register_never_stores_the_ticket_itself(app: Domain) -> None:
 
 
 async def test_register_with_remember_me_starts_a_remembered_session(app: Domain) -> None:
-    logged_in = await app.register(
+    logged_in = await app.register_user(
         Email(EMAIL), Name(NAME), NewPassword(PASSWORD), CLIENT, SessionKind.REMEMBERED
     )
     assert logged_in.session.kind is SessionKind.REMEMBERED
@@ -64,7 +64,9 @@ async def test_duplicate_email_in_any_case_raises_email_taken_and_creates_nothin
     sessions_before = dict(app.sessions.by_digest)
 
     with pytest.raises(EmailTaken):
-        await app.register(Email(again), Name("Impostor"), NewPassword("another password"), CLIENT)
+        await app.register_user(
+            Email(again), Name("Impostor"), NewPassword("another password"), CLIENT
+        )
 
     assert app.users.by_id == users_before
     assert app.sessions.by_digest == sessions_before
@@ -81,7 +83,7 @@ class UsersLosingTheRace(InMemoryUsers):
 async def test_register_that_loses_a_race_for_the_email_starts_no_session(
     build: Build,
 ) -> None:
-    app = build(users=UsersLosingTheRace())
+    app = await build(users=UsersLosingTheRace())
     await app.sign_up()
     with pytest.raises(EmailTaken):
         await app.sign_up()
@@ -95,7 +97,7 @@ class BrokenSessions(InMemorySessions):
 
 
 async def test_no_user_is_left_behind_when_the_session_store_fails(build: Build) -> None:
-    app = build(sessions=BrokenSessions())
+    app = await build(sessions=BrokenSessions())
     with pytest.raises(StoreUnavailable):
         await app.sign_up()
     assert app.users.by_id == {}

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from domain.errors import NotAuthenticated, SessionNotFound
-from domain.model import ClientInfo, SessionPolicy
-from domain.use_cases import LoggedIn
+from domain.model import ClientInfo
+from domain.sessions import LoggedIn, SessionPolicy
 from tests.unit.conftest import Build, Domain
 
 ADA = "ada@example.com"
@@ -57,7 +57,7 @@ async def test_list_sessions_leaves_out_and_prunes_expired_sessions(two_users: D
     views = await app.list_sessions(caller)
 
     assert [view.session.id for view in views] == [live[1].session.id, live[0].session.id]
-    assert app.key.digest(expired.ticket) not in app.sessions.by_digest
+    assert app.ticket_key.digest(expired.ticket) not in app.sessions.by_digest
 
 
 async def test_list_sessions_marks_only_the_callers_session_current(two_users: Domain) -> None:
@@ -78,9 +78,9 @@ async def test_revoke_session_kills_exactly_that_one(two_users: Domain) -> None:
 
     assert revoked.id == ada[2].session.id
     assert set(app.sessions.by_digest) == {
-        app.key.digest(ada[0].ticket),
-        app.key.digest(ada[1].ticket),
-        app.key.digest(grace[0].ticket),
+        app.ticket_key.digest(ada[0].ticket),
+        app.ticket_key.digest(ada[1].ticket),
+        app.ticket_key.digest(grace[0].ticket),
     }
     with pytest.raises(NotAuthenticated):
         await app.authenticate(ada[2].ticket)
@@ -116,7 +116,7 @@ async def test_revoking_a_session_by_its_digest_is_not_possible(two_users: Domai
     ada = await _sessions_of(app, ADA, 2)
     caller = await app.authenticate(ada[0].ticket)
     with pytest.raises(SessionNotFound):
-        await app.revoke_session(caller, app.key.digest(ada[1].ticket))
+        await app.revoke_session(caller, app.ticket_key.digest(ada[1].ticket))
     assert len(app.sessions.by_digest) == 2
 
 
@@ -130,8 +130,8 @@ async def test_revoke_other_sessions_keeps_only_the_callers(two_users: Domain) -
 
     assert removed == 2
     assert set(app.sessions.by_digest) == {
-        app.key.digest(ada[1].ticket),
-        *(app.key.digest(g.ticket) for g in grace),
+        app.ticket_key.digest(ada[1].ticket),
+        *(app.ticket_key.digest(g.ticket) for g in grace),
     }
     for gone in (ada[0], ada[2]):
         with pytest.raises(NotAuthenticated):
@@ -142,7 +142,7 @@ async def test_revoke_other_sessions_keeps_only_the_callers(two_users: Domain) -
 async def test_single_session_policy_ends_the_older_session_at_a_new_log_in(
     build: Build,
 ) -> None:
-    app = build(session_policy=SessionPolicy(single_session=True))
+    app = await build(session_policy=SessionPolicy(single_session=True))
     await app.add_user(ADA)
     await app.add_user(GRACE)
     (grace,) = await _sessions_of(app, GRACE, 1)
@@ -153,8 +153,8 @@ async def test_single_session_policy_ends_the_older_session_at_a_new_log_in(
         await app.authenticate(older.ticket)
     assert (await app.authenticate(newer.ticket)).session.id == newer.session.id
     assert app.sessions.by_digest == {
-        app.key.digest(grace.ticket): grace.session,
-        app.key.digest(newer.ticket): newer.session,
+        app.ticket_key.digest(grace.ticket): grace.session,
+        app.ticket_key.digest(newer.ticket): newer.session,
     }
 
 

@@ -94,11 +94,11 @@ async def test_delays_double_and_are_capped_at_max_delay(user: Domain) -> None:
 async def test_attempts_refused_while_locked_do_not_count_as_failures(user: Domain) -> None:
     app = user
     await _fail(app, app.throttle_policy.account_limit)
-    before = dict(app.attempts.failures)
+    before = dict(app.login_attempts.failures)
     for _ in range(10):
         with pytest.raises(TooManyAttempts):
             await app.logged_in(password=WRONG)
-    assert app.attempts.failures == before
+    assert app.login_attempts.failures == before
 
 
 async def test_a_success_resets_the_account_counter(user: Domain) -> None:
@@ -106,7 +106,7 @@ async def test_a_success_resets_the_account_counter(user: Domain) -> None:
     limit = app.throttle_policy.account_limit
     await _fail(app, limit - 1)
     await app.logged_in()
-    assert account_key(Email(EMAIL)) not in app.attempts.failures
+    assert account_key(Email(EMAIL)) not in app.login_attempts.failures
     await _fail(app, limit - 1)
     assert (await app.logged_in()).user.email == Email(EMAIL)
 
@@ -129,19 +129,19 @@ async def test_one_locked_account_does_not_lock_another(user: Domain) -> None:
 
 
 async def test_an_address_trying_many_accounts_is_locked(build: Build) -> None:
-    app = build(throttle_policy=ThrottlePolicy(account_limit=5, address_limit=4))
+    app = await build(throttle_policy=ThrottlePolicy(account_limit=5, address_limit=4))
     await app.add_user()
     for number in range(4):
         await _fail(app, 1, email=f"victim{number}@example.com", client=HERE)
 
     assert await _locked_for(app, client=HERE) > 0
     assert (await app.logged_in(client=THERE)).user.email == Email(EMAIL)
-    assert address_key(HERE.address) in app.attempts.locks
+    assert address_key(HERE.address) in app.login_attempts.locks
 
 
 async def test_an_address_counts_successful_attempts_too(build: Build) -> None:
     """Else one valid account of the attacker's would reset the address between guesses."""
-    app = build(throttle_policy=ThrottlePolicy(account_limit=5, address_limit=4))
+    app = await build(throttle_policy=ThrottlePolicy(account_limit=5, address_limit=4))
     await app.add_user()
     for number in range(3):
         await _fail(app, 1, email=f"victim{number}@example.com", client=HERE)
@@ -162,14 +162,14 @@ async def test_parallel_guesses_on_one_account_are_checked_at_most_limit_times(
 
 
 async def test_a_disabled_policy_never_throttles(build: Build) -> None:
-    app = build(throttle_policy=ThrottlePolicy(enabled=False))
+    app = await build(throttle_policy=ThrottlePolicy(enabled=False))
     await app.add_user()
     await _fail(app, 50)
     for number in range(50):
         await _fail(app, 1, email=f"victim{number}@example.com")
     assert (await app.logged_in()).user.email == Email(EMAIL)
-    assert app.attempts.failures == {}
-    assert app.attempts.locks == {}
+    assert app.login_attempts.failures == {}
+    assert app.login_attempts.locks == {}
 
 
 def test_policy_delay_is_none_below_the_limit() -> None:

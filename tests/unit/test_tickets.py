@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import NotAuthenticated
+from domain.errors import InvalidValue, NotAuthenticated
 from domain.tickets import SessionTicket, TicketKey
 from tests.unit.conftest import Build, Domain
 
@@ -56,8 +56,8 @@ def test_parse_accepts_the_whole_url_safe_alphabet() -> None:
     assert SessionTicket.parse(raw) == SessionTicket(raw)
 
 
-def test_ticket_key_refuses_a_short_secret() -> None:
-    with pytest.raises(ValueError, match="32 bytes"):
+def test_ticket_key_refuses_a_short_secret_with_a_domain_error() -> None:
+    with pytest.raises(InvalidValue, match="32 bytes"):
         TicketKey(b"s" * 31)
 
 
@@ -106,7 +106,7 @@ async def test_ticket_made_from_a_stored_digest_is_refused(app: Domain) -> None:
 
 async def test_changing_the_session_secret_ends_every_session(app: Domain, build: Build) -> None:
     logged_in = await app.sign_up()
-    rotated = build(key=TicketKey(b"a brand new session secret, 32+ bytes"))
+    rotated = await build(ticket_key=TicketKey(b"a brand new session secret, 32+ bytes"))
     with pytest.raises(NotAuthenticated):
         await rotated.authenticate(logged_in.ticket)
 

@@ -7,7 +7,6 @@ from domain.use_cases.authentication import (
     LogOut,
     RegisterUser,
 )
-from domain.use_cases.issuing import Authenticated, LoggedIn, SessionIssuer
 from domain.use_cases.operator import RevokeUserSessions, UserSessions
 from domain.use_cases.passwords import ChangePassword
 from domain.use_cases.sessions import (
@@ -19,18 +18,15 @@ from domain.use_cases.sessions import (
 
 __all__ = [
     "Authenticate",
-    "Authenticated",
     "ChangePassword",
     "CurrentUser",
     "ListSessions",
     "LogIn",
     "LogOut",
-    "LoggedIn",
     "RegisterUser",
     "RevokeOtherSessions",
     "RevokeSession",
     "RevokeUserSessions",
-    "SessionIssuer",
     "SessionView",
     "UserSessions",
 ]

@@ -7,20 +7,11 @@ import uuid
 from attrs import evolve
 
 from domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated
-from domain.model import (
-    ClientInfo,
-    Email,
-    Name,
-    NewPassword,
-    Password,
-    SessionKind,
-    SessionPolicy,
-    User,
-)
+from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
 from domain.ports import Clock, PasswordHasher, Sessions, Users
+from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
 from domain.tickets import SessionTicket, TicketKey
-from domain.use_cases.issuing import Authenticated, LoggedIn, SessionIssuer
 
 
 class RegisterUser:

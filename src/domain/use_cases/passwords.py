@@ -7,8 +7,8 @@ from attrs import evolve
 from domain.errors import NotAuthenticated, WrongPassword
 from domain.model import ClientInfo, NewPassword, Password
 from domain.ports import PasswordHasher, Sessions, Users
+from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
-from domain.use_cases.issuing import Authenticated, LoggedIn, SessionIssuer
 
 
 class ChangePassword:

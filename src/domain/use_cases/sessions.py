@@ -10,7 +10,7 @@ from attrs import frozen
 from domain.errors import SessionNotFound
 from domain.model import Session
 from domain.ports import Clock, Sessions
-from domain.use_cases.issuing import Authenticated
+from domain.sessions import Authenticated
 
 
 async def remove_by_id(

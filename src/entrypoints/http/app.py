@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import aiohttp_cors
 from aiohttp import web
 from aiohttp_session import session_middleware
 
-from entrypoints.container import Container
+from entrypoints.container import build_container
 from entrypoints.http import openapi
 from entrypoints.http.forwarded import forwarded_middleware
-from entrypoints.http.keys import CONTAINER, SETTINGS
+from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
 from entrypoints.http.routes import authentication, health, sessions
 from entrypoints.http.tickets import CookiePolicy, TicketStorage
-from entrypoints.resources import open_resources
+from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
-
-Configure = Callable[[Container], None]
 
 
 def create_app(
-    settings: Settings | None = None, *, configure: Configure | None = None
+    settings: Settings | None = None, *, overrides: Mapping[str, object] | None = None
 ) -> web.Application:
-    """The service. `configure` may override container providers (tests swap in fakes)."""
+    """The service. `overrides` replace container providers by name (tests swap in fakes)."""
     settings = settings or load_settings()
     cookie = CookiePolicy(
         settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite
@@ -41,7 +38,7 @@ def create_app(
         ],
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services(settings, configure))
+    app.cleanup_ctx.append(_services(settings, overrides))
     for table in (authentication.routes, sessions.routes, health.routes, openapi.routes):
         app.add_routes(table)
     if settings.allowed_origins:
@@ -64,16 +61,12 @@ def _allow_cross_origin(app: web.Application, origins: list[str]) -> None:
 
 
 def _services(
-    settings: Settings, configure: Configure | None
+    settings: Settings, overrides: Mapping[str, object] | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
-            container = Container(settings=settings, resources=resources)
-            if configure is not None:
-                configure(container)
-            await asyncio.to_thread(container.hasher)  # its dummy hash, off the event loop
-            app[CONTAINER] = container
+        await apply_migrations(settings)
+        async with build_container(settings, overrides) as services:
+            app[SERVICES] = services
             yield
-            container.shutdown_resources()
 
     return context

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from entrypoints.container import Container
+from entrypoints.container import Services
 from entrypoints.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-CONTAINER = web.AppKey("container", Container)
+SERVICES = web.AppKey("services", Services)
 
 
-def container(request: web.Request) -> Container:
-    return request.app[CONTAINER]
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]

@@ -11,7 +11,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 from domain.model import Email, Name, NewPassword, Password, Session, User
-from domain.use_cases import LoggedIn, SessionView
+from domain.sessions import LoggedIn
+from domain.use_cases import SessionView
 from entrypoints.http.problems import RequestInvalid
 
 _V = TypeVar("_V")

@@ -13,9 +13,9 @@ from attrs import frozen
 from domain.errors import NotAuthenticated
 from domain.model import Session as DomainSession
 from domain.model import SessionKind
+from domain.sessions import Authenticated, LoggedIn
 from domain.tickets import SessionTicket
-from domain.use_cases import Authenticated, LoggedIn
-from entrypoints.http.keys import container
+from entrypoints.http.keys import services
 
 TICKET = "ticket"
 NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
@@ -97,7 +97,7 @@ async def hand_out(request: web.Request, logged_in: LoggedIn) -> None:
     """Give the client the ticket of its new session (a fresh aiohttp session, never the old)."""
     session = await new_session(request)
     session[TICKET] = logged_in.ticket
-    session.max_age = _cookie_max_age(logged_in.session, container(request).clock().now())
+    session.max_age = _cookie_max_age(logged_in.session, services(request).clock.now())
 
 
 async def take_back(request: web.Request) -> None:
@@ -109,12 +109,12 @@ async def authenticate(request: web.Request) -> Authenticated:
     """The caller's live session; a rejected ticket also clears the cookie."""
     session = await get_session(request)
     try:
-        authenticated = await container(request).authenticate()(await held_ticket(request))
+        authenticated = await services(request).authenticate(await held_ticket(request))
     except NotAuthenticated:
         session.invalidate()
         raise
     if authenticated.renewed:
-        now = container(request).clock().now()
+        now = services(request).clock.now()
         session.max_age = _cookie_max_age(authenticated.session, now)
         if session.max_age is not None:
             session.changed()

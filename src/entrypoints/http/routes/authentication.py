@@ -6,7 +6,7 @@ from aiohttp import web
 
 from domain.model import SessionKind
 from entrypoints.http.client import client_info
-from entrypoints.http.keys import container
+from entrypoints.http.keys import services
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse, token_json, user_json
 from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
 
@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 @routes.post("/authentication/register")
 async def register(request: web.Request) -> web.Response:
     body = await parse(request, RegisterBody)
-    logged_in = await container(request).register_user()(
+    logged_in = await services(request).register_user(
         body.email,
         body.name,
         body.password,
@@ -31,7 +31,7 @@ async def register(request: web.Request) -> web.Response:
 async def log_in(request: web.Request) -> web.Response:
     body = await parse(request, LogInBody)
     kind = SessionKind.REMEMBERED if body.remember else SessionKind.BROWSER
-    logged_in = await container(request).log_in()(
+    logged_in = await services(request).log_in(
         body.email, body.password, client_info(request), kind, await held_ticket(request)
     )
     await hand_out(request, logged_in)
@@ -41,7 +41,7 @@ async def log_in(request: web.Request) -> web.Response:
 @routes.post("/authentication/token")
 async def token(request: web.Request) -> web.Response:
     body = await parse(request, LogInBody)
-    logged_in = await container(request).log_in()(
+    logged_in = await services(request).log_in(
         body.email, body.password, client_info(request), SessionKind.TOKEN
     )
     return web.json_response(token_json(logged_in), headers=NO_STORE)
@@ -50,12 +50,12 @@ async def token(request: web.Request) -> web.Response:
 @routes.get("/authentication")
 async def who_am_i(request: web.Request) -> web.Response:
     authenticated = await authenticate(request)
-    user = await container(request).current_user()(authenticated)
+    user = await services(request).current_user(authenticated)
     return web.json_response(user_json(user))
 
 
 @routes.post("/authentication/log-out")
 async def log_out(request: web.Request) -> web.Response:
-    await container(request).log_out()(await held_ticket(request))
+    await services(request).log_out(await held_ticket(request))
     await take_back(request)
     return web.Response(status=204)

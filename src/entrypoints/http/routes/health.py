@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from domain.errors import StoreUnavailable
-from entrypoints.http.keys import container
+from entrypoints.http.keys import services
 
 routes = web.RouteTableDef()
 READY_TIMEOUT_SECONDS = 2.0
@@ -21,9 +21,8 @@ async def live(request: web.Request) -> web.Response:
 @routes.get("/health/ready")
 async def ready(request: web.Request) -> web.Response:
     """200 when every store answers within the timeout, else 503 naming the ones that did not."""
-    stores = {"users": container(request).users(), "sessions": container(request).sessions()}
     checks = {}
-    for name, store in stores.items():
+    for name, store in services(request).stores.items():
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 await store.ping()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from entrypoints.http.client import client_info
-from entrypoints.http.keys import container
+from entrypoints.http.keys import services
 from entrypoints.http.schemas import ChangePasswordBody, parse, session_views_json, token_json
 from entrypoints.http.tickets import NO_STORE, authenticate, bearer_value, hand_out, take_back
 
@@ -14,14 +14,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/authentication/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
-    views = await container(request).list_sessions()(await authenticate(request))
+    views = await services(request).list_sessions(await authenticate(request))
     return web.json_response(session_views_json(views), headers=NO_STORE)
 
 
 @routes.delete("/authentication/sessions/{id}")
 async def revoke_session(request: web.Request) -> web.Response:
     caller = await authenticate(request)
-    revoked = await container(request).revoke_session()(caller, request.match_info["id"])
+    revoked = await services(request).revoke_session(caller, request.match_info["id"])
     if revoked.id == caller.session.id:
         await take_back(request)
     return web.Response(status=204)
@@ -29,7 +29,7 @@ async def revoke_session(request: web.Request) -> web.Response:
 
 @routes.delete("/authentication/sessions")
 async def revoke_other_sessions(request: web.Request) -> web.Response:
-    await container(request).revoke_other_sessions()(await authenticate(request))
+    await services(request).revoke_other_sessions(await authenticate(request))
     return web.Response(status=204)
 
 
@@ -38,7 +38,7 @@ async def change_password(request: web.Request) -> web.Response:
     """204 with a new cookie; a bearer caller gets its new token in the body instead."""
     caller = await authenticate(request)
     body = await parse(request, ChangePasswordBody)
-    logged_in = await container(request).change_password()(
+    logged_in = await services(request).change_password(
         caller, body.current_password, body.new_password, client_info(request)
     )
     if bearer_value(request) is not None:
