@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from domain.model import ClientInfo, Email, Name, Session, SessionKind, User
+from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind, User
 from domain.sessions import SessionPolicy
 
 # In the future, so that stores which expire keys by wall-clock time keep them during a test.
-NOW = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)  # whole seconds, as the domain keeps times
 
 
 def make_user(email: str = "ada@example.com", name: str = "Ada Lovelace") -> User:
@@ -27,8 +27,11 @@ def make_session(
     now: datetime = NOW,
     kind: SessionKind = SessionKind.BROWSER,
     user_agent: str = "Mozilla/5.0 (Test)",
+    address: str = "127.0.0.1",
 ) -> Session:
-    return SessionPolicy().start(user_id, kind, ClientInfo(user_agent, "127.0.0.1"), now)
+    """A session of this release: it carries its user's public fields."""
+    user = PublicUser(user_id, Email("ada@example.com"), Name("Ada Lovelace"), NOW)
+    return SessionPolicy().start(user_id, kind, ClientInfo(user_agent, address), now, user)
 
 
 def digest_for(label: str) -> str:

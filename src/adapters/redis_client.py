@@ -4,7 +4,7 @@ as StoreUnavailable, slot-aware MGET, and times as epoch milliseconds."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -19,6 +19,8 @@ from domain.errors import StoreUnavailable
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 _TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 2.0
 _UNAVAILABLE = (  # ReadOnlyError: the primary was demoted by a failover
     *(redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ClusterError),
     *(redis_errors.TryAgainError, redis_errors.ReadOnlyError, redis_errors.OutOfMemoryError),
@@ -67,10 +69,18 @@ def create_redis(url: str, cluster: bool = False) -> Client:
     }
     if cluster:
         return RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(url, health_check_interval=30, **options)
+    # A burst waits (bounded) for a free connection instead of failing as an outage.
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
+        health_check_interval=30,
+        **options,
+    )
+    return redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
-async def mget(client: Client, keys: list[str]) -> list[Any]:
+async def mget(client: Client, keys: Sequence[bytes | str]) -> list[Any]:
     """MGET, split by slot on a cluster (each slot's part is still one command)."""
     if isinstance(client, RedisCluster):
         return await client.mget_nonatomic(keys)

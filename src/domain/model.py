@@ -21,6 +21,8 @@ _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s]+")
 
 
 def _has_control_characters(value: str) -> bool:
+    if value.isprintable():  # the usual case, in C: printable text has no Cc, Cf or Cs
+        return False
     return any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value)
 
 
@@ -101,6 +103,22 @@ class NewPassword(Password):
             raise InvalidValue(f"must be at least {PASSWORD_MIN_CHARS} characters")
 
 
+def to_the_second(moment: datetime) -> datetime:
+    """Users' and sessions' times are kept to the second: what a store can hold compactly."""
+    return moment.replace(microsecond=0)
+
+
+@frozen
+class PublicUser:
+    """What the user's own sessions may show of them (and carry, so that answering "who am
+    I" needs no user store): never the password hash."""
+
+    id: uuid.UUID
+    email: Email
+    name: Name
+    created_at: datetime = field(converter=to_the_second)
+
+
 @frozen
 class User:
     id: uuid.UUID
@@ -108,6 +126,10 @@ class User:
     name: Name
     password_hash: str = field(repr=False)
     created_at: datetime
+
+    @property
+    def public(self) -> PublicUser:
+        return PublicUser(self.id, self.email, self.name, self.created_at)
 
 
 class SessionKind(enum.Enum):
@@ -123,7 +145,7 @@ class SessionKind(enum.Enum):
 def _clip_user_agent(value: str) -> str:
     """Printable and storable whatever a client sent: undecodable bytes (which arrive as
     lone surrogates) and control characters become U+FFFD."""
-    if not value.isprintable():  # rare; isprintable() is the fast test for the usual case
+    if _has_control_characters(value):
         value = "".join("\ufffd" if _has_control_characters(char) else char for char in value)
     return value[:USER_AGENT_MAX_LENGTH]
 
@@ -146,6 +168,7 @@ class Session:
     expires_at: datetime  # the earlier of the idle and the absolute deadline
     absolute_expires_at: datetime
     client: ClientInfo = ClientInfo()
+    user: PublicUser | None = None  # None in records written before sessions carried it
 
     def is_live(self, now: datetime) -> bool:
         return now < self.expires_at

@@ -49,7 +49,8 @@ class PasswordHasher(Protocol):
 
 @frozen
 class StoredSession:
-    """A session and the digest of its ticket, which is its key in the store."""
+    """A session and its handle in the store: the digest of its ticket, or the part of it
+    that the store keys the session by. remove() and remove_of_user(keep=) take either."""
 
     digest: str
     session: Session

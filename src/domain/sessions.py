@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from attrs import evolve, frozen
 
-from domain.model import ClientInfo, Session, SessionKind, User
+from domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
 from domain.ports import Clock, Sessions
 from domain.tickets import SessionTicket, TicketKey
 
@@ -16,7 +16,7 @@ from domain.tickets import SessionTicket, TicketKey
 def new_session_id() -> str:
     """The public id of a session: random, unrelated to its ticket, useless as one.
     Hex, so that it never starts with "-" and reads as an option on a command line."""
-    return secrets.token_hex(16)
+    return secrets.token_hex(8)
 
 
 @frozen
@@ -38,8 +38,14 @@ class SessionPolicy:
         return self.persistent if kind.persistent else self.browser
 
     def start(
-        self, user_id: uuid.UUID, kind: SessionKind, client: ClientInfo, now: datetime
+        self,
+        user_id: uuid.UUID,
+        kind: SessionKind,
+        client: ClientInfo,
+        now: datetime,
+        user: PublicUser | None = None,
     ) -> Session:
+        now = to_the_second(now)
         lifetime = self.lifetime(kind)
         absolute = now + lifetime.absolute
         return Session(
@@ -51,6 +57,7 @@ class SessionPolicy:
             expires_at=min(now + lifetime.idle, absolute),
             absolute_expires_at=absolute,
             client=client,
+            user=user,
         )
 
     def renewal(self, session: Session, now: datetime) -> Session | None:
@@ -59,6 +66,7 @@ class SessionPolicy:
         Due once a touch interval (at most a quarter of the idle window) has
         passed since the last write; never past the absolute deadline.
         """
+        now = to_the_second(now)
         idle = self.lifetime(session.kind).idle
         if now - session.last_seen_at < min(self.touch_interval, idle / 4):
             return None
@@ -100,7 +108,7 @@ class SessionIssuer:
 
     async def start(self, user: User, kind: SessionKind, client: ClientInfo) -> LoggedIn:
         ticket = SessionTicket.issue()
-        session = self._policy.start(user.id, kind, client, self._clock.now())
+        session = self._policy.start(user.id, kind, client, self._clock.now(), user.public)
         if self._policy.single_session:
             await self._sessions.remove_of_user(user.id)
         await self._sessions.add(self._key.digest(ticket), session)

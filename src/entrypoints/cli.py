@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from aiohttp import web
-
 from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Services, build_container
-from entrypoints.http.app import create_app
 from entrypoints.http.schemas import timestamp
+from entrypoints.logs import configure_logging
 from entrypoints.migrations import apply_migrations
+from entrypoints.serving import serve
 from entrypoints.settings import ConfigError, Settings, load_settings
-from entrypoints.workers import serve_workers
 
 _T = TypeVar("_T")
 
@@ -75,10 +72,7 @@ async def _migrate(settings: Settings) -> str:
 
 def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "serve":
-        if arguments.workers > 1:
-            serve_workers(settings, arguments.host, arguments.port, arguments.workers)
-        else:
-            web.run_app(create_app(settings), host=arguments.host, port=arguments.port)
+        serve(settings, arguments.host, arguments.port, arguments.workers)
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
@@ -91,11 +85,13 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        output = _run(arguments, load_settings())
+        settings = load_settings()
     except ConfigError as error:
         return _fail(str(error), 2)
+    configure_logging(settings.log_format)
+    try:
+        output = _run(arguments, settings)
     except InvalidValue as error:
         return _fail(f"email {error}", 2)
     except UserNotFound:

@@ -89,7 +89,10 @@ class Container(containers.DeclarativeContainer):
     sessions = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
-            RedisSessions, client=redis, prefix=settings.provided.redis_prefix
+            RedisSessions,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            encoding=settings.provided.session_encoding,
         ),
         sqlite=sqlite.provided.sessions,
     )

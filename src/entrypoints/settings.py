@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     redis_cluster: bool = False
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "coatcheck:"
+    session_encoding: Literal["compact", "json"] = "compact"
     data_dir: Path = Path("data")
 
     bcrypt_rounds: Annotated[int, Field(ge=4, le=20)] = 12
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     throttle_window: Seconds = 15 * 60
     throttle_base_delay: Seconds = 1
     throttle_max_delay: Seconds = 60
+
+    log_format: Literal["json", "text"] = "json"
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 

@@ -49,11 +49,24 @@ async def test_removed_session_is_gone_and_removing_twice_is_harmless(sessions: 
 
 async def test_of_user_lists_exactly_that_users_sessions(sessions: Any) -> None:
     ada, bob = uuid.uuid4(), uuid.uuid4()
+    added = {}
     for label, user in [("a1", ada), ("a2", ada), ("b1", bob)]:
-        await sessions.add(digest_for(label), make_session(user))
+        added[label] = make_session(user)
+        await sessions.add(digest_for(label), added[label])
     listed = await sessions.of_user(ada, NOW)
-    assert sorted(item.digest for item in listed) == sorted([digest_for("a1"), digest_for("a2")])
+    assert sorted(item.session.id for item in listed) == sorted([added["a1"].id, added["a2"].id])
     assert all(item.session.user_id == ada for item in listed)
+
+
+async def test_the_handle_of_user_reports_removes_that_session(sessions: Any) -> None:
+    user = uuid.uuid4()
+    await sessions.add(digest_for("a"), make_session(user))
+    await sessions.add(digest_for("b"), make_session(user))
+    first = (await sessions.of_user(user, NOW))[0]
+    await sessions.remove(first.digest)
+    remaining = await sessions.of_user(user, NOW)
+    assert [item.session.id for item in remaining] != [first.session.id]
+    assert len(remaining) == 1
 
 
 async def test_of_user_prunes_expired_sessions_entirely(sessions: Any) -> None:
@@ -64,16 +77,18 @@ async def test_of_user_prunes_expired_sessions_entirely(sessions: Any) -> None:
     await sessions.add(digest_for("long"), long)
     an_hour_later = NOW + timedelta(hours=1)
     listed = await sessions.of_user(user, an_hour_later)
-    assert [item.digest for item in listed] == [digest_for("long")]
+    assert [item.session.id for item in listed] == [long.id]
     assert await sessions.get(digest_for("short")) is None
 
 
 async def test_remove_of_user_keeps_only_the_named_session(sessions: Any) -> None:
     ada, bob = uuid.uuid4(), uuid.uuid4()
+    added = {}
     for label, user in [("a1", ada), ("a2", ada), ("a3", ada), ("b1", bob)]:
-        await sessions.add(digest_for(label), make_session(user))
+        added[label] = make_session(user)
+        await sessions.add(digest_for(label), added[label])
     assert await sessions.remove_of_user(ada, keep=digest_for("a2")) == 2
-    assert [item.digest for item in await sessions.of_user(ada, NOW)] == [digest_for("a2")]
+    assert [item.session.id for item in await sessions.of_user(ada, NOW)] == [added["a2"].id]
     assert await sessions.get(digest_for("a1")) is None
     assert await sessions.get(digest_for("b1")) is not None
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
+from attrs import evolve
 
-from adapters.in_memory import InMemorySessions
+from adapters.in_memory import InMemorySessions, InMemoryUsers
 from domain.errors import NotAuthenticated
-from domain.model import Session, SessionKind
+from domain.model import Session, SessionKind, User
 from domain.sessions import LoggedIn
 from domain.tickets import SessionTicket
 from tests.unit.conftest import Build, Domain
@@ -167,9 +169,46 @@ async def test_session_revoked_between_read_and_renewal_is_not_resurrected(
     assert sessions.by_digest == {}
 
 
-async def test_current_user_of_a_deleted_user_raises_not_authenticated(
+class UsersThatCountReads(InMemoryUsers):
+    reads = 0
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        self.reads += 1
+        return await super().get(user_id)
+
+
+async def test_current_user_is_answered_from_the_session_without_reading_the_user_store(
+    build: Build,
+) -> None:
+    users = UsersThatCountReads()
+    app = await build(users=users)
+    logged_in = await app.sign_up()
+    users.reads = 0
+
+    current = await app.current_user(await app.authenticate(logged_in.ticket))
+
+    assert current == logged_in.user.public
+    assert users.reads == 0
+
+
+def _without_user_card(app: Domain, logged_in: LoggedIn) -> None:
+    """Make the stored session look like one written before sessions carried the user."""
+    digest = app.ticket_key.digest(logged_in.ticket)
+    app.sessions.by_digest[digest] = evolve(app.sessions.by_digest[digest], user=None)
+
+
+async def test_current_user_of_an_older_session_is_read_from_the_user_store(
     app: Domain, logged_in: LoggedIn
 ) -> None:
+    _without_user_card(app, logged_in)
+    current = await app.current_user(await app.authenticate(logged_in.ticket))
+    assert current == logged_in.user.public
+
+
+async def test_current_user_of_an_older_session_whose_user_is_gone_raises_not_authenticated(
+    app: Domain, logged_in: LoggedIn
+) -> None:
+    _without_user_card(app, logged_in)
     authenticated = await app.authenticate(logged_in.ticket)
     del app.users.by_id[logged_in.user.id]
     with pytest.raises(NotAuthenticated):

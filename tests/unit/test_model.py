@@ -303,4 +303,4 @@ def test_a_user_agent_with_undecodable_bytes_or_controls_becomes_storable_text()
 def test_public_session_ids_are_hex_and_never_look_like_command_line_options() -> None:
     ids = {new_session_id() for _ in range(2000)}
     assert len(ids) == 2000
-    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
+    assert all(len(value) == 16 and int(value, 16) >= 0 for value in ids)  # 64 random bits

@@ -7,7 +7,17 @@ import uuid
 from attrs import evolve
 
 from domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated
-from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
+from domain.model import (
+    ClientInfo,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    PublicUser,
+    SessionKind,
+    User,
+    to_the_second,
+)
 from domain.ports import Clock, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
@@ -47,7 +57,7 @@ class RegisterUser:
             email=email,
             name=name,
             password_hash=await self._hasher.hash(password),
-            created_at=self._clock.now(),
+            created_at=to_the_second(self._clock.now()),
         )
         # The session first: if the session store fails, no user is left half registered.
         logged_in = await self._issuer.start(user, kind, client)
@@ -167,16 +177,23 @@ class Authenticate:
 
 
 class CurrentUser:
-    """The user an authenticated session belongs to."""
+    """The user an authenticated session belongs to.
+
+    - read from the session itself, which carries the user's public fields (every change
+      to a user rewrites or ends that user's sessions, so it is never stale);
+    - a session written before sessions carried them asks the user store.
+    """
 
     def __init__(self, users: Users) -> None:
         self._users = users
 
-    async def __call__(self, authenticated: Authenticated) -> User:
+    async def __call__(self, authenticated: Authenticated) -> PublicUser:
+        if authenticated.session.user is not None:
+            return authenticated.session.user
         user = await self._users.get(authenticated.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        return user
+        return user.public
 
 
 class LogOut:

@@ -39,7 +39,7 @@ class ListSessions:
 
     async def __call__(self, caller: Authenticated) -> list[SessionView]:
         stored = await self._sessions.of_user(caller.session.user_id, self._clock.now())
-        views = [SessionView(item.session, item.digest == caller.digest) for item in stored]
+        views = [SessionView(item.session, item.session.id == caller.session.id) for item in stored]
         return sorted(views, key=lambda view: view.session.created_at, reverse=True)
 
 

@@ -31,7 +31,8 @@ def create_app(
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
-            forwarded_middleware(settings.trusted_proxies),
+            # Without trusted proxies there is nothing to read from forwarded headers.
+            *([forwarded_middleware(settings.trusted_proxies)] if settings.trusted_proxies else []),
             session_middleware(TicketStorage(cookie)),
             problem_middleware,
             origin_middleware(settings.allowed_origins),

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from domain.model import Email, Name, NewPassword, Password, Session, User
+from domain.model import Email, Name, NewPassword, Password, PublicUser, Session
 from domain.sessions import LoggedIn
 from domain.use_cases import SessionView
 from entrypoints.http.problems import RequestInvalid
@@ -81,7 +81,7 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def user_json(user: User) -> dict[str, Any]:
+def user_json(user: PublicUser) -> dict[str, Any]:
     """Never the password or its hash."""
     return {
         "id": str(user.id),
@@ -95,7 +95,7 @@ def token_json(logged_in: LoggedIn) -> dict[str, Any]:
     return {
         "token": logged_in.ticket.value,
         "expiresAt": timestamp(logged_in.session.expires_at),
-        "user": user_json(logged_in.user),
+        "user": user_json(logged_in.user.public),
     }
 
 

@@ -24,7 +24,7 @@ async def register(request: web.Request) -> web.Response:
         replacing=await held_ticket(request),
     )
     await hand_out(request, logged_in)
-    return web.json_response(user_json(logged_in.user), status=201)
+    return web.json_response(user_json(logged_in.user.public), status=201)
 
 
 @routes.post("/authentication/log-in")
@@ -35,7 +35,7 @@ async def log_in(request: web.Request) -> web.Response:
         body.email, body.password, client_info(request), kind, await held_ticket(request)
     )
     await hand_out(request, logged_in)
-    return web.json_response(user_json(logged_in.user))
+    return web.json_response(user_json(logged_in.user.public))
 
 
 @routes.post("/authentication/token")

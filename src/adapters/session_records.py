@@ -1,0 +1,146 @@
+"""How a session is written in Redis: the compact record of this release, and the JSON
+record of release 0.1, which this release still reads and can still write (for a rolling
+deploy that shares Redis with 0.1 instances).
+
+Compact: a MessagePack array, times in whole epoch seconds (the domain keeps them to the
+second), the later ones relative to the earlier ones, the address packed:
+
+    [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
+     expires - seen, absolute - created, user agent, address, email, name, user created]
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import ormsgpack
+
+from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+
+COMPACT = 1
+_KINDS = list(SessionKind)
+_KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+_MOMENTS = ("created_at", "last_seen_at", "expires_at", "absolute_expires_at")
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+_FAMILIES = {4: socket.AF_INET, 16: socket.AF_INET6}
+
+
+def _packed_address(address: str) -> bytes | str:
+    for family in _FAMILIES.values():
+        try:
+            return socket.inet_pton(family, address)
+        except OSError:
+            pass
+    return address  # not an IP address (a unix socket, say): kept as text
+
+
+def _address(value: bytes | str) -> str:
+    if isinstance(value, bytes):
+        return socket.inet_ntop(_FAMILIES[len(value)], value)
+    return value
+
+
+def can_be_compact(session: Session) -> bool:
+    """A session of this release: a user card, an 8-byte id, whole seconds."""
+    return (
+        session.user is not None
+        and len(session.id) == 16
+        and all(getattr(session, name).microsecond == 0 for name in _MOMENTS)
+    )
+
+
+def encode_compact(session: Session) -> bytes:
+    user = session.user
+    assert user is not None
+    created, seen = _seconds(session.created_at), _seconds(session.last_seen_at)
+    record = [
+        COMPACT,
+        bytes.fromhex(session.id),
+        user.id.bytes,
+        _KIND_CODES[session.kind],
+        created,
+        seen - created,
+        _seconds(session.expires_at) - seen,
+        _seconds(session.absolute_expires_at) - created,
+        session.client.user_agent,
+        _packed_address(session.client.address),
+        user.email.value,
+        user.name.value,
+        _seconds(user.created_at),
+    ]
+    return ormsgpack.packb(record)
+
+
+def _decode_compact(raw: bytes) -> Session:
+    (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
+     user_created) = ormsgpack.unpackb(raw)  # fmt: skip
+    user = PublicUser(uuid.UUID(bytes=user_id), Email(email), Name(name), _moment(user_created))
+    return Session(
+        id=id_.hex(),
+        user_id=user.id,
+        kind=_KINDS[kind],
+        created_at=_moment(created),
+        last_seen_at=_moment(created + seen),
+        expires_at=_moment(created + seen + expires),
+        absolute_expires_at=_moment(created + absolute),
+        client=ClientInfo(agent, _address(address)),
+        user=user,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def encode_json(session: Session) -> bytes:
+    """Release 0.1's record, plus the user's card, which 0.1 ignores."""
+    record: dict[str, Any] = {
+        "id": session.id,
+        "user_id": str(session.user_id),
+        "kind": session.kind.value,
+        **{name: _iso(getattr(session, name)) for name in _MOMENTS},
+        "client": {"user_agent": session.client.user_agent, "address": session.client.address},
+    }
+    if session.user is not None:
+        record["user"] = {
+            "email": session.user.email.value,
+            "name": session.user.name.value,
+            "created_at": _iso(session.user.created_at),
+        }
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _decode_json(raw: bytes) -> Session:
+    record = json.loads(raw)
+    user_id = uuid.UUID(record["user_id"])
+    card = record.get("user")
+    user = None
+    if card is not None:
+        created = datetime.fromisoformat(card["created_at"])
+        user = PublicUser(user_id, Email(card["email"]), Name(card["name"]), created)
+    return Session(
+        id=record["id"],
+        user_id=user_id,
+        kind=SessionKind(record["kind"]),
+        client=ClientInfo(**record["client"]),
+        user=user,
+        **{name: datetime.fromisoformat(record[name]) for name in _MOMENTS},
+    )
+
+
+def decode(raw: bytes) -> Session:
+    """Either format: a JSON record starts with "{", a compact one never does."""
+    return _decode_json(raw) if raw[:1] == b"{" else _decode_compact(raw)
