@@ -15,18 +15,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from adapters.redis_client import Client, guarded, mget, ms_up, text
+from adapters.timestamps import iso_utc
 from domain.model import ClientInfo, Session, SessionKind
 from domain.ports import StoredSession
 
 _MOMENTS = ("created_at", "last_seen_at", "expires_at", "absolute_expires_at")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _dump(session: Session) -> str:
@@ -34,7 +31,7 @@ def _dump(session: Session) -> str:
         "id": session.id,
         "user_id": str(session.user_id),
         "kind": session.kind.value,
-        **{name: _iso(getattr(session, name)) for name in _MOMENTS},
+        **{name: iso_utc(getattr(session, name)) for name in _MOMENTS},
         "client": {"user_agent": session.client.user_agent, "address": session.client.address},
     }
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
