@@ -16,7 +16,7 @@ from adapters.postgres_migrations import migrate
 from adapters.postgres_users import create_pool
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
-from adapters.sqlite_store import SqliteStore
+from adapters.sqlite import SqliteStore, migrate_sqlite
 from entrypoints.settings import Settings
 
 
@@ -41,24 +41,38 @@ def embedded_session_secret(data_dir: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+def _embedded(settings: Settings) -> bool:
+    return "sqlite" in (settings.users_store, settings.sessions_store)
+
+
+async def migrate_stores(settings: Settings) -> dict[str, list[str]]:
+    """Bring the schema of every store the settings select up to date: each store's name,
+    with the versions applied to it."""
+    applied: dict[str, list[str]] = {}
+    if settings.database_url is not None:
+        applied["PostgreSQL"] = await migrate(settings.database_url.get_secret_value())
+    if _embedded(settings):
+        applied["embedded SQLite"] = await migrate_sqlite(settings.sqlite_path)
+    return applied
+
+
 @asynccontextmanager
 async def open_resources(
     settings: Settings, *, apply_migrations: bool = True
 ) -> AsyncIterator[Resources]:
+    if apply_migrations:
+        await migrate_stores(settings)
     async with AsyncExitStack() as stack:
         postgres = redis_client = sqlite = None
         if settings.database_url is not None:
-            dsn = settings.database_url.get_secret_value()
-            if apply_migrations:
-                await migrate(dsn)
-            postgres = await create_pool(dsn)
+            postgres = await create_pool(settings.database_url.get_secret_value())
             stack.push_async_callback(postgres.close)
         if settings.redis_url is not None:
             redis_client = await open_redis(
                 settings.redis_url.get_secret_value(), cluster=settings.redis_cluster
             )
             stack.push_async_callback(redis_client.aclose)
-        if "sqlite" in (settings.users_store, settings.sessions_store):
+        if _embedded(settings):
             sqlite = await SqliteStore.open(settings.sqlite_path)
             stack.push_async_callback(sqlite.close)
         if settings.session_secret is not None:
