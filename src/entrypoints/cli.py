@@ -11,13 +11,12 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from adapters.postgres_migrations import migrate
 from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
 from entrypoints.http.schemas import timestamp
-from entrypoints.resources import open_resources
+from entrypoints.resources import migrate_stores, open_resources
 from entrypoints.settings import ConfigError, Settings, load_settings
 from entrypoints.workers import serve_workers
 
@@ -33,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (default 1)"
     )
-    commands.add_parser("migrate", help="apply pending PostgreSQL migrations (DATABASE_URL)")
+    commands.add_parser(
+        "migrate", help="apply pending migrations: PostgreSQL (DATABASE_URL), the SQLite file"
+    )
     sessions = commands.add_parser("sessions", help="see or end a user's sessions")
     actions = sessions.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="a user's live sessions").add_argument("email")
@@ -72,10 +73,10 @@ async def _revoke_sessions(container: Container, email: Email, session_id: str |
 
 
 async def _migrate(settings: Settings) -> str:
-    if settings.database_url is None:
-        return "DATABASE_URL is not set: the embedded store needs no migration"
-    applied = await migrate(settings.database_url.get_secret_value())
-    return f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
+    return "\n".join(
+        f"{store}: applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
+        for store, applied in (await migrate_stores(settings)).items()
+    )
 
 
 def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:

@@ -1,10 +1,12 @@
 """The operator's `coatcheck sessions` commands, against the PostgreSQL and Redis an app
-instance uses: what they end, the HTTP API refuses at once; they never print a ticket."""
+instance uses: what they end, the HTTP API refuses at once; they never print a ticket.
+And `coatcheck migrate`, on whichever stores the environment selects."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,3 +256,32 @@ async def test_a_missing_session_secret_exits_2_naming_the_variable_not_a_value(
     assert out == ""
     assert "SESSION_SECRET" in err
     assert postgres_dsn not in err
+
+
+async def test_migrate_without_database_or_redis_migrates_the_embedded_file_once(
+    coatcheck: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    first, again = await coatcheck("migrate"), await coatcheck("migrate")
+
+    applied = "embedded SQLite: applied 1 migration(s): 0001_users_sessions_login_attempts\n"
+    assert first[:2] == (0, applied)
+    assert again[:2] == (0, "embedded SQLite: applied 0 migration(s): none pending\n")
+    assert (tmp_path / "coatcheck.sqlite3").is_file()
+
+
+async def test_migrate_with_sessions_in_the_embedded_file_migrates_both_stores(
+    coatcheck: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    code, out, err = await coatcheck("migrate")
+
+    assert code == 0, err
+    postgres, embedded = out.splitlines()
+    assert postgres.startswith("PostgreSQL: applied ")
+    assert embedded.startswith("embedded SQLite: applied 1 migration(s)")
