@@ -11,7 +11,7 @@ from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemory
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_sessions import RedisSessions
-from adapters.sqlite_store import SqliteStore
+from adapters.sqlite import SqliteStore
 from domain.ports import Clock, HealthCheck, LoginAttempts, PasswordHasher, Sessions, Users
 
 

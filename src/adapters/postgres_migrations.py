@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 
 import asyncpg
 
 from adapters.postgres_users import CONNECT_TIMEOUT, unavailable_as_domain_error
+from adapters.sql_files import versioned_sql
 
 _LOCK_KEY = 0x636F_6174_6368_6563  # "coatchec"; any constant that other tools do not use
 
@@ -26,13 +26,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 def migrations() -> list[tuple[str, str]]:
-    """(version, SQL) of every shipped migration, oldest first; the version is the file stem."""
-    folder = resources.files("adapters") / "migrations"
-    files = sorted(
-        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
-        key=lambda entry: entry.name,
-    )
-    return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
+    """(version, SQL) of every shipped migration, oldest first."""
+    return versioned_sql("adapters")
 
 
 @asynccontextmanager

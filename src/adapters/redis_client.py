@@ -96,10 +96,6 @@ def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def ms_down(moment: datetime) -> int:
     """Milliseconds since the epoch, rounded down: a deadline never outlasts its moment."""
     return (moment - EPOCH) // MS

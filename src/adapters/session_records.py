@@ -19,6 +19,7 @@ from typing import Any
 
 import ormsgpack
 
+from adapters.timestamps import iso_utc
 from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
 
 COMPACT = 1
@@ -101,24 +102,20 @@ def _decode_compact(raw: bytes) -> Session:
     )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def encode_json(session: Session) -> bytes:
     """Release 0.1's record, plus the user's card, which 0.1 ignores."""
     record: dict[str, Any] = {
         "id": session.id,
         "user_id": str(session.user_id),
         "kind": session.kind.value,
-        **{name: _iso(getattr(session, name)) for name in _MOMENTS},
+        **{name: iso_utc(getattr(session, name)) for name in _MOMENTS},
         "client": {"user_agent": session.client.user_agent, "address": session.client.address},
     }
     if session.user is not None:
         record["user"] = {
             "email": session.user.email.value,
             "name": session.user.name.value,
-            "created_at": _iso(session.user.created_at),
+            "created_at": iso_utc(session.user.created_at),
         }
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 

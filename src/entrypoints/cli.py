@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="processes sharing the port (default 1)"
     )
-    commands.add_parser("migrate", help="apply pending PostgreSQL migrations (DATABASE_URL)")
+    commands.add_parser(
+        "migrate", help="apply pending migrations: PostgreSQL (DATABASE_URL), the SQLite file"
+    )
     sessions = commands.add_parser("sessions", help="see or end a user's sessions")
     actions = sessions.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="a user's live sessions").add_argument("email")
@@ -64,10 +66,10 @@ async def _revoke_sessions(services: Services, email: Email, session_id: str | N
 
 
 async def _migrate(settings: Settings) -> str:
-    if settings.database_url is None:
-        return "DATABASE_URL is not set: the embedded store needs no migration"
-    applied = await apply_migrations(settings)
-    return f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
+    return "\n".join(
+        f"{store}: applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
+        for store, applied in (await apply_migrations(settings)).items()
+    )
 
 
 def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:

@@ -15,7 +15,7 @@ from adapters.bcrypt_hasher import BcryptHasher
 from adapters.postgres_users import create_pool
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
-from adapters.sqlite_store import SqliteStore
+from adapters.sqlite import SqliteStore
 from entrypoints.settings import Settings
 
 

@@ -15,12 +15,14 @@ from adapters.postgres_users import PostgresUsers, create_pool
 from adapters.redis_client import open_redis
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_sessions import RedisSessions
-from adapters.sqlite_store import SqliteStore
+from adapters.sqlite import SqliteStore, migrate_sqlite
 
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(tmp_path / "coatcheck.sqlite3")
+    path = tmp_path / "coatcheck.sqlite3"
+    await migrate_sqlite(path)
+    store = await SqliteStore.open(path)
     yield store
     await store.close()
 

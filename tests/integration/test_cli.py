@@ -1,15 +1,18 @@
 """The operator's `coatcheck sessions` commands, against the PostgreSQL and Redis an app
-instance uses: what they end, the HTTP API refuses at once; they never print a ticket."""
+instance uses: what they end, the HTTP API refuses at once; they never print a ticket.
+And `coatcheck migrate`, on whichever stores the environment selects."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.clock import FakeClock
+from adapters.sqlite.migrations import migrations as sqlite_migrations
 from entrypoints.cli import main
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET, Client
 from tests.integration.http import COOKIE, cookie, status_with_ticket, status_with_token
@@ -254,3 +257,33 @@ async def test_a_missing_session_secret_exits_2_naming_the_variable_not_a_value(
     assert out == ""
     assert "SESSION_SECRET" in err
     assert postgres_dsn not in err
+
+
+async def test_migrate_without_database_or_redis_migrates_the_embedded_file_once(
+    coatcheck: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    first, again = await coatcheck("migrate"), await coatcheck("migrate")
+
+    versions = [version for version, _sql in sqlite_migrations()]
+    applied = f"embedded SQLite: applied {len(versions)} migration(s): {', '.join(versions)}\n"
+    assert first[:2] == (0, applied)
+    assert again[:2] == (0, "embedded SQLite: applied 0 migration(s): none pending\n")
+    assert (tmp_path / "coatcheck.sqlite3").is_file()
+
+
+async def test_migrate_with_sessions_in_the_embedded_file_migrates_both_stores(
+    coatcheck: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("REDIS_URL")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    code, out, err = await coatcheck("migrate")
+
+    assert code == 0, err
+    postgres, embedded = out.splitlines()
+    assert postgres.startswith("PostgreSQL: applied ")
+    assert embedded.startswith(f"embedded SQLite: applied {len(sqlite_migrations())} migration(s)")

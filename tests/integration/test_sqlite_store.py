@@ -1,18 +1,18 @@
-"""The embedded SQLite store beyond the port contracts: the file, its schema, its sharing."""
+"""The embedded SQLite store beyond the port contracts: the file, its sharing, its sweeps."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
 from attrs import evolve
 
-from adapters.sqlite_store import SCHEMA_VERSION, SqliteStore
+from adapters.sqlite import SqliteStore, migrate_sqlite
 from domain.errors import EmailTaken, StoreUnavailable
 from domain.model import Email
 from tests.factories import NOW, digest_for, make_session, make_user
@@ -25,21 +25,21 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "coatcheck.sqlite3"
 
 
+async def migrated(path: Path) -> SqliteStore:
+    await migrate_sqlite(path)
+    return await SqliteStore.open(path)
+
+
 @pytest.fixture
 async def store(path: Path) -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(path)
+    store = await migrated(path)
     yield store
     await store.close()
 
 
-def pragma(path: Path, name: str) -> object:
-    with sqlite3.connect(path) as connection:
-        return connection.execute(f"PRAGMA {name}").fetchone()[0]
-
-
 async def test_users_sessions_and_locks_survive_reopening_the_file(path: Path) -> None:
     user, session = make_user(), make_session(uuid.uuid4())
-    first = await SqliteStore.open(path)
+    first = await migrated(path)
     await first.users.add(user)
     await first.sessions.add(digest_for("a"), session)
     await first.login_attempts.claim_lock("account:a", NOW, NOW)
@@ -54,18 +54,19 @@ async def test_users_sessions_and_locks_survive_reopening_the_file(path: Path) -
         await second.close()
 
 
-async def test_open_creates_the_folder_a_wal_journal_and_the_schema_version(
-    store: SqliteStore, path: Path
+@pytest.fixture(params=["migrate", "open"])
+def attempt(request: pytest.FixtureRequest) -> Callable[[Path], Awaitable[object]]:
+    """Each way in to the file: both report a file that cannot be used the same way."""
+    return {"migrate": migrate_sqlite, "open": SqliteStore.open}[request.param]
+
+
+async def test_a_path_where_no_file_can_be_made_is_store_unavailable(
+    tmp_path: Path, attempt: Callable[[Path], Awaitable[object]]
 ) -> None:
-    assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == SCHEMA_VERSION
-
-
-async def test_open_where_no_file_can_be_made_is_store_unavailable(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(StoreUnavailable) as raised:
-        await SqliteStore.open(blocker / "coatcheck.sqlite3")
+        await attempt(blocker / "coatcheck.sqlite3")
     assert str(raised.value) == "embedded store unavailable"
 
 
@@ -76,17 +77,12 @@ def not_a_database(path: Path) -> Path:
     return path
 
 
-async def test_a_file_that_is_not_a_database_is_store_unavailable(not_a_database: Path) -> None:
-    with pytest.raises(StoreUnavailable):
-        await SqliteStore.open(not_a_database)
-
-
-async def test_a_file_from_a_newer_release_is_refused(path: Path) -> None:
-    path.parent.mkdir()
-    with sqlite3.connect(path) as connection:
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreUnavailable):
-        await SqliteStore.open(path)
+async def test_a_file_that_is_not_a_database_is_store_unavailable(
+    not_a_database: Path, attempt: Callable[[Path], Awaitable[object]]
+) -> None:
+    with pytest.raises(StoreUnavailable) as raised:
+        await attempt(not_a_database)
+    assert str(raised.value) == "embedded store unavailable"
 
 
 async def test_times_read_back_as_utc_whatever_zone_they_were_written_in(
@@ -115,7 +111,7 @@ async def test_interleaved_tasks_take_turns_on_the_shared_connection(store: Sqli
 
 async def test_two_stores_on_one_file_share_users_and_sessions(path: Path) -> None:
     """As `coatcheck serve --workers N` does: one file, a connection per process."""
-    one, other = await SqliteStore.open(path), await SqliteStore.open(path)
+    one, other = await migrated(path), await SqliteStore.open(path)
     try:
         racers = [make_user("race@example.com") for _ in range(10)]
         results = await asyncio.gather(
@@ -144,7 +140,7 @@ async def test_a_reused_user_id_is_not_mistaken_for_a_taken_email(store: SqliteS
 
 
 async def test_a_new_session_sweeps_its_users_expired_ones(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "sweep.sqlite3")
+    store = await migrated(tmp_path / "sweep.sqlite3")
     try:
         user = uuid.uuid4()
         old = make_session(user)
@@ -157,7 +153,7 @@ async def test_a_new_session_sweeps_its_users_expired_ones(tmp_path: Path) -> No
 
 
 async def test_a_log_in_attempt_sweeps_dead_attempt_rows(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "sweep.sqlite3")
+    store = await migrated(tmp_path / "sweep.sqlite3")
     try:
         window = timedelta(minutes=15)
         await store.login_attempts.record_failure("account:old", window, NOW)

@@ -1,0 +1,16 @@
+"""The embedded store: one SQLite file, its versioned schema, an adapter per port."""
+
+from adapters.sqlite.login_attempts import SqliteLoginAttempts
+from adapters.sqlite.migrations import SchemaNotCurrent, migrate_sqlite
+from adapters.sqlite.sessions import SqliteSessions
+from adapters.sqlite.store import SqliteStore
+from adapters.sqlite.users import SqliteUsers
+
+__all__ = [
+    "SchemaNotCurrent",
+    "SqliteLoginAttempts",
+    "SqliteSessions",
+    "SqliteStore",
+    "SqliteUsers",
+    "migrate_sqlite",
+]

@@ -1,0 +1,36 @@
+"""The embedded default: users, sessions and log-in attempts in one SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.sqlite.connection import Database
+from adapters.sqlite.login_attempts import SqliteLoginAttempts
+from adapters.sqlite.migrations import check_schema
+from adapters.sqlite.sessions import SqliteSessions
+from adapters.sqlite.users import SqliteUsers
+
+
+class SqliteStore:
+    """The three adapters, on the one connection they share."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.users = SqliteUsers(database)
+        self.sessions = SqliteSessions(database)
+        self.login_attempts = SqliteLoginAttempts(database)
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        """Open the file, whose schema must be current (see migrate_sqlite): SchemaNotCurrent
+        if not, StoreUnavailable if no database can be opened there."""
+        database = await Database.connect(path)
+        try:
+            await check_schema(database)
+        except BaseException:
+            await database.close()
+            raise
+        return cls(database)
+
+    async def close(self) -> None:
+        await self._database.close()
