@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,7 +114,22 @@ def users(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_users")
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
+# A Sessions adapter of one's own (docs/extending.md): "module:factory", an async generator.
+PLUGIN_SESSIONS = os.environ.get("COATCHECK_CONTRACT_SESSIONS")
+
+
+@pytest.fixture
+async def plugin_sessions() -> AsyncIterator[object]:
+    assert PLUGIN_SESSIONS is not None
+    module, _, factory = PLUGIN_SESSIONS.partition(":")
+    opened = contextlib.asynccontextmanager(getattr(importlib.import_module(module), factory))
+    async with opened() as adapter:
+        yield adapter
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", "redis", "redis_cluster", *(["plugin"] if PLUGIN_SESSIONS else [])]
+)
 def sessions(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_sessions")
 
