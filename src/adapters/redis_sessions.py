@@ -105,13 +105,17 @@ class RedisSessions:
 
     @guarded
     async def remove(self, digest: str) -> None:
-        # GETDEL ends the session at once; the index entry goes next, and one left behind
-        # by a failure is pruned later because its record is missing.
-        raw = await self._redis.getdel(self._key(digest))
-        member: bytes | str = bytes.fromhex(digest[:_SHORT_HEX])
-        if raw is None and len(digest) > _SHORT_HEX:
-            raw = await self._redis.getdel(self._legacy_key(digest))
-            member = digest
+        # GETDEL ends the session at once (under either key, in one round trip); the index
+        # entry goes next, and one left behind by a failure is pruned later.
+        short: bytes | str = bytes.fromhex(digest[:_SHORT_HEX])
+        if len(digest) > _SHORT_HEX:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.getdel(self._key(digest))
+                pipe.getdel(self._legacy_key(digest))
+                compact, legacy = await pipe.execute()
+        else:  # a handle of_user reported for a compact record
+            compact, legacy = await self._redis.getdel(self._key(digest)), None
+        raw, member = (compact, short) if compact is not None else (legacy, digest)
         if raw is not None:
             await self._redis.zrem(self._index(decode(cast(bytes, raw)).user_id), member)
 

@@ -4,7 +4,6 @@ bearer header; sessions themselves live behind the domain's Sessions port."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
@@ -81,11 +80,12 @@ class TicketStorage(AbstractStorage):
         response.headers.update(NO_STORE)
 
 
-def _cookie_max_age(session: DomainSession, now: datetime) -> int | None:
-    """Persistent cookies live as long as their session; others die with the browser."""
+def _cookie_max_age(session: DomainSession) -> int | None:
+    """Persistent cookies live as long as their session from its last write (now, when it
+    was just made or renewed); others die with the browser."""
     if session.kind is not SessionKind.REMEMBERED:
         return None
-    return max(0, math.floor((session.expires_at - now).total_seconds()))
+    return max(0, math.floor((session.expires_at - session.last_seen_at).total_seconds()))
 
 
 async def held_ticket(request: web.Request) -> SessionTicket | None:
@@ -97,7 +97,7 @@ async def hand_out(request: web.Request, logged_in: LoggedIn) -> None:
     """Give the client the ticket of its new session (a fresh aiohttp session, never the old)."""
     session = await new_session(request)
     session[TICKET] = logged_in.ticket
-    session.max_age = _cookie_max_age(logged_in.session, services(request).clock.now())
+    session.max_age = _cookie_max_age(logged_in.session)
 
 
 async def take_back(request: web.Request) -> None:
@@ -114,8 +114,7 @@ async def authenticate(request: web.Request) -> Authenticated:
         session.invalidate()
         raise
     if authenticated.renewed:
-        now = services(request).clock.now()
-        session.max_age = _cookie_max_age(authenticated.session, now)
+        session.max_age = _cookie_max_age(authenticated.session)
         if session.max_age is not None:
             session.changed()
     return authenticated
