@@ -20,8 +20,10 @@ class Reaper:
         self._running: list[subprocess.Popen[Any]] = []
 
     def __enter__(self) -> Reaper:
-        # SIGTERM (a timeout, a closed terminal) unwinds like Ctrl-C, through every finally.
+        # SIGTERM (a timeout, a closed terminal) unwinds like Ctrl-C, through every finally;
+        # and Ctrl-C does so even where a shell started us with SIGINT ignored (`cmd &`).
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return self
 
     def __exit__(
