@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ def measure(
             user_agent=fields.user_agent(user_agent_length),
             processes=processes,
         )
+        time.sleep(1)  # Redis frees the seeders' closed connections first
         after = used_memory(redis_url)
         _keys, usage = keys_memory(redis_url, prefix)
     finally:

@@ -8,6 +8,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import traceback
@@ -122,6 +123,7 @@ def _facts(arguments: argparse.Namespace) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
+    _raise_open_files_limit()
     data = RunData(facts=_facts(arguments))
     tag = run_tag()
     root_prefix = f"coatcheck-bench:{tag}:"
@@ -151,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: deleted {deleted:,} Redis keys under {root_prefix}")
     _report(arguments, data, complete=not failed)
     return 1 if failed else 0
+
+
+def _raise_open_files_limit() -> None:
+    """1,000 connections need more than the usual 1,024 descriptors, in wrk and the servers
+    (which inherit the limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _run(bench: Bench, workloads: set[str]) -> None:

@@ -80,15 +80,17 @@ class Bench:
         return self._bare
 
     def get_load(self, server: Server, cookies: Path | None, **options: object) -> Load:
-        base: dict[str, object] = {
-            "connections": self.arguments.connections,
-            "duration": self.arguments.duration,
-            "threads": self.arguments.threads,
-            "user_agent": self.user_agent,
-        }
+        """GET /authentication with the cookies of `cookies` in rotation (None: no cookie)."""
+        load = Load(
+            url=server.url + "/authentication",
+            connections=self.arguments.connections,
+            duration=self.arguments.duration,
+            threads=self.arguments.threads,
+            user_agent=self.user_agent,
+        )
         if cookies is not None:
-            base |= {"lines": cookies, "mode": "cookie"}
-        return Load(url=server.url + "/authentication", **(base | options))  # type: ignore[arg-type]
+            load = dataclasses.replace(load, lines=cookies, mode="cookie")
+        return dataclasses.replace(load, **options)  # type: ignore[arg-type]
 
     def measure(self, name: str, server: Server, load: Load, expect: str = "2xx") -> None:
         result = self.wrk.run(load)
@@ -160,7 +162,10 @@ class Bench:
             cost = str(arguments.bcrypt_rounds)
             login = self.coatcheck("login", BCRYPT_ROUNDS=cost, LOGIN_THROTTLE="false")
             bodies = self.login_bodies(login)
-            self.data.facts["bcrypt"] = f"bcrypt cost {cost} in the log-in run"
+            self.data.facts["bcrypt"] = (
+                f"log-ins at bcrypt cost {cost}, {arguments.login_connections} connections,"
+                f" runs of {arguments.login_duration} s"
+            )
         plan = []  # (name, server, load, expected answers) of the interleaved GET runs
         if bare and main and workers2:
             plan = [
