@@ -12,7 +12,7 @@ from aiohttp import web
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from entrypoints.http.app import create_app
-from entrypoints.logs import RequestLog
+from entrypoints.logs import LogFormat, RequestLog
 from entrypoints.settings import Settings
 
 GRACEFUL_SECONDS = 10
@@ -23,16 +23,20 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     if workers > 1:
         _Service(settings, host, port, workers).run()
     else:
-        app = create_app(settings)
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            backlog=BACKLOG,
-            access_log_class=RequestLog,
-            access_log_format=settings.log_format,
-            loop=uvloop.new_event_loop(),
-        )
+        run(create_app(settings), host, port, settings.log_format)
+
+
+def run(app: web.Application, host: str, port: int, log_format: LogFormat = "json") -> None:
+    """One process serving `app` as coatcheck is served (bench/ runs its baseline so too)."""
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        backlog=BACKLOG,
+        access_log_class=RequestLog,
+        access_log_format=log_format,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 class _Service(BaseApplication):  # type: ignore[misc]

@@ -1,0 +1,240 @@
+"""The table of one run: every figure issue 8 asks for against its target, as markdown for
+the terminal, bench/results/ and docs/performance.md (between its two markers)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.results import Level, RunData, median, paired
+from bench.wrk import Result
+
+# Issue 8's targets, in one place.
+AUTH_RATIO, AUTH_AIM, AUTH_P99_MS = 0.40, 0.50, 10.0
+UNAUTH_RATIO = 0.60
+LOGIN_RATIO = 0.90
+STORM_P99_RATIO = 2.0
+MEMORY_BYTES = 400
+SCALE_RATIO = 0.90
+
+BEGIN = "<!-- bench:results:begin (bench/run rewrites everything down to the end marker) -->"
+END = "<!-- bench:results:end -->"
+NOT_RUN = "not run"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    rate: str = ""
+    p50: str = ""
+    p99: str = ""
+    figure: str = NOT_RUN
+    target: str = ""
+    verdict: str = ""
+
+
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "**FAIL**"
+
+
+def _timings(results: list[Result]) -> tuple[str, str, str]:
+    rate = median([r.rate for r in results])
+    p50 = median([r.p50_ms for r in results])
+    p99 = median([r.p99_ms for r in results])
+    if rate is None or p50 is None or p99 is None:
+        return "", "", ""
+    return f"{rate:,.1f}" if rate < 100 else f"{rate:,.0f}", f"{p50:.2f}", f"{p99:.2f}"
+
+
+def rows(data: RunData) -> list[Row]:
+    loads = data.loads
+
+    def rates(name: str) -> list[float]:
+        return [result.rate for result in loads[name]]
+
+    table = [Row("bare aiohttp GET (baseline)", *_timings(loads["bare"]), figure="")]
+
+    table.append(_auth_row(data))
+    unauth = paired(rates("unauth"), rates("bare"))
+    table.append(
+        Row(
+            "2. GET /authentication, no cookie (401)",
+            *_timings(loads["unauth"]),
+            *_ratio_cells(unauth, "x bare", UNAUTH_RATIO),
+        )
+    )
+    table.append(_login_row(data))
+    table.append(_storm_row(data))
+    table.append(_many_row(loads["many"]))
+    table += _memory_rows(data)
+    table.append(_scale_row(data.levels))
+    workers = paired(rates("workers2"), rates("auth"))
+    table.append(
+        Row(
+            "7. GET /authentication, `--workers 2`",
+            *_timings(loads["workers2"]),
+            figure=f"{workers:.2f} x `--workers 1`" if workers is not None else NOT_RUN,
+            target="report" if workers is not None else "",
+            verdict="—" if workers is not None else "",
+        )
+    )
+    return table
+
+
+def _auth_row(data: RunData) -> Row:
+    results = data.loads["auth"]
+    ratio = paired([r.rate for r in results], [r.rate for r in data.loads["bare"]])
+    label = "1. GET /authentication, authenticated"
+    if ratio is None:
+        return Row(label)
+    p99 = median([r.p99_ms for r in results]) or 0.0
+    target = f"≥ {AUTH_RATIO:.2f} x bare (aim {AUTH_AIM:.2f}), p99 < {AUTH_P99_MS:g} ms"
+    ok = ratio >= AUTH_RATIO and p99 < AUTH_P99_MS
+    return Row(label, *_timings(results), f"{ratio:.2f} x bare", target, _verdict(ok))
+
+
+def _ratio_cells(ratio: float | None, unit: str, target: float) -> tuple[str, str, str]:
+    if ratio is None:
+        return NOT_RUN, "", ""
+    return f"{ratio:.2f} {unit}", f"≥ {target:.2f} {unit}", _verdict(ratio >= target)
+
+
+def _login_row(data: RunData) -> Row:
+    cores = os.cpu_count() or 1
+    results = data.loads["login"]
+    bounds = [cores / seconds for seconds in data.hash_seconds]
+    ratio = paired([r.rate for r in results], bounds)
+    label = "3. POST /authentication/log-in"
+    if ratio is None:
+        return Row(label)
+    hash_ms = (median(data.hash_seconds) or 0) * 1000
+    figure = (
+        f"{ratio:.2f} x bcrypt bound ({median(bounds):.1f}/s = {cores} cores"
+        f" / {hash_ms:.0f} ms a hash)"
+    )
+    target = f"≥ {LOGIN_RATIO:.2f} x bound"
+    return Row(label, *_timings(results), figure, target, _verdict(ratio >= LOGIN_RATIO))
+
+
+def _storm_row(data: RunData) -> Row:
+    storm, quiet = data.loads["auth_storm"], data.loads["auth_quiet"]
+    ratio = paired([r.p99_ms for r in storm], [r.p99_ms for r in quiet])
+    label = "3. GET /authentication during a log-in storm"
+    if ratio is None:
+        return Row(label)
+    quiet_p99 = median([r.p99_ms for r in quiet]) or 0
+    figure = f"p99 {ratio:.2f} x without a storm ({quiet_p99:.2f} ms)"
+    target = f"≤ {STORM_P99_RATIO:g} x without"
+    return Row(label, *_timings(storm), figure, target, _verdict(ratio <= STORM_P99_RATIO))
+
+
+def _many_row(results: list[Result]) -> Row:
+    label = "4. GET /authentication, 1,000 connections"
+    if not results:
+        return Row(label)
+    status = [r.status or {} for r in results]
+    errors5 = sum(s.get("5xx", 0) for s in status)
+    non2xx = sum(r.requests - s.get("2xx", 0) for r, s in zip(results, status, strict=True))
+    sockets = sum(r.socket_errors for r in results)
+    figure = f"{errors5} 5xx ({non2xx} non-2xx, {sockets} socket errors or timeouts)"
+    return Row(label, *_timings(results), figure, "0 5xx", _verdict(errors5 == 0))
+
+
+def _memory_rows(data: RunData) -> list[Row]:
+    labels = (
+        "5. Redis per session (User-Agent 110 B, email 27, name 12)",
+        "5. Redis per session at maximum lengths (256, 254, 100)",
+    )
+    if data.memory is None:
+        return [Row(label) for label in labels]
+    typical, longest = data.memory
+    return [
+        Row(
+            labels[0],
+            figure=f"{typical.per_session:.0f} B (keys alone {typical.keys_per_session:.0f} B)",
+            target=f"≤ {MEMORY_BYTES} B",
+            verdict=_verdict(typical.per_session <= MEMORY_BYTES),
+        ),
+        Row(
+            labels[1],
+            figure=f"{longest.per_session:.0f} B (keys alone {longest.keys_per_session:.0f} B)",
+            target="report",
+            verdict="—",
+        ),
+    ]
+
+
+def level_ratios(level: Level) -> float | None:
+    """coatcheck / bare at this size: the drift-corrected figure."""
+    return paired([r.rate for r in level.coatcheck], [r.rate for r in level.bare])
+
+
+def _scale_row(levels: list[Level]) -> Row:
+    if len(levels) < 2:
+        return Row("6. GET /authentication, most vs fewest live sessions")
+    low, high = levels[0], levels[-1]
+    label = f"6. GET /authentication, {_size(high.sessions)} vs {_size(low.sessions)} live sessions"
+    corrected_low, corrected_high = level_ratios(low), level_ratios(high)
+    raw_low = median([r.rate for r in low.coatcheck])
+    raw_high = median([r.rate for r in high.coatcheck])
+    if not (corrected_low and corrected_high and raw_low and raw_high):
+        return Row(label)
+    ratio = corrected_high / corrected_low
+    figure = f"{ratio:.2f} x {_size(low.sessions)} (raw {raw_high / raw_low:.2f})"
+    target = f"≥ {SCALE_RATIO:.2f} x {_size(low.sessions)}"
+    return Row(label, *_timings(high.coatcheck), figure, target, _verdict(ratio >= SCALE_RATIO))
+
+
+def _size(sessions: int) -> str:
+    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
+        if sessions >= scale and sessions % scale == 0:
+            return f"{sessions // scale}{unit}"
+    return f"{sessions:,}"
+
+
+def markdown(data: RunData, charts: dict[str, str] | None = None) -> str:
+    """The run's facts, the main table, the per-size table, problems, and chart links."""
+    lines = [
+        f"Run of {data.facts.get('date', '?')}: "
+        + "; ".join(value for key, value in data.facts.items() if key != "date")
+        + ".",
+        "",
+    ]
+    lines += [
+        "| workload | req/s | p50 ms | p99 ms | figure | target | result |",
+        "|---|--:|--:|--:|---|---|---|",
+    ]
+    for row in rows(data):
+        cells = (row.label, row.rate, row.p50, row.p99, row.figure, row.target, row.verdict)
+        lines.append("| " + " | ".join(cells) + " |")
+    if data.levels:
+        lines += [
+            "",
+            "| live sessions in Redis | coatcheck req/s | p99 ms | bare req/s | coatcheck / bare |",
+            "|--:|--:|--:|--:|--:|",
+        ]
+        for level in data.levels:
+            rate, _p50, p99 = _timings(level.coatcheck)
+            bare, _, _ = _timings(level.bare)
+            ratio = level_ratios(level)
+            lines.append(
+                f"| {level.sessions:,} | {rate} | {p99} | {bare} | "
+                f"{'' if ratio is None else f'{ratio:.3f}'} |"
+            )
+    if data.problems:
+        lines += ["", "Answers that do not belong to the workload (the figures above are suspect):"]
+        lines += [f"- {problem}" for problem in data.problems]
+    for title, path in (charts or {}).items():
+        lines += ["", f"![{title}]({path})"]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(doc: Path, section: str) -> None:
+    """Replace what stands between the markers of docs/performance.md."""
+    text = doc.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"bench: {doc} lacks the markers {BEGIN!r} ... {END!r}")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    doc.write_text(f"{head}{BEGIN}\n\n{section}\n{END}{tail}")
