@@ -22,6 +22,8 @@ from bench.processes import Reaper
 from bench.seed_redis import BenchUser, seed
 from bench.stores import check_local, delete_prefix, keys_memory, run_tag, used_memory
 
+PER_USER = 100  # as issue 8 measured: 5,000 bearer sessions of 50 users
+
 
 @dataclass(frozen=True)
 class Footprint:
@@ -36,7 +38,7 @@ def measure(
     prefix: str,
     *,
     sessions: int,
-    per_user: int = 10,
+    per_user: int = PER_USER,
     user_agent_length: int = fields.USER_AGENT_LENGTH,
     email_length: int = fields.EMAIL_LENGTH,
     name_length: int = fields.NAME_LENGTH,
@@ -66,15 +68,22 @@ def measure(
     return Footprint(sessions, (after - before) / sessions, usage / sessions)
 
 
+def default_length_prefix() -> str:
+    """A fresh prefix as long as the shipping default `coatcheck:` (every key carries it)."""
+    return f"cb{run_tag()[:7]}:"
+
+
 def measure_both(
-    reaper: Reaper, redis_url: str, root_prefix: str, sessions: int, per_user: int = 10
+    reaper: Reaper, redis_url: str, sessions: int, per_user: int = PER_USER
 ) -> tuple[Footprint, Footprint]:
-    """(typical lengths, maximum lengths), each on a fresh prefix under `root_prefix`."""
-    typical = measure(reaper, redis_url, root_prefix + "mem:", sessions=sessions, per_user=per_user)
+    """(typical lengths, maximum lengths), each on a fresh prefix of the default's length."""
+    typical = measure(
+        reaper, redis_url, default_length_prefix(), sessions=sessions, per_user=per_user
+    )
     longest = measure(
         reaper,
         redis_url,
-        root_prefix + "memmax:",
+        default_length_prefix(),
         sessions=sessions,
         per_user=per_user,
         user_agent_length=fields.MAX_USER_AGENT_LENGTH,
@@ -88,13 +97,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--sessions", type=int, default=50_000)
-    parser.add_argument("--per-user", type=int, default=10, help="sessions per user")
+    parser.add_argument("--per-user", type=int, default=PER_USER, help="sessions per user")
     arguments = parser.parse_args()
     url = check_local(arguments.redis_url)
     with Reaper() as reaper:
-        typical, longest = measure_both(
-            reaper, url, f"coatcheck-bench:{run_tag()}:", arguments.sessions, arguments.per_user
-        )
+        typical, longest = measure_both(reaper, url, arguments.sessions, arguments.per_user)
     for label, footprint in (("110/27/12 bytes", typical), ("256/254/100 bytes", longest)):
         print(
             f"{label}: {footprint.per_session:.0f} B/session by used_memory, "

@@ -163,7 +163,7 @@ def _run(bench: Bench, workloads: set[str]) -> None:
     if "memory" in workloads:
         print(f"target 5: {arguments.memory_sessions:,} sessions written through the Redis adapter")
         bench.data.memory = memory.measure_both(
-            bench.reaper, bench.redis_url, bench.root_prefix, arguments.memory_sessions
+            bench.reaper, bench.redis_url, arguments.memory_sessions
         )
     if workloads & {"get", "login", "connections", "sessions"}:
         bench.seed(log_ins=bool(workloads & {"get", "login", "connections"}))
