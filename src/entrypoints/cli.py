@@ -16,7 +16,7 @@ from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Container
 from entrypoints.http.app import create_app
-from entrypoints.http.schemas import timestamp
+from entrypoints.presentation import timestamp
 from entrypoints.resources import open_resources
 from entrypoints.settings import ConfigError, Settings, load_settings
 from entrypoints.workers import serve_workers

@@ -4,7 +4,6 @@ check their own rules, and every failure is reported per field."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from domain.model import Email, Name, NewPassword, Password, Session, User
 from domain.use_cases import LoggedIn, SessionView
 from entrypoints.http.problems import RequestInvalid
+from entrypoints.presentation import timestamp
 
 _V = TypeVar("_V")
 _Body = TypeVar("_Body", bound=BaseModel)
@@ -74,10 +74,6 @@ async def parse(request: web.Request, model: type[_Body]) -> _Body:
             message = str(cause) if cause is not None else item["msg"]
             errors.append({"field": _field(item["loc"]), "message": message})
         raise RequestInvalid(errors) from None
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def user_json(user: User) -> dict[str, Any]:
