@@ -9,7 +9,18 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from domain.model import Email, Name, NewPassword, Password, Session, User
+from domain.model import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_CHARS,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    Session,
+    User,
+)
 from domain.use_cases import LoggedIn, SessionView
 from entrypoints.http.problems import RequestInvalid
 from entrypoints.presentation import timestamp
@@ -27,12 +38,21 @@ def _domain_value(factory: Callable[[str], _V], schema: dict[str, Any]) -> Any:
     return (PlainValidator(validate), WithJsonSchema({"type": "string", **schema}))
 
 
-EmailField = Annotated[Email, *_domain_value(Email, {"format": "email", "maxLength": 254})]
-NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": 100})]
-PasswordField = Annotated[Password, *_domain_value(Password, {"description": "≤ 72 UTF-8 bytes"})]
+_BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes"
+EmailField = Annotated[
+    Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
+]
+NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
+PasswordField = Annotated[Password, *_domain_value(Password, {"description": f"≤ {_BYTES}"})]
 NewPasswordField = Annotated[
     NewPassword,
-    *_domain_value(NewPassword, {"minLength": 8, "description": "8 characters to 72 UTF-8 bytes"}),
+    *_domain_value(
+        NewPassword,
+        {
+            "minLength": PASSWORD_MIN_CHARS,
+            "description": f"{PASSWORD_MIN_CHARS} characters to {_BYTES}",
+        },
+    ),
 ]
 
 
