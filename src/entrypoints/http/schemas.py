@@ -1,5 +1,5 @@
-"""Request bodies in, JSON out. Shapes and types are checked here; the domain's values
-check their own rules, and every failure is reported per field."""
+"""Request bodies in. Shapes and types are checked here; the domain's values check their
+own rules, and every failure is reported per field."""
 
 from __future__ import annotations
 
@@ -18,12 +18,9 @@ from domain.model import (
     Name,
     NewPassword,
     Password,
-    Session,
-    User,
 )
-from domain.use_cases import LoggedIn, SessionView
 from entrypoints.http.problems import RequestInvalid
-from entrypoints.presentation import timestamp
+from entrypoints.http.responses import FieldError
 
 _V = TypeVar("_V")
 _Body = TypeVar("_Body", bound=BaseModel)
@@ -92,43 +89,5 @@ async def parse(request: web.Request, model: type[_Body]) -> _Body:
             # A domain value's own message reads better than pydantic's "Value error, ...".
             cause = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
             message = str(cause) if cause is not None else item["msg"]
-            errors.append({"field": _field(item["loc"]), "message": message})
+            errors.append(FieldError(field=_field(item["loc"]), message=message))
         raise RequestInvalid(errors) from None
-
-
-def user_json(user: User) -> dict[str, Any]:
-    """Never the password or its hash."""
-    return {
-        "id": str(user.id),
-        "email": user.email.value,
-        "name": user.name.value,
-        "createdAt": timestamp(user.created_at),
-    }
-
-
-def token_json(logged_in: LoggedIn) -> dict[str, Any]:
-    return {
-        "token": logged_in.ticket.value,
-        "expiresAt": timestamp(logged_in.session.expires_at),
-        "user": user_json(logged_in.user),
-    }
-
-
-def session_json(session: Session, current: bool | None = None) -> dict[str, Any]:
-    """A session as its owner sees it: a public id, never the ticket."""
-    body: dict[str, Any] = {
-        "id": session.id,
-        "kind": session.kind.value,
-        "createdAt": timestamp(session.created_at),
-        "lastSeenAt": timestamp(session.last_seen_at),
-        "expiresAt": timestamp(session.expires_at),
-        "userAgent": session.client.user_agent,
-        "ipAddress": session.client.address,
-    }
-    if current is not None:
-        body["current"] = current
-    return body
-
-
-def session_views_json(views: list[SessionView]) -> list[dict[str, Any]]:
-    return [session_json(view.session, view.current) for view in views]

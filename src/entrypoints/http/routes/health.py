@@ -8,6 +8,7 @@ from aiohttp import web
 
 from domain.errors import StoreUnavailable
 from entrypoints.http.keys import container
+from entrypoints.http.responses import Check, Liveness, Readiness, json_response
 
 routes = web.RouteTableDef()
 READY_TIMEOUT_SECONDS = 2.0
@@ -15,14 +16,18 @@ READY_TIMEOUT_SECONDS = 2.0
 
 @routes.get("/health/live")
 async def live(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Liveness."""
+    return json_response(Liveness(status="ok"))
 
 
 @routes.get("/health/ready")
 async def ready(request: web.Request) -> web.Response:
-    """200 when every store answers within the timeout, else 503 naming the ones that did not."""
+    """Readiness: every store answers.
+
+    200 when every store answers within the timeout, else 503 naming the ones that did not.
+    """
     stores = {"users": container(request).users(), "sessions": container(request).sessions()}
-    checks = {}
+    checks: dict[str, Check] = {}
     for name, store in stores.items():
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -31,6 +36,5 @@ async def ready(request: web.Request) -> web.Response:
         except (StoreUnavailable, TimeoutError):
             checks[name] = "unavailable"
     ok = all(state == "ok" for state in checks.values())
-    return web.json_response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
-    )
+    readiness = Readiness(status="ok" if ok else "unavailable", checks=checks)
+    return json_response(readiness, 200 if ok else 503)
