@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.errors import EmailTaken, InvalidCredentials, TooManyAttempts
 from domain.model import SessionKind
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import container
 from entrypoints.http.responses import TokenOut, UserOut, json_response
+from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse
 from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
 
 routes = web.RouteTableDef()
+_LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
 
 
 @routes.post("/authentication/register")
+@answers(
+    Reply(201, "registered and logged in", UserOut, cookie=True),
+    body=RegisterBody,
+    raises=(EmailTaken,),
+    authenticates=False,
+)
 async def register(request: web.Request) -> web.Response:
     """Create a user and log them in."""
     body = await parse(request, RegisterBody)
@@ -30,6 +39,12 @@ async def register(request: web.Request) -> web.Response:
 
 
 @routes.post("/authentication/log-in")
+@answers(
+    Reply(200, "logged in", UserOut, cookie=True),
+    body=LogInBody,
+    raises=_LOG_IN_FAILURES,
+    authenticates=False,
+)
 async def log_in(request: web.Request) -> web.Response:
     """Log in with a cookie (a fresh session every time)."""
     body = await parse(request, LogInBody)
@@ -42,6 +57,12 @@ async def log_in(request: web.Request) -> web.Response:
 
 
 @routes.post("/authentication/token")
+@answers(
+    Reply(200, "logged in", TokenOut),
+    body=LogInBody,
+    raises=_LOG_IN_FAILURES,
+    authenticates=False,
+)
 async def token(request: web.Request) -> web.Response:
     """Log in for a bearer token (no cookie)."""
     body = await parse(request, LogInBody)
@@ -52,6 +73,7 @@ async def token(request: web.Request) -> web.Response:
 
 
 @routes.get("/authentication")
+@answers(Reply(200, "the user", UserOut))
 async def who_am_i(request: web.Request) -> web.Response:
     """Who am I."""
     authenticated = await authenticate(request)
@@ -60,6 +82,7 @@ async def who_am_i(request: web.Request) -> web.Response:
 
 
 @routes.post("/authentication/log-out")
+@answers(Reply(204, "logged out"), authenticates=False)
 async def log_out(request: web.Request) -> web.Response:
     """End this session and clear the cookie."""
     await container(request).log_out()(await held_ticket(request))

@@ -9,18 +9,26 @@ from aiohttp import web
 from domain.errors import StoreUnavailable
 from entrypoints.http.keys import container
 from entrypoints.http.responses import Check, Liveness, Readiness, json_response
+from entrypoints.http.routes import Reply, answers
 
 routes = web.RouteTableDef()
 READY_TIMEOUT_SECONDS = 2.0
 
 
 @routes.get("/health/live")
+@answers(Reply(200, "alive", Liveness), authenticates=False, stores=False)
 async def live(request: web.Request) -> web.Response:
     """Liveness."""
     return json_response(Liveness(status="ok"))
 
 
 @routes.get("/health/ready")
+@answers(
+    Reply(200, "ready", Readiness),
+    Reply(503, "a store is down", Readiness),
+    authenticates=False,
+    stores=False,
+)
 async def ready(request: web.Request) -> web.Response:
     """Readiness: every store answers.
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.errors import TooManyAttempts, WrongPassword
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import container
 from entrypoints.http.responses import TokenOut, json_response
+from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import ChangePasswordBody, parse
 from entrypoints.http.tickets import NO_STORE, authenticate, bearer_value, hand_out
 
@@ -14,6 +16,12 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/authentication/change-password")
+@answers(
+    Reply(204, "changed; a new cookie", cookie=True),
+    Reply(200, "changed; a bearer caller's new token", TokenOut),
+    body=ChangePasswordBody,
+    raises=(WrongPassword, TooManyAttempts),
+)
 async def change_password(request: web.Request) -> web.Response:
     """Change my password: every other session ends, this one gets a new ticket.
 

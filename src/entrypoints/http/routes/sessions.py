@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.errors import SessionNotFound
 from entrypoints.http.keys import container
 from entrypoints.http.responses import SessionsOut, json_response
+from entrypoints.http.routes import Reply, answers
 from entrypoints.http.tickets import NO_STORE, authenticate, take_back
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/authentication/sessions")
+@answers(Reply(200, "the sessions", SessionsOut))
 async def list_sessions(request: web.Request) -> web.Response:
     """My live sessions, newest first."""
     views = await container(request).list_sessions()(await authenticate(request))
@@ -19,6 +22,7 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 @routes.delete("/authentication/sessions/{id}")
+@answers(Reply(204, "ended"), raises=(SessionNotFound,))
 async def revoke_session(request: web.Request) -> web.Response:
     """End one of my sessions."""
     caller = await authenticate(request)
@@ -29,6 +33,7 @@ async def revoke_session(request: web.Request) -> web.Response:
 
 
 @routes.delete("/authentication/sessions")
+@answers(Reply(204, "ended"))
 async def revoke_other_sessions(request: web.Request) -> web.Response:
     """End all my sessions but this one."""
     await container(request).revoke_other_sessions()(await authenticate(request))
