@@ -11,15 +11,21 @@ from functools import cache
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from entrypoints.http.keys import SETTINGS
 from entrypoints.http.problems import PROBLEM_JSON, Kind, kind_of
-from entrypoints.http.responses import JSON, Problem
+from entrypoints.http.responses import JSON, Problem, json_response
 from entrypoints.http.routes import Answers, Reply, answers, answers_of
 
 routes = web.RouteTableDef()
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""
+
+
 _COOKIE = {"Set-Cookie": {"description": "the session cookie", "schema": {"type": "string"}}}
 
 
@@ -144,7 +150,7 @@ def document_of(app: web.Application) -> dict[str, Any]:
 
 
 @routes.get("/openapi.json")
-@answers(Reply(200, "OpenAPI 3.1"), authenticates=False, stores=False)
+@answers(Reply(200, "OpenAPI 3.1", OpenApiDocument), authenticates=False, stores=False)
 async def openapi(request: web.Request) -> web.Response:
     """This document."""
-    return web.json_response(document_of(request.app))
+    return json_response(OpenApiDocument(document_of(request.app)))
