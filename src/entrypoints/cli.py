@@ -11,9 +11,9 @@ from typing import TypeVar
 from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Services, build_container
-from entrypoints.http.schemas import timestamp
 from entrypoints.logs import configure_logging
 from entrypoints.migrations import apply_migrations
+from entrypoints.presentation import timestamp
 from entrypoints.serving import serve
 from entrypoints.settings import ConfigError, Settings, load_settings
 

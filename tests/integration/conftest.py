@@ -3,7 +3,8 @@ key prefix), or the embedded SQLite default in a temporary folder."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ from aiohttp.test_utils import TestClient
 from adapters.clock import FakeClock
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
+from tests.integration.conformance import Conformance, Seen
 
 SESSION_SECRET = "integration-tests-secret-" + "0" * 16
 MakeSettings = Callable[..., Settings]
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
+SEEN = pytest.StashKey[Seen]()
 
 
 @pytest.fixture
@@ -57,12 +60,38 @@ def embedded_settings(tmp_path: Path) -> MakeSettings:
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Any, clock: FakeClock) -> MakeClient:
-    """A test client of a new app instance on the given settings, its clock the fake one;
-    keywords override other providers of the container."""
+def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
+    """Holds every answer of this test's apps to their OpenAPI document (see conformance.py)."""
+    checker = Conformance(request.config.stash.setdefault(SEEN, Counter()))
+    yield checker
+    assert not checker.violations, "answers unlike the OpenAPI document:\n" + "\n".join(
+        checker.violations
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How much of the API the conformance check saw; with -v, each answer and how often."""
+    seen = terminalreporter.config.stash.get(SEEN, None)
+    if seen:
+        routes = {(method, path) for method, path, _ in seen}
+        terminalreporter.write_line(
+            f"OpenAPI conformance: {seen.total()} answers, {len(seen)} distinct (method, route,"
+            f" status) over {len(routes)} (method, route)"
+        )
+        if terminalreporter.verbosity > 0:
+            for (method, path, status), count in sorted(seen.items()):
+                terminalreporter.write_line(f"  {method:7} {path:35} {status}  x{count}")
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, clock: FakeClock, conformance: Conformance) -> MakeClient:
+    """A test client of a new app instance on the given settings, its clock the fake one,
+    every answer of it checked against its OpenAPI document; keywords override other
+    providers of the container."""
 
     async def make(settings: Settings, **overrides: object) -> Client:
         app = create_app(settings, overrides={"clock": clock, **overrides})
+        conformance.watch(app)
         client: Client = await aiohttp_client(app)
         return client
 

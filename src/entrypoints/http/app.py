@@ -14,7 +14,7 @@ from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
-from entrypoints.http.routes import authentication, health, sessions
+from entrypoints.http.routes import authentication, health, passwords, sessions
 from entrypoints.http.tickets import CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
@@ -40,7 +40,13 @@ def create_app(
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services(settings, overrides))
-    for table in (authentication.routes, sessions.routes, health.routes, openapi.routes):
+    for table in (
+        authentication.routes,
+        sessions.routes,
+        passwords.routes,
+        health.routes,
+        openapi.routes,
+    ):
         app.add_routes(table)
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)

@@ -1,213 +1,131 @@
-"""GET /openapi.json: the OpenAPI 3.1 document of the HTTP API. Request bodies come from
-the same pydantic models that parse them, so the document cannot drift from the parser."""
+"""GET /openapi.json: the OpenAPI 3.1 document of the routes the app serves, generated from
+what each handler declares with `@answers` (see `routes`): bodies and replies give their
+schemas (the very models that parse and serialise), and the error answers are the problem
+table's for the errors a route can meet."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, RootModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from entrypoints.http.keys import SETTINGS
-from entrypoints.http.schemas import ChangePasswordBody, LogInBody, RegisterBody
+from entrypoints.http.problems import PROBLEM_JSON, Kind, kind_of
+from entrypoints.http.responses import JSON, Problem, json_response
+from entrypoints.http.routes import Answers, Reply, answers, answers_of
 
 routes = web.RouteTableDef()
-_STRING = {"type": "string"}
-_TIME = {"type": "string", "format": "date-time"}
-_SCHEMAS: dict[str, Any] = {
-    "User": {
-        "type": "object",
-        "required": ["id", "email", "name", "createdAt"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "email": _STRING,
-            "name": _STRING,
-            "createdAt": _TIME,
-        },
-    },
-    "Session": {
-        "type": "object",
-        "required": [
-            "id",
-            "kind",
-            "createdAt",
-            "lastSeenAt",
-            "expiresAt",
-            "userAgent",
-            "ipAddress",
-            "current",
-        ],
-        "properties": {
-            "id": {"type": "string", "description": "public id; never usable as a ticket"},
-            "kind": {"enum": ["browser", "remembered", "token"]},
-            "createdAt": _TIME,
-            "lastSeenAt": _TIME,
-            "expiresAt": _TIME,
-            "userAgent": _STRING,
-            "ipAddress": _STRING,
-            "current": {"type": "boolean"},
-        },
-    },
-    "Token": {
-        "type": "object",
-        "required": ["token", "expiresAt", "user"],
-        "properties": {
-            "token": _STRING,
-            "expiresAt": _TIME,
-            "user": {"$ref": "#/components/schemas/User"},
-        },
-    },
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": _STRING,
-            "title": _STRING,
-            "status": {"type": "integer"},
-            "detail": _STRING,
-            "errors": {
-                "type": "array",
-                "items": {"type": "object", "properties": {"field": _STRING, "message": _STRING}},
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""
+
+
+_COOKIE = {"Set-Cookie": {"description": "the session cookie", "schema": {"type": "string"}}}
+
+
+Operation = tuple[str, str, Answers]  # path template, method, answers
+
+
+def operations(app: web.Application) -> tuple[Operation, ...]:
+    """Every declared route of the app. Not aiohttp's own: the HEAD twin of each GET (the
+    GET's answers without a body) and, with ALLOWED_ORIGINS, the CORS preflights."""
+    found = []
+    for route in app.router.routes():
+        declared = answers_of(route.handler)
+        if declared is not None and route.resource is not None and route.method != "HEAD":
+            found.append((route.resource.canonical, route.method, declared))
+    return tuple(found)
+
+
+class _Schemas(GenerateJsonSchema):
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False  # "Createdat" and the like say nothing the property name does not
+
+
+def _components(
+    found: Iterable[Operation],
+) -> tuple[dict[type[BaseModel], dict[str, Any]], dict[str, Any]]:
+    """Each model's reference, and the components: every body and reply model, with Problem."""
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(Problem, "serialization"): None}
+    for _, _, declared in found:
+        if declared.body is not None:
+            wanted[declared.body, "validation"] = None
+        for reply in declared.replies:
+            if reply.model is not None:
+                wanted[reply.model, "serialization"] = None
+    refs, defs = models_json_schema(
+        list(wanted),
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_Schemas,
+    )
+    models = {model: ref for (model, _), ref in refs.items() if issubclass(model, BaseModel)}
+    return models, defs["$defs"]
+
+
+def _problems(errors: Iterable[type[Exception]], problem: dict[str, Any]) -> dict[str, Any]:
+    """The problem answers of these errors, by status, each `type` one of the table's."""
+    by_status: dict[int, dict[str, Kind]] = {}
+    for error in errors:
+        kind = kind_of(error)
+        by_status.setdefault(kind.status, {})[kind.slug] = kind
+    responses = {}
+    for status, kinds in sorted(by_status.items()):
+        schema = {
+            **problem,
+            "properties": {
+                "type": {"enum": [kind.type for kind in kinds.values()]},
+                "status": {"const": status},
             },
-        },
-    },
-}
-_ERRORS = {
-    "400": "invalid request",
-    "401": "not authenticated or wrong credentials",
-    "403": "cross-site request",
-    "404": "not found",
-    "409": "email already registered",
-    "413": "body too large",
-    "429": "too many attempts (see Retry-After)",
-    "503": "a store is unavailable",
-}
-_COOKIE = {"Set-Cookie": {"description": "the session cookie", "schema": _STRING}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": schema}},
-        **extra,
-    }
+        }
+        responses[str(status)] = {
+            "description": "; ".join(dict.fromkeys(kind.title for kind in kinds.values())),
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+    return responses
 
 
 def _operation(
-    summary: str, ok: dict[str, Any], errors: str, body: str | None = None, secured: bool = True
+    path: str, method: str, declared: Answers, refs: dict[type[BaseModel], dict[str, Any]]
 ) -> dict[str, Any]:
-    responses = dict(ok)
-    problem = {"application/problem+json": {"schema": _ref("Problem")}}
-    for status in errors.split():
-        responses[status] = {"description": _ERRORS[status], "content": problem}
-    operation: dict[str, Any] = {"summary": summary, "responses": responses}
-    if body is not None:
+    responses: dict[str, Any] = {}
+    for reply in declared.replies:
+        answer: dict[str, Any] = {"description": reply.description}
+        if reply.model is not None:
+            answer["content"] = {JSON: {"schema": refs[reply.model]}}
+        if reply.cookie:
+            answer["headers"] = _COOKIE
+        responses[str(reply.status)] = answer
+    responses |= _problems(declared.errors(method), refs[Problem])
+    operation: dict[str, Any] = {"summary": declared.summary, "responses": responses}
+    parameters = re.findall(r"\{(\w+)\}", path)
+    if parameters:
+        operation["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in parameters
+        ]
+    if declared.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {JSON: {"schema": refs[declared.body]}},
         }
-    if not secured:
+    if not declared.authenticates:
         operation["security"] = []
     return operation
 
 
-def _paths() -> dict[str, Any]:
-    user = _json(_ref("User"), "the user")
-    return {
-        "/authentication/register": {
-            "post": _operation(
-                "Create a user and log them in",
-                {"201": _json(_ref("User"), "registered and logged in", headers=_COOKIE)},
-                "400 403 409 413 503",
-                "RegisterBody",
-                secured=False,
-            )
-        },
-        "/authentication/log-in": {
-            "post": _operation(
-                "Log in with a cookie (a fresh session every time)",
-                {"200": _json(_ref("User"), "logged in", headers=_COOKIE)},
-                "400 401 403 413 429 503",
-                "LogInBody",
-                secured=False,
-            )
-        },
-        "/authentication/token": {
-            "post": _operation(
-                "Log in for a bearer token (no cookie)",
-                {"200": _json(_ref("Token"), "logged in")},
-                "400 401 403 413 429 503",
-                "LogInBody",
-                secured=False,
-            )
-        },
-        "/authentication": {"get": _operation("Who am I", {"200": user}, "401 503")},
-        "/authentication/log-out": {
-            "post": _operation(
-                "End this session and clear the cookie",
-                {"204": {"description": "logged out"}},
-                "403 503",
-                secured=False,
-            )
-        },
-        "/authentication/sessions": {
-            "get": _operation(
-                "My live sessions, newest first",
-                {"200": _json({"type": "array", "items": _ref("Session")}, "the sessions")},
-                "401 503",
-            ),
-            "delete": _operation(
-                "End all my sessions but this one", {"204": {"description": "ended"}}, "401 403 503"
-            ),
-        },
-        "/authentication/sessions/{id}": {
-            "delete": {
-                **_operation(
-                    "End one of my sessions", {"204": {"description": "ended"}}, "401 403 404 503"
-                ),
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": _STRING}],
-            }
-        },
-        "/authentication/change-password": {
-            "post": _operation(
-                "Change my password: every other session ends, this one gets a new ticket",
-                {
-                    "204": {"description": "changed; a new cookie", "headers": _COOKIE},
-                    "200": _json(_ref("Token"), "changed; a bearer caller's new token"),
-                },
-                "400 401 403 413 429 503",
-                "ChangePasswordBody",
-            )
-        },
-        "/health/live": {
-            "get": _operation("Liveness", {"200": {"description": "alive"}}, "", secured=False)
-        },
-        "/health/ready": {
-            "get": _operation(
-                "Readiness: every store answers",
-                {"200": {"description": "ready"}, "503": {"description": "a store is down"}},
-                "",
-                secured=False,
-            )
-        },
-        "/openapi.json": {
-            "get": _operation(
-                "This document", {"200": {"description": "OpenAPI 3.1"}}, "", secured=False
-            )
-        },
-    }
-
-
 @cache
-def document(cookie_name: str) -> dict[str, Any]:
-    bodies = {
-        model.__name__: model.model_json_schema(by_alias=True)
-        for model in (RegisterBody, LogInBody, ChangePasswordBody)
-    }
+def document(cookie_name: str, found: tuple[Operation, ...]) -> dict[str, Any]:
+    refs, schemas = _components(found)
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, declared in found:
+        paths.setdefault(path, {})[method.lower()] = _operation(path, method, declared, refs)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -215,9 +133,9 @@ def document(cookie_name: str) -> dict[str, Any]:
             "version": "0.1.0",
             "description": "Server-side session authentication.",
         },
-        "paths": _paths(),
+        "paths": paths,
         "components": {
-            "schemas": _SCHEMAS | bodies,
+            "schemas": schemas,
             "securitySchemes": {
                 "cookie": {"type": "apiKey", "in": "cookie", "name": cookie_name},
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -227,6 +145,12 @@ def document(cookie_name: str) -> dict[str, Any]:
     }
 
 
+def document_of(app: web.Application) -> dict[str, Any]:
+    return document(app[SETTINGS].cookie_full_name, operations(app))
+
+
 @routes.get("/openapi.json")
+@answers(Reply(200, "OpenAPI 3.1", OpenApiDocument), authenticates=False, stores=False)
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document(request.app[SETTINGS].cookie_full_name))
+    """This document."""
+    return json_response(OpenApiDocument(document_of(request.app)))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -21,6 +22,7 @@ from domain.errors import (
     UserNotFound,
     WrongPassword,
 )
+from entrypoints.http.responses import FieldError, Problem, json_response
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -29,9 +31,9 @@ PROBLEM_JSON = "application/problem+json"
 class RequestInvalid(Exception):
     """A request body or parameter failed validation; `errors` says where and why."""
 
-    def __init__(self, errors: list[dict[str, str]]) -> None:
+    def __init__(self, errors: Sequence[FieldError]) -> None:
         super().__init__("the request is invalid")
-        self.errors = errors
+        self.errors = tuple(errors)
 
 
 class CrossSiteRequest(Exception):
@@ -44,6 +46,10 @@ class Kind:
     slug: str
     status: int
     title: str
+
+    @property
+    def type(self) -> str:
+        return f"urn:coatcheck:problem:{self.slug}"
 
 
 _KINDS: dict[type[Exception], Kind] = {
@@ -62,24 +68,36 @@ _KINDS: dict[type[Exception], Kind] = {
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
 
 
+def _http_kind(status: int, reason: str) -> Kind:
+    return Kind(reason.lower().replace(" ", "-"), status, reason)
+
+
+def kind_of(error: type[Exception]) -> Kind:
+    """The problem an error of this type is answered with (aiohttp's own by their status)."""
+    if issubclass(error, web.HTTPException):
+        return _http_kind(error.status_code, HTTPStatus(error.status_code).phrase)
+    return _KINDS.get(error, _INTERNAL)
+
+
 def problem(
-    kind: Kind, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    kind: Kind,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: tuple[FieldError, ...] = (),
 ) -> web.Response:
-    body: dict[str, Any] = {"type": f"urn:coatcheck:problem:{kind.slug}", "title": kind.title}
-    body |= {"status": kind.status, "detail": detail, **extra}
-    response = web.json_response(body, status=kind.status, headers=headers)
-    response.content_type = PROBLEM_JSON
-    return response
+    body = Problem(
+        type=kind.type, title=kind.title, status=kind.status, detail=detail, errors=errors
+    )
+    return json_response(body, kind.status, headers, PROBLEM_JSON)
 
 
 def _from_http_exception(error: web.HTTPException) -> web.Response:
-    slug = error.reason.lower().replace(" ", "-")
     headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
-    return problem(Kind(slug, error.status, error.reason), error.reason, headers)
+    return problem(_http_kind(error.status, error.reason), error.reason, headers)
 
 
 def _from_error(error: Exception) -> web.Response:
-    kind = _KINDS.get(type(error), _INTERNAL)
+    kind = kind_of(type(error))
     if isinstance(error, RequestInvalid):
         return problem(kind, str(error), errors=error.errors)
     if isinstance(error, TooManyAttempts):

@@ -1,19 +1,26 @@
-"""Request bodies in, JSON out. Shapes and types are checked here; the domain's values
-check their own rules, and every failure is reported per field."""
+"""Request bodies in. Shapes and types are checked here; the domain's values check their
+own rules, and every failure is reported per field."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from domain.model import Email, Name, NewPassword, Password, PublicUser, Session
-from domain.sessions import LoggedIn
-from domain.use_cases import SessionView
+from domain.model import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_CHARS,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+)
 from entrypoints.http.problems import RequestInvalid
+from entrypoints.http.responses import FieldError
 
 _V = TypeVar("_V")
 _Body = TypeVar("_Body", bound=BaseModel)
@@ -28,12 +35,21 @@ def _domain_value(factory: Callable[[str], _V], schema: dict[str, Any]) -> Any:
     return (PlainValidator(validate), WithJsonSchema({"type": "string", **schema}))
 
 
-EmailField = Annotated[Email, *_domain_value(Email, {"format": "email", "maxLength": 254})]
-NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": 100})]
-PasswordField = Annotated[Password, *_domain_value(Password, {"description": "≤ 72 UTF-8 bytes"})]
+_BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes"
+EmailField = Annotated[
+    Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
+]
+NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
+PasswordField = Annotated[Password, *_domain_value(Password, {"description": f"≤ {_BYTES}"})]
 NewPasswordField = Annotated[
     NewPassword,
-    *_domain_value(NewPassword, {"minLength": 8, "description": "8 characters to 72 UTF-8 bytes"}),
+    *_domain_value(
+        NewPassword,
+        {
+            "minLength": PASSWORD_MIN_CHARS,
+            "description": f"{PASSWORD_MIN_CHARS} characters to {_BYTES}",
+        },
+    ),
 ]
 
 
@@ -73,47 +89,5 @@ async def parse(request: web.Request, model: type[_Body]) -> _Body:
             # A domain value's own message reads better than pydantic's "Value error, ...".
             cause = item.get("ctx", {}).get("error") if item["type"] == "value_error" else None
             message = str(cause) if cause is not None else item["msg"]
-            errors.append({"field": _field(item["loc"]), "message": message})
+            errors.append(FieldError(field=_field(item["loc"]), message=message))
         raise RequestInvalid(errors) from None
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def user_json(user: PublicUser) -> dict[str, Any]:
-    """Never the password or its hash."""
-    return {
-        "id": str(user.id),
-        "email": user.email.value,
-        "name": user.name.value,
-        "createdAt": timestamp(user.created_at),
-    }
-
-
-def token_json(logged_in: LoggedIn) -> dict[str, Any]:
-    return {
-        "token": logged_in.ticket.value,
-        "expiresAt": timestamp(logged_in.session.expires_at),
-        "user": user_json(logged_in.user.public),
-    }
-
-
-def session_json(session: Session, current: bool | None = None) -> dict[str, Any]:
-    """A session as its owner sees it: a public id, never the ticket."""
-    body: dict[str, Any] = {
-        "id": session.id,
-        "kind": session.kind.value,
-        "createdAt": timestamp(session.created_at),
-        "lastSeenAt": timestamp(session.last_seen_at),
-        "expiresAt": timestamp(session.expires_at),
-        "userAgent": session.client.user_agent,
-        "ipAddress": session.client.address,
-    }
-    if current is not None:
-        body["current"] = current
-    return body
-
-
-def session_views_json(views: list[SessionView]) -> list[dict[str, Any]]:
-    return [session_json(view.session, view.current) for view in views]

@@ -1,1 +1,76 @@
-"""Handlers: parse, call a use-case, shape the answer. Nothing else."""
+"""Handlers: parse, call a use-case, shape the answer. Nothing else.
+
+Each handler declares what it answers with `@answers(...)` beside it: its success replies
+and their models, its request body, the domain errors it raises beyond those that follow
+from how it is reached. The OpenAPI document is generated from these declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from attrs import frozen
+from pydantic import BaseModel
+
+from domain.errors import NotAuthenticated, StoreUnavailable
+from entrypoints.http.origin import SAFE_METHODS
+from entrypoints.http.problems import CrossSiteRequest, RequestInvalid
+
+_H = TypeVar("_H", bound=Callable[..., Any])
+_ANSWERS = "__coatcheck_answers__"
+
+
+@frozen
+class Reply:
+    """A success answer: its status, what it means, its body's model (None: no body)."""
+
+    status: int
+    description: str
+    model: type[BaseModel] | None = None
+    cookie: bool = False  # it hands out the session cookie
+
+
+@frozen
+class Answers:
+    summary: str
+    replies: tuple[Reply, ...]
+    body: type[BaseModel] | None
+    raises: tuple[type[Exception], ...]
+    authenticates: bool
+    stores: bool
+
+    def errors(self, method: str) -> tuple[type[Exception], ...]:
+        """What the route raises, and what follows from how it is reached."""
+        derived: list[type[Exception]] = []
+        if self.body is not None:
+            derived += [RequestInvalid, web.HTTPRequestEntityTooLarge]
+        if self.authenticates:
+            derived.append(NotAuthenticated)
+        if method not in SAFE_METHODS:  # the Origin check of cookie requests
+            derived.append(CrossSiteRequest)
+        if self.stores:
+            derived.append(StoreUnavailable)
+        return (*derived, *self.raises)
+
+
+def answers(
+    *replies: Reply,
+    body: type[BaseModel] | None = None,
+    raises: tuple[type[Exception], ...] = (),
+    authenticates: bool = True,
+    stores: bool = True,
+) -> Callable[[_H], _H]:
+    """Declares what a handler answers; its docstring's first line is the summary."""
+
+    def declare(handler: _H) -> _H:
+        summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+        setattr(handler, _ANSWERS, Answers(summary, replies, body, raises, authenticates, stores))
+        return handler
+
+    return declare
+
+
+def answers_of(handler: object) -> Answers | None:
+    declared = getattr(handler, _ANSWERS, None)
+    return declared if isinstance(declared, Answers) else None

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.errors import EmailTaken, InvalidCredentials, TooManyAttempts
 from domain.model import SessionKind
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import services
-from entrypoints.http.schemas import LogInBody, RegisterBody, parse, token_json, user_json
+from entrypoints.http.responses import TokenOut, UserOut, json_response
+from entrypoints.http.routes import Reply, answers
+from entrypoints.http.schemas import LogInBody, RegisterBody, parse
 from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
 
 routes = web.RouteTableDef()
+_LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
 
 
 @routes.post("/authentication/register")
+@answers(
+    Reply(201, "registered and logged in", UserOut, cookie=True),
+    body=RegisterBody,
+    raises=(EmailTaken,),
+    authenticates=False,
+)
 async def register(request: web.Request) -> web.Response:
+    """Create a user and log them in."""
     body = await parse(request, RegisterBody)
     logged_in = await services(request).register_user(
         body.email,
@@ -24,38 +35,56 @@ async def register(request: web.Request) -> web.Response:
         replacing=await held_ticket(request),
     )
     await hand_out(request, logged_in)
-    return web.json_response(user_json(logged_in.user.public), status=201)
+    return json_response(UserOut.of(logged_in.user.public), 201)
 
 
 @routes.post("/authentication/log-in")
+@answers(
+    Reply(200, "logged in", UserOut, cookie=True),
+    body=LogInBody,
+    raises=_LOG_IN_FAILURES,
+    authenticates=False,
+)
 async def log_in(request: web.Request) -> web.Response:
+    """Log in with a cookie (a fresh session every time)."""
     body = await parse(request, LogInBody)
     kind = SessionKind.REMEMBERED if body.remember else SessionKind.BROWSER
     logged_in = await services(request).log_in(
         body.email, body.password, client_info(request), kind, await held_ticket(request)
     )
     await hand_out(request, logged_in)
-    return web.json_response(user_json(logged_in.user.public))
+    return json_response(UserOut.of(logged_in.user.public))
 
 
 @routes.post("/authentication/token")
+@answers(
+    Reply(200, "logged in", TokenOut),
+    body=LogInBody,
+    raises=_LOG_IN_FAILURES,
+    authenticates=False,
+)
 async def token(request: web.Request) -> web.Response:
+    """Log in for a bearer token (no cookie)."""
     body = await parse(request, LogInBody)
     logged_in = await services(request).log_in(
         body.email, body.password, client_info(request), SessionKind.TOKEN
     )
-    return web.json_response(token_json(logged_in), headers=NO_STORE)
+    return json_response(TokenOut.of(logged_in), headers=NO_STORE)
 
 
 @routes.get("/authentication")
+@answers(Reply(200, "the user", UserOut))
 async def who_am_i(request: web.Request) -> web.Response:
+    """Who am I."""
     authenticated = await authenticate(request)
     user = await services(request).current_user(authenticated)
-    return web.json_response(user_json(user))
+    return json_response(UserOut.of(user))
 
 
 @routes.post("/authentication/log-out")
+@answers(Reply(204, "logged out"), authenticates=False)
 async def log_out(request: web.Request) -> web.Response:
+    """End this session and clear the cookie."""
     await services(request).log_out(await held_ticket(request))
     await take_back(request)
     return web.Response(status=204)

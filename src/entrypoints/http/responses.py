@@ -1,0 +1,147 @@
+"""JSON out: each answer's body is a model that both writes the bytes and gives its schema
+to the OpenAPI document, so the two cannot disagree. Never a password, hash or ticket but
+the one a token answer hands out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from aiohttp import web
+from aiohttp.typedefs import LooseHeaders
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+from domain.model import PublicUser, SessionKind
+from domain.sessions import LoggedIn
+from domain.use_cases import SessionView
+from entrypoints.presentation import timestamp
+
+JSON = "application/json"
+Time = Annotated[
+    datetime,
+    PlainSerializer(timestamp, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$",
+        }
+    ),
+]
+Check = Literal["ok", "unavailable"]
+
+
+def json_response(
+    body: BaseModel,
+    status: int = 200,
+    headers: LooseHeaders | None = None,
+    content_type: str = JSON,
+) -> web.Response:
+    """The one way an answer's JSON is written: the model's own serialiser, straight to bytes."""
+    return web.Response(
+        body=body.__pydantic_serializer__.to_json(body, by_alias=True),
+        status=status,
+        headers=headers,
+        content_type=content_type,
+        charset="utf-8",
+    )
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+
+class UserOut(_Out):
+    id: uuid.UUID
+    email: str
+    name: str
+    created_at: Time
+
+    @classmethod
+    def of(cls, user: PublicUser) -> UserOut:
+        return cls(
+            id=user.id, email=user.email.value, name=user.name.value, created_at=user.created_at
+        )
+
+
+class TokenOut(_Out):
+    token: str
+    expires_at: Time
+    user: UserOut
+
+    @classmethod
+    def of(cls, logged_in: LoggedIn) -> TokenOut:
+        return cls(
+            token=logged_in.ticket.value,
+            expires_at=logged_in.session.expires_at,
+            user=UserOut.of(logged_in.user.public),
+        )
+
+
+class SessionOut(_Out):
+    """A session as its owner sees it: a public id, never the ticket."""
+
+    id: str = Field(description="public id; never usable as a ticket")
+    kind: SessionKind
+    created_at: Time
+    last_seen_at: Time
+    expires_at: Time
+    user_agent: str
+    ip_address: str
+    current: bool
+
+    @classmethod
+    def of(cls, view: SessionView) -> SessionOut:
+        session = view.session
+        return cls(
+            id=session.id,
+            kind=session.kind,
+            created_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            expires_at=session.expires_at,
+            user_agent=session.client.user_agent,
+            ip_address=session.client.address,
+            current=view.current,
+        )
+
+
+class SessionsOut(RootModel[list[SessionOut]]):
+    """Newest first."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    @classmethod
+    def of(cls, views: list[SessionView]) -> SessionsOut:
+        return cls([SessionOut.of(view) for view in views])
+
+
+class FieldError(_Out):
+    field: str
+    message: str
+
+
+class Problem(_Out):
+    """RFC 9457 problem details; `errors` only when a request was invalid."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: tuple[FieldError, ...] = Field(default=(), exclude_if=lambda errors: not errors)
+
+
+class Liveness(_Out):
+    status: Literal["ok"]
+
+
+class Readiness(_Out):
+    status: Check
+    checks: dict[str, Check]

@@ -1,0 +1,38 @@
+"""Changing the password: it ends every other session and rotates the caller's ticket."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.errors import TooManyAttempts, WrongPassword
+from entrypoints.http.client import client_info
+from entrypoints.http.keys import services
+from entrypoints.http.responses import TokenOut, json_response
+from entrypoints.http.routes import Reply, answers
+from entrypoints.http.schemas import ChangePasswordBody, parse
+from entrypoints.http.tickets import NO_STORE, authenticate, bearer_value, hand_out
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/authentication/change-password")
+@answers(
+    Reply(204, "changed; a new cookie", cookie=True),
+    Reply(200, "changed; a bearer caller's new token", TokenOut),
+    body=ChangePasswordBody,
+    raises=(WrongPassword, TooManyAttempts),
+)
+async def change_password(request: web.Request) -> web.Response:
+    """Change my password: every other session ends, this one gets a new ticket.
+
+    204 with a new cookie; a bearer caller gets its new token in the body instead.
+    """
+    caller = await authenticate(request)
+    body = await parse(request, ChangePasswordBody)
+    logged_in = await services(request).change_password(
+        caller, body.current_password, body.new_password, client_info(request)
+    )
+    if bearer_value(request) is not None:
+        return json_response(TokenOut.of(logged_in), headers=NO_STORE)
+    await hand_out(request, logged_in)
+    return web.Response(status=204)
