@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
@@ -12,6 +15,16 @@ import bcrypt
 from domain.model import Password
 
 _T = TypeVar("_T")
+NICENESS = 10  # how much the hashing threads yield to the event loop's thread
+
+
+def _yield_to_the_event_loop() -> None:
+    """Run this pool thread at a lower CPU priority (Linux sets niceness per thread): a
+    storm of log-ins then takes the cores the event loop leaves, not the loop's own share,
+    so authenticated requests keep their latency while every spare cycle still hashes."""
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere: the normal priority
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS)
 
 
 class BcryptHasher:
@@ -20,7 +33,9 @@ class BcryptHasher:
 
     def __init__(self, rounds: int = 12, max_threads: int = 4) -> None:
         self._rounds = rounds
-        self._pool = ThreadPoolExecutor(max_threads, thread_name_prefix="bcrypt")
+        self._pool = ThreadPoolExecutor(
+            max_threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
+        )
         self._dummy_hash = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
 
     async def _run(self, fn: partial[_T]) -> _T:
