@@ -17,8 +17,10 @@ from aiohttp.test_utils import TestServer, unused_port
 from attrs import define, field
 
 from adapters.clock import FakeClock
+from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.http.identity import EMAIL, USER_ID
+from entrypoints.http.tickets import CookiePolicy
 from entrypoints.protect import InProcess, OverHttp, identity, protect, requires_session
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import bearer, set_cookies
@@ -355,3 +357,21 @@ async def test_over_http_an_answer_other_than_a_sound_200_or_a_401_is_never_a_20
     response = await client.get("/orders", headers={"Cookie": "coatcheck=abc"})
 
     assert response.status == 503
+
+
+async def test_in_process_on_the_services_of_build_container(
+    shared_settings: MakeSettings, make_client: MakeClient, aiohttp_client: MakeAiohttpClient
+) -> None:
+    settings = shared_settings()
+    coatcheck = await make_client(settings)
+    registered = await coatcheck.post("/authentication/register", json=REGISTRATION)
+    ticket = set_cookies(registered)[settings.cookie_full_name][""]
+
+    async with build_container(settings) as services:
+        verifier = InProcess(services, CookiePolicy.of(settings))
+        client = await aiohttp_client(shop(protect(verifier)))
+        response = await client.get("/orders", headers={"Cookie": f"coatcheck={ticket}"})
+        body = await response.json()
+
+    assert response.status == 200
+    assert body["email"] == REGISTRATION["email"]
