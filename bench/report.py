@@ -17,6 +17,7 @@ LOGIN_RATIO = 0.90
 STORM_P99_RATIO = 2.0
 MEMORY_BYTES = 400
 SCALE_RATIO = 0.90
+VERIFY_RATIO = 0.95  # issue 12: forward auth against the authenticated GET
 
 BEGIN = "<!-- bench:results:begin (bench/run rewrites everything down to the end marker) -->"
 END = "<!-- bench:results:end -->"
@@ -79,7 +80,21 @@ def rows(data: RunData) -> list[Row]:
             verdict="—" if workers is not None else "",
         )
     )
+    table.append(_verify_row(data))
     return table
+
+
+def _verify_row(data: RunData) -> Row:
+    """Issue 12: the forward-auth check against the authenticated GET of the same rounds."""
+    verify, auth = data.loads["verify"], data.loads["auth"]
+    ratio = paired([r.rate for r in verify], [r.rate for r in auth])
+    label = "GET /authentication/verify (forward auth, issue 12)"
+    if ratio is None:
+        return Row(label)
+    auth_rate = median([r.rate for r in auth]) or 0.0
+    figure = f"{ratio:.2f} x authenticated GET ({auth_rate:,.0f} req/s)"
+    target = f"≥ {VERIFY_RATIO:.2f} x authenticated"
+    return Row(label, *_timings(verify), figure, target, _verdict(ratio >= VERIFY_RATIO))
 
 
 def _auth_row(data: RunData) -> Row:
