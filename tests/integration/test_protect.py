@@ -370,7 +370,8 @@ async def test_in_process_on_the_services_of_build_container(
     async with build_container(settings) as services:
         verifier = InProcess(services, CookiePolicy.of(settings))
         client = await aiohttp_client(shop(protect(verifier)))
-        response = await client.get("/orders", headers={"Cookie": f"coatcheck={ticket}"})
+        cookie = {"Cookie": f"{settings.cookie_full_name}={ticket}"}
+        response = await client.get("/orders", headers=cookie)
         body = await response.json()
 
     assert response.status == 200
