@@ -154,7 +154,6 @@ async def test_a_renewed_session_s_cookie_reaches_the_client(
     renewed = await protected.get("/orders", ticket)
     clock.advance(timedelta(seconds=61))
     redirected = await protected.get("/orders/latest", ticket)
-
     clock.advance(timedelta(seconds=61))
     by_coatcheck = await protected.coatcheck.get(
         "/authentication", headers={"Cookie": f"{protected.cookie_name}={ticket}"}

@@ -53,14 +53,14 @@ def identity(request: web.Request) -> Identity:
         raise LookupError("this route does not require a session (@requires_session)") from None
 
 
-def protect(verifier: Verifier, *, every_route: bool = False) -> Middleware:
-    """A middleware that asks `verifier` on the routes marked `@requires_session` (on every
-    route with `every_route`): 401 without a live session, 503 when it cannot tell, both
-    problem+json as coatcheck answers them; else the handler, with `identity(request)`."""
+def protect(verifier: Verifier) -> Middleware:
+    """A middleware that asks `verifier` on the routes marked `@requires_session`: 401
+    without a live session, 503 when it cannot tell, both problem+json as coatcheck answers
+    them; else the handler, with `identity(request)`."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not every_route and not getattr(request.match_info.handler, _REQUIRED, False):
+        if not getattr(request.match_info.handler, _REQUIRED, False):
             return await handler(request)
         try:
             checked = await verifier(request)

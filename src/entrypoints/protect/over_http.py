@@ -15,7 +15,6 @@ from entrypoints.protect.guard import Checked, Unavailable
 
 TIMEOUT_SECONDS = 1.0
 CONNECTIONS = 100
-FORWARDED = ("Cookie", "Authorization")  # what may carry a ticket; nothing else goes along
 
 
 class OverHttp:
@@ -61,13 +60,10 @@ class OverHttp:
     async def __call__(self, request: web.BaseRequest) -> Checked:
         if self._http is None:
             raise RuntimeError("OverHttp is not open: use `async with` or its lifetime")
-        headers = {
-            name: "; ".join(request.headers.getall(name))
-            for name in FORWARDED
-            if name in request.headers
-        }
         try:
-            async with self._http.get(self._url, headers=headers, allow_redirects=False) as answer:
+            async with self._http.get(
+                self._url, headers=_ticket_headers(request), allow_redirects=False
+            ) as answer:
                 await answer.read()  # the connection goes back to the pool
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Unavailable() from error
@@ -78,3 +74,16 @@ class OverHttp:
         if found is None:
             raise Unavailable()
         return Checked(found, set_cookies)
+
+
+def _ticket_headers(request: web.BaseRequest) -> dict[str, str]:
+    """What may carry a ticket, and nothing else: the cookies (HTTP/2 may split them over
+    several headers) and the Authorization header."""
+    headers = {}
+    cookies = request.headers.getall("Cookie", [])
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return headers
