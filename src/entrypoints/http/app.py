@@ -14,7 +14,7 @@ from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
-from entrypoints.http.routes import authentication, health, passwords, sessions
+from entrypoints.http.routes import authentication, health, passwords, sessions, verify
 from entrypoints.http.tickets import CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
@@ -25,9 +25,7 @@ def create_app(
 ) -> web.Application:
     """The service. `overrides` replace container providers by name (tests swap in fakes)."""
     settings = settings or load_settings()
-    cookie = CookiePolicy(
-        settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite
-    )
+    cookie = CookiePolicy.of(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -42,6 +40,7 @@ def create_app(
     app.cleanup_ctx.append(_services(settings, overrides))
     for table in (
         authentication.routes,
+        verify.routes,
         sessions.routes,
         passwords.routes,
         health.routes,

@@ -29,6 +29,7 @@ class Reply:
     description: str
     model: type[BaseModel] | None = None
     cookie: bool = False  # it hands out the session cookie
+    headers: tuple[tuple[str, str], ...] = ()  # (name, description) of headers it carries
 
 
 @frozen
