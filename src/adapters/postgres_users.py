@@ -8,6 +8,7 @@ out while the server answers is Overloaded. The server is told the command timeo
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,6 @@ from domain.model import Email, Name, User
 DEFAULT_TIMEOUTS = StoreTimeouts.within(1.0)
 CONNECT_TIMEOUT = 5.0  # a connection of its own (migrations, tools), not a request's
 EMAIL_INDEX = "users_email_key"
-CONFIRM_MARGIN = 0.1  # seconds a confirmation must leave its request to answer
 _SELECT = "SELECT id, email, name, password_hash, created_at FROM users"
 
 _UNREACHABLE = (
@@ -126,7 +126,8 @@ class PostgresUsers:
             raise
         except BaseException as error:  # a deadline's cancellation too: the command may be mid-way
             if not isinstance(error, asyncpg.PostgresError) or isinstance(error, _UNREACHABLE):
-                connection.terminate()
+                with contextlib.suppress(asyncpg.InterfaceError):  # closed, and handed back
+                    connection.terminate()
             if not isinstance(error, Exception):
                 raise
             self._watch.failed(error)
@@ -142,17 +143,13 @@ class PostgresUsers:
         await self._insert(user, pending=True)
 
     async def _insert(self, user: User, pending: bool) -> None:
-        window = None
-        if pending:
-            window = deadline.remaining() - CONFIRM_MARGIN
-            window = None if window == float("inf") else window
+        window = self._confirm_window() if pending else None
         async with self._connection() as connection:
             try:
                 status = await connection.execute(
                     "INSERT INTO users"
                     " (id, email, name, password_hash, created_at, registering_until)"
                     " VALUES ($1, $2, $3, $4, $5, CASE WHEN NOT $6 THEN NULL"
-                    "  WHEN $7::float8 IS NULL THEN 'infinity'::timestamptz"
                     "  ELSE clock_timestamp() + make_interval(secs => $7::float8) END)"
                     " ON CONFLICT ((lower(email))) DO UPDATE SET id = excluded.id,"
                     " email = excluded.email, name = excluded.name,"
@@ -173,6 +170,14 @@ class PostgresUsers:
                 raise EmailTaken() from None
         if status != "INSERT 0 1":  # a real user holds the email
             raise EmailTaken()
+
+    def _confirm_window(self) -> float:
+        """How long after the insert a confirmation may still count. A confirmation is sent
+        after the insert answered, and given up on (the request answering 503) a command
+        timeout after it is sent, or at the request's deadline: whichever window ends first,
+        less a quarter of a command timeout for the answer's way back."""
+        command = self._timeouts.command
+        return min(deadline.remaining(), command) - command / 4
 
     async def confirm(self, user_id: uuid.UUID) -> bool:
         async with self._connection() as connection:

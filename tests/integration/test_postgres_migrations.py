@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
+from adapters.deadline import StoreTimeouts
 from adapters.postgres_migrations import migrate, migrations, pending
 from adapters.postgres_users import PostgresUsers, create_pool
-from adapters.deadline import StoreTimeouts
 from domain.errors import Overloaded, StoreUnavailable
 
 pytestmark = pytest.mark.postgres
