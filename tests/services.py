@@ -94,10 +94,36 @@ def _wait_for_cluster(port: int, deadline_seconds: float = 20) -> None:
     raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
 
 
+def _wait_for_replication(port: int, deadline_seconds: float = 20) -> None:
+    """A replica has its primary's data (a primary has nothing to wait for)."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        info = subprocess.run(
+            ["redis-cli", "-p", str(port), "info", "replication"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if "role:master" in info or "master_link_status:up" in info:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("a replica of the test Redis Cluster did not catch up")
+
+
 @contextlib.contextmanager
 def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
     """A Redis Cluster of our own (three primaries on loopback, nothing on disk), yielding
     the URL of one node; every node is shut down afterwards."""
+    with redis_cluster_nodes(folder, nodes) as ports:
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+
+
+@contextlib.contextmanager
+def redis_cluster_nodes(
+    folder: Path, nodes: int = 3, replicas: int = 0, node_timeout_ms: int = 15000
+) -> Iterator[list[int]]:
+    """A Redis Cluster of our own on loopback, nothing on disk, `replicas` replicas to each
+    primary; yields the nodes' ports and shuts every node down afterwards."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         service_missing("Redis Cluster", FileNotFoundError("redis-server"))
     ports = []
@@ -117,6 +143,8 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
                     "yes",
                     "--cluster-config-file",
                     str(node / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    str(node_timeout_ms),
                     "--dir",
                     str(node),
                     "--save",
@@ -138,7 +166,7 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
                 "create",
                 *(f"127.0.0.1:{port}" for port in ports),
                 "--cluster-replicas",
-                "0",
+                str(replicas),
                 "--cluster-yes",
             ],
             check=True,
@@ -147,7 +175,9 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
         )
         for port in ports:
             _wait_for_cluster(port)
-        yield f"redis://127.0.0.1:{ports[0]}/0"
+            if replicas:
+                _wait_for_replication(port)
+        yield ports
     finally:
         for port in ports:
             subprocess.run(
