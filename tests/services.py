@@ -79,35 +79,30 @@ def _free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
-def _wait_for_cluster(port: int, deadline_seconds: float = 20) -> None:
-    deadline = time.monotonic() + deadline_seconds
+def _wait_for(port: int, command: list[str], ready: tuple[str, ...], what: str) -> None:
+    """Until `redis-cli -p PORT COMMAND` prints one of `ready` (20 s at most)."""
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         info = subprocess.run(
-            ["redis-cli", "-p", str(port), "cluster", "info"],
+            ["redis-cli", "-p", str(port), *command],
             capture_output=True,
             text=True,
             check=False,
         ).stdout
-        if "cluster_state:ok" in info:
+        if any(mark in info for mark in ready):
             return
         time.sleep(0.1)
-    raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+    raise RuntimeError(f"the test Redis Cluster: {what}")
 
 
-def _wait_for_replication(port: int, deadline_seconds: float = 20) -> None:
+def _wait_for_cluster(port: int) -> None:
+    _wait_for(port, ["cluster", "info"], ("cluster_state:ok",), "no cluster_state:ok")
+
+
+def _wait_for_replication(port: int) -> None:
     """A replica has its primary's data (a primary has nothing to wait for)."""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        info = subprocess.run(
-            ["redis-cli", "-p", str(port), "info", "replication"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        if "role:master" in info or "master_link_status:up" in info:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("a replica of the test Redis Cluster did not catch up")
+    ready = ("role:master", "master_link_status:up")
+    _wait_for(port, ["info", "replication"], ready, "a replica did not catch up")
 
 
 @contextlib.contextmanager
