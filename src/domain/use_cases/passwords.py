@@ -6,7 +6,7 @@ from attrs import evolve
 
 from domain.errors import NotAuthenticated, WrongPassword
 from domain.model import ClientInfo, NewPassword, Password
-from domain.ports import PasswordHasher, Sessions, Users
+from domain.ports import Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
 
@@ -27,12 +27,14 @@ class ChangePassword:
         throttle: LoginThrottle,
         sessions: Sessions,
         issuer: SessionIssuer,
+        events: Events,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._throttle = throttle
         self._sessions = sessions
         self._issuer = issuer
+        self._events = events
 
     async def __call__(
         self,
@@ -51,7 +53,8 @@ class ChangePassword:
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
-        await self._sessions.remove_of_user(user.id)
+        ended = await self._sessions.remove_of_user(user.id)
+        self._events.sessions_ended(user.id, ended, "password-change")
         return await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )

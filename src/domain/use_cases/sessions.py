@@ -9,7 +9,7 @@ from attrs import frozen
 
 from domain.errors import SessionNotFound
 from domain.model import Session
-from domain.ports import Clock, Sessions
+from domain.ports import Clock, Events, Sessions
 from domain.sessions import Authenticated
 
 
@@ -50,21 +50,27 @@ class RevokeSession:
     it exists, so no one learns about another user's sessions.
     """
 
-    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, events: Events) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def __call__(self, caller: Authenticated, session_id: str) -> Session:
-        return await remove_by_id(
-            self._sessions, caller.session.user_id, session_id, self._clock.now()
-        )
+        user_id = caller.session.user_id
+        revoked = await remove_by_id(self._sessions, user_id, session_id, self._clock.now())
+        self._events.sessions_ended(user_id, 1, "revoked")
+        return revoked
 
 
 class RevokeOtherSessions:
     """Log out everywhere else: every session of the caller but the current one ends."""
 
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, events: Events) -> None:
         self._sessions = sessions
+        self._events = events
 
     async def __call__(self, caller: Authenticated) -> int:
-        return await self._sessions.remove_of_user(caller.session.user_id, keep=caller.digest)
+        user_id = caller.session.user_id
+        ended = await self._sessions.remove_of_user(user_id, keep=caller.digest)
+        self._events.sessions_ended(user_id, ended, "revoked-others")
+        return ended
