@@ -40,8 +40,17 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+_second: list[object] = [None, ""]  # the second last formatted, and its text
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The time as ISO 8601 UTC to the millisecond; the date and time part is formatted once
+    a second (request lines ask for it on every request)."""
+    moment = time.time()
+    second = int(moment)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((moment - second) * 1000):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,41 +1,24 @@
 """Prometheus metrics, in a registry of each app's own (so that apps in one process, as in
-the tests, never share counts). On the request path, labels are resolved once per (route,
-method, status) and kept: a request costs one counter increment and one histogram
-observation."""
+the tests, never share counts). What every request updates is kept as plain counts
+(request_metrics.py); the rest are prometheus_client's own."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import generate_latest
 
 from adapters.store_watch import StoreMetrics
+from entrypoints.request_metrics import RequestMetrics
 
 CONTENT_TYPE = "text/plain"  # version=0.0.4, Prometheus' text format
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-NO_ROUTE = "(none)"
-_Children = tuple[Any, Any]
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         registry = self.registry
-        self.requests = Counter(
-            "coatcheck_http_requests",
-            "HTTP requests answered, by route template, method and status",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "coatcheck_http_request_duration_seconds",
-            "Time from a request's first middleware to its answer, by route template",
-            ["route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-            registry=registry,
-        )
+        self.requests = RequestMetrics()
+        registry.register(self.requests)
         self.log_ins = Counter(
             "coatcheck_log_ins",
             "Log-in attempts checked, by outcome (success, invalid-credentials, ...)",
@@ -72,22 +55,6 @@ class Metrics:
             "coatcheck_websockets", "Live WebSocket connections", registry=registry
         )
         self.store = StoreMetrics(registry)
-        self._children: dict[tuple[object, str, int], _Children] = {}
-
-    def request(self, route: web.AbstractResource | None, method: str, status: int) -> _Children:
-        """The (counter, histogram) of this route, method and status, made once."""
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            name = NO_ROUTE if route is None else route.canonical
-            shown = method if method in _METHODS else "OTHER"
-            children = (
-                self.requests.labels(name, shown, str(status)),
-                self.duration.labels(name),
-            )
-            if route is not None or len(self._children) < 1000:  # bounded whatever is sent
-                self._children[key] = children
-        return children
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,7 +12,9 @@ import ipaddress
 import itertools
 import re
 import secrets
+from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -38,6 +40,44 @@ def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:
     return offered
 
 
+# An entry of Deadlines: [deadline, task, done, expired].
+_AT, _TASK, _DONE, _EXPIRED = range(4)
+SWEEP_SECONDS = 0.05  # a request past its deadline is answered at most this much later
+
+
+class Deadlines:
+    """Cancels the requests that outlive their deadline, with one timer for all of them
+    (every SWEEP_SECONDS while any request is running) rather than a timer of its own per
+    request, which costs more than the rest of the deadline's work. Requests of one deadline
+    length end in the order they started, so each length keeps a queue in deadline order."""
+
+    def __init__(self) -> None:
+        self._queues: dict[float, deque[list[Any]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, seconds: float, at: float, task: asyncio.Task[Any]) -> list[Any]:
+        entry = [at, task, False, False]
+        queue = self._queues.get(seconds)
+        if queue is None:
+            queue = self._queues[seconds] = deque()
+        queue.append(entry)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(SWEEP_SECONDS, self._sweep)
+        return entry
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for queue in self._queues.values():
+            while queue and (queue[0][_DONE] or queue[0][_AT] <= now):
+                entry = queue.popleft()
+                if not entry[_DONE]:
+                    entry[_EXPIRED] = True
+                    entry[_TASK].cancel()
+        running = any(self._queues.values())
+        self._timer = loop.call_later(SWEEP_SECONDS, self._sweep) if running else None
+
+
 def context_middleware(
     request_deadline: float,
     hashing_deadline: float,
@@ -46,6 +86,7 @@ def context_middleware(
 ) -> Middleware:
     proxies = [ipaddress.ip_network(item, strict=False) for item in trusted_proxies]
     late = kind_of(StoreUnavailable)
+    deadlines = Deadlines()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -56,13 +97,15 @@ def context_middleware(
             hashing_deadline if hashes_passwords(request.match_info.handler) else request_deadline
         )
         at, timed = deadline.start(seconds)
+        task = asyncio.current_task()
+        assert task is not None
+        watched = deadlines.watch(seconds, at, task)
         response: web.StreamResponse
         try:
-            async with asyncio.timeout_at(at) as limit:
-                response = await handler(request)
-        except TimeoutError:
-            if not limit.expired():
-                raise
+            response = await handler(request)
+        except asyncio.CancelledError:
+            if not watched[_EXPIRED] or task.uncancel() > 0:
+                raise  # not ours, or cancelled for another reason too
             if metrics is not None:
                 metrics.deadline_exceeded.inc()
             detail = "no answer within the request's deadline"
@@ -71,16 +114,19 @@ def context_middleware(
             error.headers[REQUEST_ID_HEADER] = request_id
             raise
         finally:
+            watched[_DONE] = True
             deadline.end(timed)
             REQUEST_ID.reset(named)
         if not response.prepared:
             response.headers[REQUEST_ID_HEADER] = request_id
         if metrics is not None:
-            count, duration = metrics.request(
-                request.match_info.route.resource, request.method, response.status
+            route = request.match_info.route.resource
+            metrics.requests.observe(
+                None if route is None else route.canonical,
+                request.method,
+                response.status,
+                asyncio.get_running_loop().time() - (at - seconds),
             )
-            count.inc()
-            duration.observe(asyncio.get_running_loop().time() - (at - seconds))
         return response
 
     return middleware

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -24,7 +25,7 @@ from domain.errors import (
     UserNotFound,
     WrongPassword,
 )
-from entrypoints.http.responses import FieldError, Problem, json_response
+from entrypoints.http.responses import FieldError, Problem, bytes_response, json_response, to_json
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -89,10 +90,17 @@ def problem(
     headers: dict[str, str] | None = None,
     errors: tuple[FieldError, ...] = (),
 ) -> web.Response:
+    if not errors:  # the usual case: a fixed text, its JSON made once
+        return bytes_response(_problem_body(kind, detail), kind.status, headers, PROBLEM_JSON)
     body = Problem(
         type=kind.type, title=kind.title, status=kind.status, detail=detail, errors=errors
     )
     return json_response(body, kind.status, headers, PROBLEM_JSON)
+
+
+@functools.lru_cache(maxsize=256)
+def _problem_body(kind: Kind, detail: str) -> bytes:
+    return to_json(Problem(type=kind.type, title=kind.title, status=kind.status, detail=detail))
 
 
 def _from_http_exception(error: web.HTTPException) -> web.Response:
