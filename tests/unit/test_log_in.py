@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bcrypt
 import pytest
 
 from adapters.bcrypt_hasher import BcryptHasher
@@ -228,3 +229,45 @@ async def test_logged_in_result_never_prints_the_ticket_or_the_hash(app: Domain)
     printed = repr(logged_in)
     assert logged_in.ticket.value not in printed
     assert logged_in.user.password_hash not in printed
+
+
+DECOMPOSED = "cre\u0300me bru\u0302le\u0301e"  # as some keyboards type it
+COMPOSED = "crème brûlée"  # the same text as most keyboards type it
+
+
+async def test_a_password_typed_in_another_unicode_form_logs_in(app: Domain) -> None:
+    await app.sign_up(password=DECOMPOSED)
+
+    logged_in = await app.logged_in(password=COMPOSED)
+
+    assert logged_in.user.email == Email(EMAIL)
+
+
+async def test_a_hash_made_before_normalisation_logs_in_and_is_rehashed_normalised(
+    app: Domain,
+) -> None:
+    user = await app.add_user()
+    legacy = bcrypt.hashpw(DECOMPOSED.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    await app.users.set_password_hash(user.id, legacy, user.password_hash)
+
+    await app.logged_in(password=DECOMPOSED)
+
+    stored = app.users.by_id[user.id].password_hash
+    assert stored != legacy
+    assert await app.hasher.verify(Password(COMPOSED), stored)
+    assert (await app.logged_in(password=COMPOSED)).user.id == user.id
+
+
+async def test_text_with_another_form_costs_as_many_checks_for_unknown_and_known_emails(
+    build: Build, counting: CountingHasher
+) -> None:
+    app = await build(hasher=counting)
+    await app.add_user()
+    with pytest.raises(InvalidCredentials):
+        await app.logged_in(password=DECOMPOSED)
+    known = counting.verifications
+    with pytest.raises(InvalidCredentials):
+        await app.logged_in("nobody@example.com", password=DECOMPOSED)
+
+    assert known == 2
+    assert counting.verifications - known == known

@@ -70,13 +70,38 @@ class RegisterUser:
         return logged_in
 
 
+def _forms(password: Password) -> list[Password]:
+    typed = password.as_typed()
+    return [password] if typed is None else [password, typed]
+
+
+async def matching_form(
+    hasher: PasswordHasher, password: Password, password_hash: str
+) -> Password | None:
+    """The form of the password that the hash was made of: its normalised form or, for a
+    hash made before passwords were normalised, the form it was typed in; None if neither.
+    A miss costs what `spend_a_miss` costs."""
+    for form in _forms(password):
+        if await hasher.verify(form, password_hash):
+            return form
+    return None
+
+
+async def spend_a_miss(hasher: PasswordHasher, password: Password) -> None:
+    """What checking this password against a hash it misses costs, for an email that has no
+    user: as many verifications as `matching_form` makes."""
+    for form in _forms(password):
+        await hasher.verify_dummy(form)
+
+
 class LogIn:
     """Checks credentials and starts a new session.
 
     - unknown email and wrong password raise the same InvalidCredentials, and an
-      unknown email still costs one hash verification;
+      unknown email costs what a wrong password does;
     - throttled per account and per client address (TooManyAttempts);
-    - a hash made with an outdated cost is upgraded;
+    - a hash made with an outdated cost, or of a password before it was normalised, is
+      upgraded;
     - the session the client held before, if any, ends; the new one has a fresh ticket.
     """
 
@@ -103,21 +128,22 @@ class LogIn:
         await self._throttle.attempt(email, client.address)
         user = await self._users.by_email(email)
         if user is None:
-            await self._hasher.verify_dummy(password)
+            await spend_a_miss(self._hasher, password)
             raise InvalidCredentials()
-        if not await self._hasher.verify(password, user.password_hash):
+        matched = await matching_form(self._hasher, password, user.password_hash)
+        if matched is None:
             raise InvalidCredentials()
         await self._throttle.succeeded(email)
         verified_hash = user.password_hash
-        user = await self._upgrade_hash(user, password)
+        user = await self._upgrade_hash(user, password, outdated=matched is not password)
         await self._issuer.end(replacing)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
         return logged_in
 
-    async def _upgrade_hash(self, user: User, password: Password) -> User:
-        if not self._hasher.needs_rehash(user.password_hash):
+    async def _upgrade_hash(self, user: User, password: Password, outdated: bool) -> User:
+        if not outdated and not self._hasher.needs_rehash(user.password_hash):
             return user
         upgraded = await self._hasher.hash(password)
         # Compare-and-set: a password changed meanwhile is never overwritten.

@@ -9,6 +9,7 @@ from domain.model import ClientInfo, NewPassword, Password
 from domain.ports import PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
+from domain.use_cases.authentication import matching_form
 
 
 class ChangePassword:
@@ -45,7 +46,7 @@ class ChangePassword:
         if user is None:
             raise NotAuthenticated()
         await self._throttle.attempt(user.email, client.address)
-        if not await self._hasher.verify(current_password, user.password_hash):
+        if await matching_form(self._hasher, current_password, user.password_hash) is None:
             raise WrongPassword()
         await self._throttle.succeeded(user.email)
         new_hash = await self._hasher.hash(new_password)
