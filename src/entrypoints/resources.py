@@ -66,10 +66,7 @@ async def sqlite_store(settings: Settings) -> AsyncIterator[SqliteStore]:
 
 
 async def bcrypt_hasher(settings: Settings) -> AsyncIterator[BcryptHasher]:
-    # Construction makes the dummy hash: off the event loop.
-    hasher = await asyncio.to_thread(
-        BcryptHasher, rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads
-    )
+    hasher = BcryptHasher(rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads)
     try:
         yield hasher
     finally:
