@@ -41,6 +41,14 @@ class CrossSiteRequest(Exception):
         super().__init__("cross-site request refused: the Origin is not allowed")
 
 
+class NotJson(Exception):
+    """A route that takes a JSON body got another content type: what a foreign page can
+    send without a preflight (a form, text/plain), so it is refused before anything."""
+
+    def __init__(self) -> None:
+        super().__init__("this route takes a body of Content-Type application/json")
+
+
 @frozen
 class Kind:
     slug: str
@@ -62,6 +70,7 @@ _KINDS: dict[type[Exception], Kind] = {
     SessionNotFound: Kind("not-found", 404, "Not found"),
     UserNotFound: Kind("not-found", 404, "Not found"),
     EmailTaken: Kind("email-taken", 409, "Email already registered"),
+    NotJson: Kind("unsupported-media-type", 415, "Unsupported media type"),
     TooManyAttempts: Kind("too-many-attempts", 429, "Too many attempts"),
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
 }
@@ -117,7 +126,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error.status < 400:
             raise
         return _from_http_exception(error)
-    except (CoatcheckError, RequestInvalid, CrossSiteRequest) as error:
+    except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson) as error:
         return _from_error(error)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
