@@ -10,6 +10,7 @@ from aiohttp import ClientResponse
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client
 
 COOKIE = "coatcheck"
+RAW_TIMEOUT_SECONDS = 10.0
 
 
 def set_cookies(response: ClientResponse) -> dict[str, dict[str, str]]:
@@ -66,14 +67,14 @@ async def status_with_token(client: Client, token: str) -> int:
     return (await client.get("/authentication", headers=bearer(token))).status
 
 
-async def raw_exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
+async def raw_exchange(port: int, request: bytes) -> bytes:
     """Send these bytes as they are to 127.0.0.1:port; everything the server answers until
     it closes the connection (send `Connection: close`)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(request)
         await writer.drain()
-        return await asyncio.wait_for(reader.read(), timeout)
+        return await asyncio.wait_for(reader.read(), RAW_TIMEOUT_SECONDS)
     finally:
         writer.close()
 
