@@ -39,6 +39,30 @@ class SessionTicket:
 
 
 @frozen(repr=False)
+class DeviceToken:
+    """What a browser that logged in to an account keeps (in a cookie of its own) to be
+    known there again: it spends a log-in budget of its own, not the one everyone shares.
+    As opaque and as unprintable as a ticket; the server keeps only a digest of it."""
+
+    value: str = field(repr=False)
+
+    @classmethod
+    def issue(cls) -> DeviceToken:
+        return cls(secrets.token_urlsafe(TICKET_BYTES))
+
+    @classmethod
+    def parse(cls, raw: str | None) -> DeviceToken | None:
+        if raw is None or not _TICKET_SHAPE.fullmatch(raw):
+            return None
+        return cls(raw)
+
+    def __repr__(self) -> str:
+        return "DeviceToken(<redacted>)"
+
+    __str__ = __repr__
+
+
+@frozen(repr=False)
 class TicketKey:
     """HMAC-SHA256 under SESSION_SECRET: stores see only digests, so a dump cannot be replayed."""
 
@@ -50,6 +74,11 @@ class TicketKey:
 
     def digest(self, ticket: SessionTicket) -> str:
         return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()
+
+    def device_digest(self, account: str, device: DeviceToken) -> str:
+        """The digest of a device on one account: a token says nothing about another one."""
+        message = f"device\x00{account}\x00{device.value}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "TicketKey(<redacted>)"

@@ -105,14 +105,14 @@ class Container(containers.DeclarativeContainer):
     )
 
     throttle = providers.Singleton(
-        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock
+        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock, key=ticket_key
     )
     issuer = providers.Singleton(
         SessionIssuer, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
     )
 
     register_user = providers.Singleton(
-        RegisterUser, users=users, hasher=hasher, issuer=issuer, clock=clock
+        RegisterUser, users=users, hasher=hasher, throttle=throttle, issuer=issuer, clock=clock
     )
     log_in = providers.Singleton(
         LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer

@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     throttle_account_limit: Annotated[int, Field(ge=1)] = 5
     throttle_address_limit: Annotated[int, Field(ge=1)] = 50
     throttle_window: Seconds = 15 * 60
+    throttle_account_window: Seconds = 24 * 60 * 60
     throttle_base_delay: Seconds = 1
-    throttle_max_delay: Seconds = 60
+    throttle_max_delay: Seconds = 60 * 60
+    throttle_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
+    throttle_device_lifetime: Seconds = 90 * 24 * 60 * 60
 
     log_format: Literal["json", "text"] = "json"
 
@@ -122,6 +125,11 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_ABSOLUTE_TIMEOUT must not be below SESSION_IDLE_TIMEOUT")
         if self.remember_absolute_timeout < self.remember_idle_timeout:
             raise ValueError("REMEMBER_ABSOLUTE_TIMEOUT must not be below REMEMBER_IDLE_TIMEOUT")
+        if self.throttle_account_window <= self.throttle_max_delay:
+            # Else an account's failures would be forgotten while it is locked.
+            raise ValueError("THROTTLE_ACCOUNT_WINDOW must be longer than THROTTLE_MAX_DELAY")
+        if self.throttle_max_delay < self.throttle_base_delay:
+            raise ValueError("THROTTLE_MAX_DELAY must not be below THROTTLE_BASE_DELAY")
         return self
 
     @property
@@ -160,8 +168,11 @@ class Settings(BaseSettings):
             account_limit=self.throttle_account_limit,
             address_limit=self.throttle_address_limit,
             window=timedelta(seconds=self.throttle_window),
+            account_window=timedelta(seconds=self.throttle_account_window),
             base_delay=timedelta(seconds=self.throttle_base_delay),
             max_delay=timedelta(seconds=self.throttle_max_delay),
+            ipv6_prefix=self.throttle_ipv6_prefix,
+            device_lifetime=timedelta(seconds=self.throttle_device_lifetime),
         )
 
 

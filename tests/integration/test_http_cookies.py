@@ -23,8 +23,10 @@ UNKNOWN_TICKET = "A" * 43  # the shape of a ticket, issued by no one
 
 
 def the_cookie(response: ClientResponse, name: str = COOKIE) -> dict[str, str]:
+    """The session cookie the response sets; it sets no other but the device cookie."""
     cookies = set_cookies(response)
-    assert list(cookies) == [name]
+    assert name in cookies
+    assert set(cookies) <= {name, name + "-device"}
     return cookies[name]
 
 
@@ -339,3 +341,20 @@ async def test_nothing_read_out_of_redis_works_as_a_ticket(
         as_cookie = await client.get("/authentication", cookies={COOKIE: candidate})
         as_bearer = await client.get("/authentication", headers=bearer(candidate))
         assert (as_cookie.status, as_bearer.status) == (401, 401), candidate
+
+
+async def test_a_log_in_gives_the_browser_a_device_cookie_of_its_own(client: Client) -> None:
+    await register(client)
+    client.session.cookie_jar.clear()
+
+    logged_in = await client.post("/authentication/log-in", json=CREDENTIALS)
+
+    device = set_cookies(logged_in)[COOKIE + "-device"]
+    assert device[""] not in (logged_in.cookies[COOKIE].value, "")
+    assert device["max-age"] == str(90 * 24 * 60 * 60)
+    assert {"httponly", "path", "samesite"} <= set(device)
+    assert device["path"] == "/"
+    assert device["samesite"] == "Lax"
+    assert "secure" not in device  # as the session cookie, whose Secure is off in these tests
+    failed = await client.post("/authentication/log-in", json=CREDENTIALS | {"password": "x" * 8})
+    assert "Set-Cookie" not in failed.headers

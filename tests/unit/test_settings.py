@@ -86,3 +86,23 @@ def test_timeouts_become_the_session_policy() -> None:
     assert policy.browser.idle == timedelta(seconds=60)
     assert policy.browser.absolute == timedelta(seconds=120)
     assert policy.single_session is True
+
+
+def test_an_accounts_window_must_outlast_its_longest_lock_out() -> None:
+    # Else an account's failures would be forgotten while it is locked, and growth lost.
+    with pytest.raises(ConfigError, match="THROTTLE_ACCOUNT_WINDOW"):
+        load_settings(throttle_account_window=3600, throttle_max_delay=3600)
+
+
+def test_throttle_settings_become_the_throttle_policy() -> None:
+    policy = load_settings(
+        throttle_account_window=7200,
+        throttle_max_delay=600,
+        throttle_ipv6_prefix=56,
+        throttle_device_lifetime=86400,
+    ).throttle_policy()
+    assert policy.account.window == timedelta(hours=2)
+    assert policy.account.sliding is True
+    assert policy.account.max_delay == policy.address.max_delay == timedelta(minutes=10)
+    assert policy.ipv6_prefix == 56
+    assert policy.device_lifetime == timedelta(days=1)

@@ -21,7 +21,7 @@ from domain.model import (
 from domain.ports import Clock, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
-from domain.tickets import SessionTicket, TicketKey
+from domain.tickets import DeviceToken, SessionTicket, TicketKey
 
 
 class RegisterUser:
@@ -30,14 +30,21 @@ class RegisterUser:
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
     - the new session gets a fresh ticket; the session the client held before, if any, ends;
+      the client's device is known on the account from now on;
     - all or nothing: no user without a session, no session without a user.
     """
 
     def __init__(
-        self, users: Users, hasher: PasswordHasher, issuer: SessionIssuer, clock: Clock
+        self,
+        users: Users,
+        hasher: PasswordHasher,
+        throttle: LoginThrottle,
+        issuer: SessionIssuer,
+        clock: Clock,
     ) -> None:
         self._users = users
         self._hasher = hasher
+        self._throttle = throttle
         self._issuer = issuer
         self._clock = clock
 
@@ -49,6 +56,7 @@ class RegisterUser:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
@@ -67,7 +75,7 @@ class RegisterUser:
             await self._issuer.end(logged_in.ticket)
             raise
         await self._issuer.end(replacing)
-        return logged_in
+        return evolve(logged_in, device=await self._throttle.know(email, device))
 
 
 def _forms(password: Password) -> list[Password]:
@@ -99,7 +107,8 @@ class LogIn:
 
     - unknown email and wrong password raise the same InvalidCredentials, and an
       unknown email costs what a wrong password does;
-    - throttled per account and per client address (TooManyAttempts);
+    - throttled per account (or per device known there) and per client address
+      (TooManyAttempts); the client's device is known on the account from now on;
     - a hash made with an outdated cost, or of a password before it was normalised, is
       upgraded;
     - the session the client held before, if any, ends; the new one has a fresh ticket.
@@ -124,8 +133,9 @@ class LogIn:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        await self._throttle.attempt(email, client.address)
+        attempt = await self._throttle.attempt(email, client.address, device)
         user = await self._users.by_email(email)
         if user is None:
             await spend_a_miss(self._hasher, password)
@@ -133,14 +143,14 @@ class LogIn:
         matched = await matching_form(self._hasher, password, user.password_hash)
         if matched is None:
             raise InvalidCredentials()
-        await self._throttle.succeeded(email)
+        device = await self._throttle.succeeded(attempt)
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password, outdated=matched is not password)
         await self._issuer.end(replacing)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
-        return logged_in
+        return evolve(logged_in, device=device)
 
     async def _upgrade_hash(self, user: User, password: Password, outdated: bool) -> User:
         if not outdated and not self._hasher.needs_rehash(user.password_hash):

@@ -9,6 +9,7 @@ from domain.model import ClientInfo, NewPassword, Password
 from domain.ports import PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
+from domain.tickets import DeviceToken
 from domain.use_cases.authentication import matching_form
 
 
@@ -41,18 +42,20 @@ class ChangePassword:
         current_password: Password,
         new_password: NewPassword,
         client: ClientInfo,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
         user = await self._users.get(caller.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        await self._throttle.attempt(user.email, client.address)
+        attempt = await self._throttle.attempt(user.email, client.address, device)
         if await matching_form(self._hasher, current_password, user.password_hash) is None:
             raise WrongPassword()
-        await self._throttle.succeeded(user.email)
+        device = await self._throttle.succeeded(attempt)
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
         await self._sessions.remove_of_user(user.id)
-        return await self._issuer.start(
+        logged_in = await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )
+        return evolve(logged_in, device=device)

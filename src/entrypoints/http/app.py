@@ -15,7 +15,7 @@ from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
 from entrypoints.http.routes import authentication, health, passwords, sessions
-from entrypoints.http.tickets import CookiePolicy, TicketStorage
+from entrypoints.http.tickets import COOKIES, CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
 
@@ -26,7 +26,10 @@ def create_app(
     """The service. `overrides` replace container providers by name (tests swap in fakes)."""
     settings = settings or load_settings()
     cookie = CookiePolicy(
-        settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite
+        settings.cookie_full_name,
+        settings.cookie_secure,
+        settings.cookie_samesite,
+        settings.throttle_device_lifetime,
     )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -39,6 +42,7 @@ def create_app(
         ],
     )
     app[SETTINGS] = settings
+    app[COOKIES] = cookie
     app.cleanup_ctx.append(_services(settings, overrides))
     for table in (
         authentication.routes,

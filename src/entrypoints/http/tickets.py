@@ -13,10 +13,11 @@ from domain.errors import NotAuthenticated
 from domain.model import Session as DomainSession
 from domain.model import SessionKind
 from domain.sessions import Authenticated, LoggedIn
-from domain.tickets import SessionTicket
+from domain.tickets import DeviceToken, SessionTicket
 from entrypoints.http.keys import services
 
 TICKET = "ticket"
+DEVICE = "device"
 NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -29,15 +30,23 @@ def bearer_value(request: web.Request) -> str | None:
 
 @frozen
 class CookiePolicy:
-    """Every attribute of the session cookie, in one place."""
+    """Every attribute of the session cookie and of the device cookie (which a browser keeps
+    to be known on the accounts it logged in to), in one place."""
 
     name: str
     secure: bool = True
     samesite: str = "Lax"
+    device_max_age: int = 90 * 24 * 60 * 60
 
-    def write(self, response: web.StreamResponse, value: str, max_age: int | None) -> None:
+    @property
+    def device_name(self) -> str:
+        return self.name + "-device"
+
+    def write(
+        self, response: web.StreamResponse, value: str, max_age: int | None, *, device: bool = False
+    ) -> None:
         response.set_cookie(
-            self.name,
+            self.device_name if device else self.name,
             value,
             max_age=max_age,
             expires=_EPOCH if max_age == 0 else None,
@@ -46,6 +55,9 @@ class CookiePolicy:
             httponly=True,
             samesite=self.samesite,
         )
+
+
+COOKIES = web.AppKey("cookies", CookiePolicy)
 
 
 class TicketStorage(AbstractStorage):
@@ -77,6 +89,9 @@ class TicketStorage(AbstractStorage):
             self._cookie.write(response, ticket.value, session.max_age)
         elif self.load_cookie(request) is not None:
             self._cookie.write(response, "", 0)
+        device = session.get(DEVICE)
+        if isinstance(device, DeviceToken):
+            self._cookie.write(response, device.value, self._cookie.device_max_age, device=True)
         response.headers.update(NO_STORE)
 
 
@@ -93,11 +108,19 @@ async def held_ticket(request: web.Request) -> SessionTicket | None:
     return ticket if isinstance(ticket, SessionTicket) else None
 
 
+def held_device(request: web.Request) -> DeviceToken | None:
+    """The token of the device cookie, if the client holds one of the shape we issue."""
+    return DeviceToken.parse(request.cookies.get(request.app[COOKIES].device_name))
+
+
 async def hand_out(request: web.Request, logged_in: LoggedIn) -> None:
-    """Give the client the ticket of its new session (a fresh aiohttp session, never the old)."""
+    """Give the client the ticket of its new session (a fresh aiohttp session, never the old)
+    and the token that makes its device known on the account."""
     session = await new_session(request)
     session[TICKET] = logged_in.ticket
     session.max_age = _cookie_max_age(logged_in.session)
+    if logged_in.device is not None:
+        session[DEVICE] = logged_in.device
 
 
 async def take_back(request: web.Request) -> None:
