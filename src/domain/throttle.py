@@ -1,5 +1,5 @@
 """Throttling: log-in attempts per account (or per device that logged in to it before) and
-per client address buy growing delays."""
+per client address, and registrations per client address, buy growing delays."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ class ThrottlePolicy:
     day of guessing checks few passwords, and a device that logged in to the account
     before (within `device_lifetime`) spends a budget of its own, so that the lock-out
     others cause does not hold the owner there. A client address counts every attempt
-    (successes too) over `window` from its first; IPv6 addresses by their `ipv6_prefix`."""
+    (successes too) over `window` from its first; IPv6 addresses by their `ipv6_prefix`.
+    Registrations count per client address: `register_limit` in `register_window`, then a
+    wait of a whole window."""
 
     enabled: bool = True
     account_limit: int = 5
@@ -54,6 +56,9 @@ class ThrottlePolicy:
     max_delay: timedelta = timedelta(hours=1)
     ipv6_prefix: int = 64
     device_lifetime: timedelta = timedelta(days=90)
+    register_enabled: bool = True
+    register_limit: int = 10
+    register_window: timedelta = timedelta(hours=1)
 
     @property
     def account(self) -> Budget:
@@ -64,6 +69,11 @@ class ThrottlePolicy:
     @property
     def address(self) -> Budget:
         return Budget(self.address_limit, self.window, self.base_delay, self.max_delay)
+
+    @property
+    def registration(self) -> Budget:
+        window = self.register_window
+        return Budget(self.register_limit, window, window, window)
 
 
 def account_key(email: Email) -> str:
@@ -161,6 +171,15 @@ class LoginThrottle:
         until = self._clock.now() + self._policy.device_lifetime
         await self._attempts.trust(self._device_key(email, device), until)
         return device
+
+    async def registration(self, address: str) -> None:
+        """Count a registration from this address, whatever its outcome (an email already
+        taken too); raise TooManyAttempts when the address has had its share."""
+        network = client_network(address, self._policy.ipv6_prefix)
+        if not self._policy.register_enabled or network is None:
+            return
+        budget = [("register:" + network, self._policy.registration)]
+        await spend(self._attempts, budget, self._clock.now(), "too many registrations")
 
 
 async def spend(

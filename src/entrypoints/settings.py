@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     throttle_max_delay: Seconds = 60 * 60
     throttle_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
     throttle_device_lifetime: Seconds = 90 * 24 * 60 * 60
+    register_throttle: bool = True
+    register_throttle_limit: Annotated[int, Field(ge=1)] = 10
+    register_throttle_window: Seconds = 60 * 60
 
     log_format: Literal["json", "text"] = "json"
 
@@ -173,6 +176,9 @@ class Settings(BaseSettings):
             max_delay=timedelta(seconds=self.throttle_max_delay),
             ipv6_prefix=self.throttle_ipv6_prefix,
             device_lifetime=timedelta(seconds=self.throttle_device_lifetime),
+            register_enabled=self.register_throttle,
+            register_limit=self.register_throttle_limit,
+            register_window=timedelta(seconds=self.register_throttle_window),
         )
 
 

@@ -282,3 +282,36 @@ async def test_an_ipv4_mapped_client_shares_the_budget_of_its_ipv4_form(
         statuses.append(response.status)
 
     assert statuses == [401, 401, 429]
+
+
+REGISTER_LIMIT = 10  # REGISTER_THROTTLE_LIMIT's default
+
+
+def someone(number: int) -> dict[str, str]:
+    return REGISTRATION | {"email": f"user{number}@example.com"}
+
+
+async def test_registrations_from_one_address_answer_429_after_the_limit_409s_included(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings())
+    statuses = []
+    for number in range(REGISTER_LIMIT):
+        body = REGISTRATION if number % 2 else someone(number)  # Ada's email, taken: 409
+        response = await client.post("/authentication/register", json=body)
+        statuses.append(response.status)
+
+    refused = await client.post("/authentication/register", json=someone(REGISTER_LIMIT))
+
+    assert sorted(set(statuses)) == [201, 409]
+    assert await retry_after(refused) == 3600  # REGISTER_THROTTLE_WINDOW's default
+    assert "registrations" in (await refused.json())["detail"]
+
+
+async def test_with_register_throttle_false_registrations_are_not_throttled(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(register_throttle=False))
+    for number in range(REGISTER_LIMIT + 2):
+        response = await client.post("/authentication/register", json=someone(number))
+        assert response.status == 201

@@ -71,7 +71,7 @@ async def test_openapi_error_answers_are_the_problem_tables(
     client = await make_client(embedded_settings())
     paths = (await (await client.get("/openapi.json")).json())["paths"]
     register = paths["/authentication/register"]["post"]["responses"]
-    assert set(register) == {"201", "400", "403", "409", "413", "415", "503"}
+    assert set(register) == {"201", "400", "403", "409", "413", "415", "429", "503"}
     taken = register["409"]["content"]["application/problem+json"]["schema"]
     assert taken["properties"]["type"]["enum"] == [kind_of(EmailTaken).type]
     assert register["409"]["description"] == kind_of(EmailTaken).title

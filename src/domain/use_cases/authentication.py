@@ -27,6 +27,8 @@ from domain.tickets import DeviceToken, SessionTicket, TicketKey
 class RegisterUser:
     """Creates a user and logs them in.
 
+    - registrations are throttled per client address, whatever their outcome, so that
+      probing which emails are taken is too (TooManyAttempts);
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
     - the new session gets a fresh ticket; the session the client held before, if any, ends;
@@ -58,6 +60,7 @@ class RegisterUser:
         replacing: SessionTicket | None = None,
         device: DeviceToken | None = None,
     ) -> LoggedIn:
+        await self._throttle.registration(client.address)
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
         user = User(

@@ -28,7 +28,7 @@ _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
 @answers(
     Reply(201, "registered and logged in", UserOut, cookie=True),
     body=RegisterBody,
-    raises=(EmailTaken,),
+    raises=(EmailTaken, TooManyAttempts),
     authenticates=False,
 )
 async def register(request: web.Request) -> web.Response:
