@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "coatcheck"
     cookie_secure: bool = True
     cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax"
-    cookie_host_prefix: bool = False
+    cookie_host_prefix: bool | None = None  # None: whenever the cookie is Secure
     allowed_origins: CommaList = []
     trusted_proxies: CommaList = []
 
@@ -148,8 +148,19 @@ class Settings(BaseSettings):
         return self.data_dir / "coatcheck.sqlite3"
 
     @property
+    def _host_prefixed(self) -> bool:
+        # __Host-: a sibling subdomain cannot plant a cookie of that name (it needs Secure).
+        return self.cookie_secure if self.cookie_host_prefix is None else self.cookie_host_prefix
+
+    @property
     def cookie_full_name(self) -> str:
-        return ("__Host-" if self.cookie_host_prefix else "") + self.cookie_name
+        return ("__Host-" if self._host_prefixed else "") + self.cookie_name
+
+    @property
+    def cookie_legacy_name(self) -> str | None:
+        """The name the cookie had before it took the __Host- prefix, still read (for
+        sessions made before this process started) so that an upgrade logs no one out."""
+        return self.cookie_name if self._host_prefixed else None
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(

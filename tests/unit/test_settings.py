@@ -106,3 +106,20 @@ def test_throttle_settings_become_the_throttle_policy() -> None:
     assert policy.account.max_delay == policy.address.max_delay == timedelta(minutes=10)
     assert policy.ipv6_prefix == 56
     assert policy.device_lifetime == timedelta(days=1)
+
+
+def test_a_secure_cookie_is_named_with_the_host_prefix_by_default() -> None:
+    assert load_settings().cookie_full_name == "__Host-coatcheck"
+    assert load_settings().cookie_legacy_name == "coatcheck"  # still read, from 0.1's days
+
+
+def test_a_cookie_for_plain_http_has_no_prefix_and_no_other_name() -> None:
+    settings = load_settings(cookie_secure=False)
+    assert settings.cookie_full_name == "coatcheck"
+    assert settings.cookie_legacy_name is None
+
+
+def test_the_host_prefix_can_be_turned_off() -> None:
+    settings = load_settings(cookie_host_prefix=False)
+    assert settings.cookie_full_name == "coatcheck"
+    assert settings.cookie_legacy_name is None

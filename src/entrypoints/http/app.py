@@ -15,7 +15,7 @@ from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
 from entrypoints.http.routes import authentication, health, passwords, sessions
-from entrypoints.http.tickets import COOKIES, CookiePolicy, TicketStorage
+from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
 
@@ -30,6 +30,7 @@ def create_app(
         settings.cookie_secure,
         settings.cookie_samesite,
         settings.throttle_device_lifetime,
+        settings.cookie_legacy_name,
     )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -78,6 +79,7 @@ def _services(
         await apply_migrations(settings)
         async with build_container(settings, overrides) as services:
             app[SERVICES] = services
+            app[LEGACY_BEFORE] = services.clock.now()
             yield
 
     return context

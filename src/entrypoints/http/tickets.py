@@ -4,6 +4,7 @@ bearer header; sessions themselves live behind the domain's Sessions port."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
@@ -18,6 +19,7 @@ from entrypoints.http.keys import services
 
 TICKET = "ticket"
 DEVICE = "device"
+LEGACY = "legacy"  # the ticket came in the cookie under its legacy name
 NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -37,16 +39,22 @@ class CookiePolicy:
     secure: bool = True
     samesite: str = "Lax"
     device_max_age: int = 90 * 24 * 60 * 60
+    legacy_name: str | None = None  # the name before the __Host- prefix, still read
 
     @property
     def device_name(self) -> str:
         return self.name + "-device"
 
     def write(
-        self, response: web.StreamResponse, value: str, max_age: int | None, *, device: bool = False
+        self,
+        response: web.StreamResponse,
+        value: str,
+        max_age: int | None,
+        *,
+        name: str | None = None,
     ) -> None:
         response.set_cookie(
-            self.device_name if device else self.name,
+            name or self.name,
             value,
             max_age=max_age,
             expires=_EPOCH if max_age == 0 else None,
@@ -58,10 +66,14 @@ class CookiePolicy:
 
 
 COOKIES = web.AppKey("cookies", CookiePolicy)
+# Sessions made before this moment (this process's start) were handed out by the previous
+# release, under the legacy name; since, only ever under the new one.
+LEGACY_BEFORE = web.AppKey("legacy_cookies_before", datetime)
 
 
 class TicketStorage(AbstractStorage):
-    """Reads the ticket from a bearer header (first) or the cookie; writes only cookies.
+    """Reads the ticket from a bearer header (first) or the cookie (or the cookie under its
+    legacy name); writes only cookies.
 
     A request that authenticates with a bearer header never gets a Set-Cookie.
     """
@@ -72,12 +84,17 @@ class TicketStorage(AbstractStorage):
 
     async def load_session(self, request: web.Request) -> Session:
         raw = bearer_value(request)
+        legacy = False
         if raw is None:
             raw = self.load_cookie(request)
+            if raw is None and self._cookie.legacy_name is not None:
+                raw = request.cookies.get(self._cookie.legacy_name)
+                legacy = raw is not None
         ticket = SessionTicket.parse(raw)
         if ticket is None:
             return Session(None, data=None, new=True)
-        return Session(None, data={"session": {TICKET: ticket}}, new=False)
+        data = {TICKET: ticket, LEGACY: True} if legacy else {TICKET: ticket}
+        return Session(None, data={"session": data}, new=False)
 
     async def save_session(
         self, request: web.Request, response: web.StreamResponse, session: Session
@@ -89,9 +106,13 @@ class TicketStorage(AbstractStorage):
             self._cookie.write(response, ticket.value, session.max_age)
         elif self.load_cookie(request) is not None:
             self._cookie.write(response, "", 0)
+        legacy = self._cookie.legacy_name
+        if legacy is not None and legacy in request.cookies:
+            self._cookie.write(response, "", 0, name=legacy)
         device = session.get(DEVICE)
         if isinstance(device, DeviceToken):
-            self._cookie.write(response, device.value, self._cookie.device_max_age, device=True)
+            cookie = self._cookie
+            cookie.write(response, device.value, cookie.device_max_age, name=cookie.device_name)
         response.headers.update(NO_STORE)
 
 
@@ -140,4 +161,16 @@ async def authenticate(request: web.Request) -> Authenticated:
         session.max_age = _cookie_max_age(authenticated.session)
         if session.max_age is not None:
             session.changed()
+    if LEGACY in session:
+        _adopt_legacy_cookie(request, session, authenticated)
     return authenticated
+
+
+def _adopt_legacy_cookie(request: web.Request, session: Session, caller: Authenticated) -> None:
+    """Answer a cookie under the legacy name with the new one, if the previous release can
+    have handed it out; one planted since (by a sibling site) is refused and cleared."""
+    if caller.session.created_at >= request.app[LEGACY_BEFORE]:
+        session.invalidate()
+        raise NotAuthenticated()
+    session.max_age = _cookie_max_age(caller.session)
+    session.changed()
