@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import openapi
+from entrypoints.http import headers, openapi
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
@@ -55,6 +55,7 @@ def create_app(
         app.add_routes(table)
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
+    app.on_response_prepare.append(headers.on_response_prepare(cors=bool(settings.allowed_origins)))
     return app
 
 

@@ -20,7 +20,6 @@ from entrypoints.http.keys import services
 TICKET = "ticket"
 DEVICE = "device"
 LEGACY = "legacy"  # the ticket came in the cookie under its legacy name
-NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -113,7 +112,6 @@ class TicketStorage(AbstractStorage):
         if isinstance(device, DeviceToken):
             cookie = self._cookie
             cookie.write(response, device.value, cookie.device_max_age, name=cookie.device_name)
-        response.headers.update(NO_STORE)
 
 
 def _cookie_max_age(session: DomainSession) -> int | None:

@@ -11,14 +11,7 @@ from entrypoints.http.keys import services
 from entrypoints.http.responses import TokenOut, UserOut, json_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse
-from entrypoints.http.tickets import (
-    NO_STORE,
-    authenticate,
-    hand_out,
-    held_device,
-    held_ticket,
-    take_back,
-)
+from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
 
 routes = web.RouteTableDef()
 _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
@@ -87,7 +80,7 @@ async def token(request: web.Request) -> web.Response:
         None,
         held_device(request),
     )
-    return json_response(TokenOut.of(logged_in), headers=NO_STORE)
+    return json_response(TokenOut.of(logged_in))
 
 
 @routes.get("/authentication")
