@@ -16,7 +16,12 @@ from pydantic import BaseModel
 
 from domain.errors import NotAuthenticated, StoreUnavailable
 from entrypoints.http.origin import SAFE_METHODS
-from entrypoints.http.problems import CrossSiteRequest, NotJson, RequestInvalid
+from entrypoints.http.problems import (
+    CrossSiteRequest,
+    HeaderFieldsTooLarge,
+    NotJson,
+    RequestInvalid,
+)
 from entrypoints.http.responses import JSON
 
 _H = TypeVar("_H", bound=Callable[..., Any])
@@ -44,7 +49,7 @@ class Answers:
 
     def errors(self, method: str) -> tuple[type[Exception], ...]:
         """What the route raises, and what follows from how it is reached."""
-        derived: list[type[Exception]] = []
+        derived: list[type[Exception]] = [HeaderFieldsTooLarge]  # before any handler runs
         if self.body is not None:
             derived += [RequestInvalid, web.HTTPRequestEntityTooLarge, NotJson]
         if self.authenticates:
