@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from entrypoints.http.tickets import NO_STORE
+
 SERVER = "coatcheck"
 
 Receiver = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
@@ -17,7 +19,7 @@ Receiver = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 def stamp(response: web.StreamResponse, vary_origin: bool = False) -> None:
     headers = response.headers
     headers["Server"] = SERVER
-    headers.setdefault("Cache-Control", "no-store")
+    headers.setdefault("Cache-Control", NO_STORE["Cache-Control"])
     if vary_origin:
         vary = headers.get("Vary")
         headers["Vary"] = "Origin" if not vary else f"{vary}, Origin"

@@ -20,6 +20,7 @@ from entrypoints.http.keys import services
 TICKET = "ticket"
 DEVICE = "device"
 LEGACY = "legacy"  # the ticket came in the cookie under its legacy name
+NO_STORE = {"Cache-Control": "no-store"}  # on every answer (http/headers.py)
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
