@@ -154,6 +154,7 @@ def main() -> None:
             "BCRYPT_ROUNDS": "4",
             "COOKIE_SECURE": "false",
             "THROTTLE_ADDRESS_LIMIT": "100000000",
+            "REGISTER_THROTTLE_LIMIT": "100000000",
             "DATA_DIR": folder,
         }
         try:

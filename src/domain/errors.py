@@ -43,8 +43,10 @@ class UserNotFound(CoatcheckError):
 
 
 class TooManyAttempts(CoatcheckError):
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("too many failed log-in attempts, try again later")
+    def __init__(
+        self, retry_after_seconds: int, what: str = "too many failed log-in attempts"
+    ) -> None:
+        super().__init__(f"{what}, try again later")
         self.retry_after_seconds = retry_after_seconds
 
 

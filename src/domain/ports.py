@@ -92,14 +92,18 @@ class Sessions(Protocol):
 
 
 class LoginAttempts(Protocol):
-    """Log-in attempt counts and lock-outs, by throttle key (an account or an address)."""
+    """Attempt counts and lock-outs by throttle key (an account, a device on an account, an
+    address), and the devices known on accounts."""
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         """The latest lock-out deadline among the keys, if any is locked."""
         ...
 
-    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        """Count one attempt; return the count within the window that began with the first."""
+    async def record_failure(
+        self, key: str, window: timedelta, now: datetime, sliding: bool = False
+    ) -> int:
+        """Count one attempt; return the count within the window that began with the first
+        or, if `sliding`, of the attempts since the key last went a whole window without."""
         ...
 
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
@@ -107,7 +111,15 @@ class LoginAttempts(Protocol):
         True when this call took the lock."""
         ...
 
-    async def clear(self, key: str) -> None: ...
+    async def clear(self, key: str) -> None:
+        """Forget the key's count and lock (not whether it is trusted)."""
+
+    async def trust(self, key: str, until: datetime) -> None:
+        """Remember the key (a device known on an account) as trusted until `until`."""
+
+    async def trusted(self, key: str, now: datetime) -> bool:
+        """Whether the key is trusted at `now`."""
+        ...
 
 
 class HealthCheck(Protocol):

@@ -10,7 +10,7 @@ from attrs import evolve, frozen
 
 from domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
 from domain.ports import Clock, Sessions
-from domain.tickets import SessionTicket, TicketKey
+from domain.tickets import DeviceToken, SessionTicket, TicketKey
 
 
 def new_session_id() -> str:
@@ -80,6 +80,7 @@ class LoggedIn:
     user: User
     ticket: SessionTicket
     session: Session
+    device: DeviceToken | None = None  # what the client keeps to be known on the account
 
 
 @frozen

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Self
 
 from attrs import field, frozen
 
@@ -16,26 +17,38 @@ _TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @frozen(repr=False)
-class SessionTicket:
-    """The bearer secret. It never prints itself: read `.value` only to hand it to the client."""
+class _Secret:
+    """256 random bits, URL-safe, that never print themselves."""
 
     value: str = field(repr=False)
 
     @classmethod
-    def issue(cls) -> SessionTicket:
+    def issue(cls) -> Self:
         return cls(secrets.token_urlsafe(TICKET_BYTES))
 
     @classmethod
-    def parse(cls, raw: str | None) -> SessionTicket | None:
-        """A ticket of the shape we issue, or None: junk never reaches a store."""
+    def parse(cls, raw: str | None) -> Self | None:
+        """One of the shape we issue, or None: junk never reaches a store."""
         if raw is None or not _TICKET_SHAPE.fullmatch(raw):
             return None
         return cls(raw)
 
     def __repr__(self) -> str:
-        return "SessionTicket(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
     __str__ = __repr__
+
+
+@frozen(repr=False)
+class SessionTicket(_Secret):
+    """The bearer secret. It never prints itself: read `.value` only to hand it to the client."""
+
+
+@frozen(repr=False)
+class DeviceToken(_Secret):
+    """What a browser that logged in to an account keeps (in a cookie of its own) to be
+    known there again: it spends a log-in budget of its own, not the one everyone shares.
+    As opaque and as unprintable as a ticket; the server keeps only a digest of it."""
 
 
 @frozen(repr=False)
@@ -50,6 +63,11 @@ class TicketKey:
 
     def digest(self, ticket: SessionTicket) -> str:
         return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()
+
+    def device_digest(self, account: str, device: DeviceToken) -> str:
+        """The digest of a device on one account: a token says nothing about another one."""
+        message = f"device\x00{account}\x00{device.value}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "TicketKey(<redacted>)"

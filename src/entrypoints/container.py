@@ -130,14 +130,25 @@ class Container(containers.DeclarativeContainer):
     )
 
     throttle = providers.Singleton(
-        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock, events=events
+        LoginThrottle,
+        attempts=login_attempts,
+        policy=throttle_policy,
+        clock=clock,
+        key=ticket_key,
+        events=events,
     )
     issuer = providers.Singleton(
         SessionIssuer, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
     )
 
     register_user = providers.Singleton(
-        RegisterUser, users=users, hasher=hasher, issuer=issuer, clock=clock, events=events
+        RegisterUser,
+        users=users,
+        hasher=hasher,
+        throttle=throttle,
+        issuer=issuer,
+        clock=clock,
+        events=events,
     )
     log_in = providers.Singleton(
         LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer, events=events

@@ -135,7 +135,10 @@ class RequestLog(AbstractAccessLogger):
         atexit.register(self._lines.flush)  # what the timer had no time to write
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
-        info = request.match_info.route.resource if isinstance(request, web.Request) else None
+        try:
+            info = request.match_info.route.resource  # type: ignore[attr-defined]
+        except (AttributeError, AssertionError):  # refused by the parser before any routing
+            info = None
         route = info.canonical if info is not None else None
         duration = round(time_ * 1000, 3)
         request_id = request.get(REQUEST_ID_KEY)

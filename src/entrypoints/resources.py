@@ -13,6 +13,7 @@ import asyncpg
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.postgres_users import create_pool
+from adapters.private_files import private_folder
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
 from adapters.sqlite import SqliteStore
@@ -24,7 +25,7 @@ from entrypoints.settings import Settings
 def embedded_session_secret(data_dir: Path) -> bytes:
     """The embedded default's secret: made once, kept (mode 0600) beside its database."""
     path = data_dir / "session_secret"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -84,10 +85,7 @@ async def sqlite_store(settings: Settings) -> AsyncIterator[SqliteStore]:
 
 
 async def bcrypt_hasher(settings: Settings) -> AsyncIterator[BcryptHasher]:
-    # Construction makes the dummy hash: off the event loop.
-    hasher = await asyncio.to_thread(
-        BcryptHasher, rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads
-    )
+    hasher = BcryptHasher(rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads)
     try:
         yield hasher
     finally:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "coatcheck"
     cookie_secure: bool = True
     cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax"
-    cookie_host_prefix: bool = False
+    cookie_host_prefix: bool | None = None  # None: whenever the cookie is Secure
     allowed_origins: CommaList = []
     trusted_proxies: CommaList = []
 
@@ -56,8 +56,14 @@ class Settings(BaseSettings):
     throttle_account_limit: Annotated[int, Field(ge=1)] = 5
     throttle_address_limit: Annotated[int, Field(ge=1)] = 50
     throttle_window: Seconds = 15 * 60
+    throttle_account_window: Seconds = 24 * 60 * 60
     throttle_base_delay: Seconds = 1
-    throttle_max_delay: Seconds = 60
+    throttle_max_delay: Seconds = 60 * 60
+    throttle_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
+    throttle_device_lifetime: Seconds = 90 * 24 * 60 * 60
+    register_throttle: bool = True
+    register_throttle_limit: Annotated[int, Field(ge=1)] = 10
+    register_throttle_window: Seconds = 60 * 60
 
     log_format: Literal["json", "text"] = "json"
 
@@ -133,6 +139,11 @@ class Settings(BaseSettings):
             raise ValueError("REMEMBER_ABSOLUTE_TIMEOUT must not be below REMEMBER_IDLE_TIMEOUT")
         if self.hashing_deadline < self.request_deadline:
             raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
+        if self.throttle_account_window <= self.throttle_max_delay:
+            # Else an account's failures would be forgotten while it is locked.
+            raise ValueError("THROTTLE_ACCOUNT_WINDOW must be longer than THROTTLE_MAX_DELAY")
+        if self.throttle_max_delay < self.throttle_base_delay:
+            raise ValueError("THROTTLE_MAX_DELAY must not be below THROTTLE_BASE_DELAY")
         return self
 
     @property
@@ -148,8 +159,19 @@ class Settings(BaseSettings):
         return self.data_dir / "coatcheck.sqlite3"
 
     @property
+    def _host_prefixed(self) -> bool:
+        # __Host-: a sibling subdomain cannot plant a cookie of that name (it needs Secure).
+        return self.cookie_secure if self.cookie_host_prefix is None else self.cookie_host_prefix
+
+    @property
     def cookie_full_name(self) -> str:
-        return ("__Host-" if self.cookie_host_prefix else "") + self.cookie_name
+        return ("__Host-" if self._host_prefixed else "") + self.cookie_name
+
+    @property
+    def cookie_legacy_name(self) -> str | None:
+        """The name the cookie had before it took the __Host- prefix, still read (for
+        sessions made before this process started) so that an upgrade logs no one out."""
+        return self.cookie_name if self._host_prefixed else None
 
     def store_timeouts(self) -> StoreTimeouts:
         """Every store wait fits in the deadline of a request that hashes no password."""
@@ -175,8 +197,14 @@ class Settings(BaseSettings):
             account_limit=self.throttle_account_limit,
             address_limit=self.throttle_address_limit,
             window=timedelta(seconds=self.throttle_window),
+            account_window=timedelta(seconds=self.throttle_account_window),
             base_delay=timedelta(seconds=self.throttle_base_delay),
             max_delay=timedelta(seconds=self.throttle_max_delay),
+            ipv6_prefix=self.throttle_ipv6_prefix,
+            device_lifetime=timedelta(seconds=self.throttle_device_lifetime),
+            register_enabled=self.register_throttle,
+            register_limit=self.register_throttle_limit,
+            register_window=timedelta(seconds=self.register_throttle_window),
         )
 
 

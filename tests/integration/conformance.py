@@ -10,9 +10,10 @@ each for a reason:
 - OPTIONS, CORS preflights (with ALLOWED_ORIGINS): aiohttp-cors answers them, not the API.
 - a request no route matches (404 for an unknown path, 405 for another method): the
   router's answer, no operation's; checked against the Problem schema instead.
-- answers given before any middleware runs (a request aiohttp's HTTP parser refuses) and
-  answers of servers in another process (`coatcheck serve` in the CLI, embedded-default and
-  workers tests): the hook cannot see them; the same app's answers are checked in process.
+- answers given before any middleware runs (a request aiohttp's HTTP parser refuses; see
+  test_http_raw_bytes.py, which holds one to the document with `check`) and answers of
+  servers in another process (`coatcheck serve` in the CLI, embedded-default and workers
+  tests): the hook cannot see them; the same app's answers are checked in process.
 """
 
 from __future__ import annotations

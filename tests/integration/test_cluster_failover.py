@@ -76,7 +76,12 @@ async def test_losing_a_primary_gives_503s_only_until_its_replica_is_promoted(
     seed = cluster_with_replicas[0]
     url = f"redis://127.0.0.1:{seed}/0"
     client: Client = await make_client(
-        shared_settings(redis_url=url, redis_cluster=True, throttle_address_limit=1_000_000)
+        shared_settings(
+            redis_url=url,
+            redis_cluster=True,
+            throttle_address_limit=1_000_000,
+            register_throttle_limit=1_000_000,
+        )
     )
     async with traffic(client) as flow:
         await asyncio.sleep(1.0)  # the sessions have reached the replicas

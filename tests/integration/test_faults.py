@@ -30,7 +30,10 @@ HASHING_DEADLINE = 5.0
 READY_TIMEOUT = 0.5
 SLACK = 0.5  # the test client shares the event loop with the app
 FAULT_SECONDS = 2.0
-LOOSE_THROTTLE = {"throttle_address_limit": 1_000_000}  # every client is 127.0.0.1
+LOOSE_THROTTLE = {  # every client is 127.0.0.1
+    "throttle_address_limit": 1_000_000,
+    "register_throttle_limit": 1_000_000,
+}
 
 
 @pytest.fixture

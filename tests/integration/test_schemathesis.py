@@ -56,6 +56,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "COOKIE_SECURE": "false",
         "THROTTLE_ACCOUNT_LIMIT": "1000",
         "THROTTLE_ADDRESS_LIMIT": "100000",
+        "REGISTER_THROTTLE_LIMIT": "100000",
     }
     with (folder / "server.log").open("wb") as log:
         server = subprocess.Popen(

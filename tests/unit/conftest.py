@@ -21,7 +21,7 @@ from domain.model import ClientInfo, Email, Name, NewPassword, Password, Session
 from domain.ports import PasswordHasher
 from domain.sessions import LoggedIn, SessionPolicy
 from domain.throttle import ThrottlePolicy
-from domain.tickets import TicketKey
+from domain.tickets import DeviceToken, TicketKey
 from entrypoints.container import Services, build_container
 from entrypoints.settings import Settings
 from tests.factories import NOW
@@ -58,8 +58,9 @@ class Domain(Services):
         password: str = PASSWORD,
         kind: SessionKind = SessionKind.BROWSER,
         client: ClientInfo = CLIENT,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        return await self.log_in(Email(email), Password(password), client, kind)
+        return await self.log_in(Email(email), Password(password), client, kind, device=device)
 
     def user_session_count(self, user_id: uuid.UUID) -> int:
         return sum(1 for s in self.sessions.by_digest.values() if s.user_id == user_id)

@@ -8,7 +8,13 @@ from collections.abc import Awaitable
 
 from attrs import evolve
 
-from domain.errors import CoatcheckError, EmailTaken, InvalidCredentials, NotAuthenticated
+from domain.errors import (
+    CoatcheckError,
+    EmailTaken,
+    InvalidCredentials,
+    NotAuthenticated,
+    StoreUnavailable,
+)
 from domain.model import (
     ClientInfo,
     Email,
@@ -23,12 +29,14 @@ from domain.model import (
 from domain.ports import Clock, Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
-from domain.tickets import SessionTicket, TicketKey
+from domain.tickets import DeviceToken, SessionTicket, TicketKey
 
 
 class RegisterUser:
     """Creates a user and logs them in.
 
+    - registrations are throttled per client address, whatever their outcome, so that
+      probing which emails are taken is too (TooManyAttempts);
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
     - the new session gets a fresh ticket; the session the client held before, if any, ends;
@@ -36,18 +44,21 @@ class RegisterUser:
       step, the confirmation, succeeds after the session is stored. A registration that
       failed leaves no user that can log in or that holds the email: a later registration
       of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
+    - the client's device is known on the account from now on.
     """
 
     def __init__(
         self,
         users: Users,
         hasher: PasswordHasher,
+        throttle: LoginThrottle,
         issuer: SessionIssuer,
         clock: Clock,
         events: Events,
     ) -> None:
         self._users = users
         self._hasher = hasher
+        self._throttle = throttle
         self._issuer = issuer
         self._clock = clock
         self._events = events
@@ -60,7 +71,9 @@ class RegisterUser:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
+        await self._throttle.registration(client.address)
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
         user = User(
@@ -82,7 +95,38 @@ class RegisterUser:
             raise EmailTaken()
         self._events.registered(user)
         await self._issuer.end(replacing)
-        return logged_in
+        return evolve(logged_in, device=await self._known(email, device))
+
+    async def _known(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
+        """The device, known on the new account from now on; the user exists already, so a
+        store failure here costs only the device cookie, never the answer."""
+        with contextlib.suppress(StoreUnavailable):
+            return await self._throttle.know(email, device)
+        return None
+
+
+def _forms(password: Password) -> list[Password]:
+    typed = password.as_typed()
+    return [password] if typed is None else [password, typed]
+
+
+async def matching_form(
+    hasher: PasswordHasher, password: Password, password_hash: str
+) -> Password | None:
+    """The form of the password that the hash was made of: its normalised form or, for a
+    hash made before passwords were normalised, the form it was typed in; None if neither.
+    A miss costs what `spend_a_miss` costs."""
+    for form in _forms(password):
+        if await hasher.verify(form, password_hash):
+            return form
+    return None
+
+
+async def spend_a_miss(hasher: PasswordHasher, password: Password) -> None:
+    """What checking this password against a hash it misses costs, for an email that has no
+    user: as many verifications as `matching_form` makes."""
+    for form in _forms(password):
+        await hasher.verify_dummy(form)
 
 
 async def _quietly(step: Awaitable[None]) -> None:
@@ -95,9 +139,11 @@ class LogIn:
     """Checks credentials and starts a new session.
 
     - unknown email and wrong password raise the same InvalidCredentials, and an
-      unknown email still costs one hash verification;
-    - throttled per account and per client address (TooManyAttempts);
-    - a hash made with an outdated cost is upgraded;
+      unknown email costs what a wrong password does;
+    - throttled per account (or per device known there) and per client address
+      (TooManyAttempts); the client's device is known on the account from now on;
+    - a hash made with an outdated cost, or of a password before it was normalised, is
+      upgraded;
     - the session the client held before, if any, ends; the new one has a fresh ticket.
     """
 
@@ -122,28 +168,30 @@ class LogIn:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        await self._throttle.attempt(email, client.address)
+        attempt = await self._throttle.attempt(email, client.address, device)
         user = await self._users.by_email(email)
         if user is None:
-            await self._hasher.verify_dummy(password)
+            await spend_a_miss(self._hasher, password)
             self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
-        if not await self._hasher.verify(password, user.password_hash):
+        matched = await matching_form(self._hasher, password, user.password_hash)
+        if matched is None:
             self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
-        await self._throttle.succeeded(email)
+        device = await self._throttle.succeeded(attempt)
         verified_hash = user.password_hash
-        user = await self._upgrade_hash(user, password)
+        user = await self._upgrade_hash(user, password, outdated=matched is not password)
         await self._issuer.end(replacing)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
         self._events.logged_in(user, logged_in.session)
-        return logged_in
+        return evolve(logged_in, device=device)
 
-    async def _upgrade_hash(self, user: User, password: Password) -> User:
-        if not self._hasher.needs_rehash(user.password_hash):
+    async def _upgrade_hash(self, user: User, password: Password, outdated: bool) -> User:
+        if not outdated and not self._hasher.needs_rehash(user.password_hash):
             return user
         upgraded = await self._hasher.hash(password)
         # Compare-and-set: a password changed meanwhile is never overwritten.

@@ -9,6 +9,8 @@ from domain.model import ClientInfo, NewPassword, Password
 from domain.ports import Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
+from domain.tickets import DeviceToken
+from domain.use_cases.authentication import matching_form
 
 
 class ChangePassword:
@@ -42,19 +44,21 @@ class ChangePassword:
         current_password: Password,
         new_password: NewPassword,
         client: ClientInfo,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
         user = await self._users.get(caller.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        await self._throttle.attempt(user.email, client.address)
-        if not await self._hasher.verify(current_password, user.password_hash):
+        attempt = await self._throttle.attempt(user.email, client.address, device)
+        if await matching_form(self._hasher, current_password, user.password_hash) is None:
             raise WrongPassword()
-        await self._throttle.succeeded(user.email)
+        device = await self._throttle.succeeded(attempt)
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
         ended = await self._sessions.remove_of_user(user.id)
         self._events.sessions_ended(user.id, ended, "password-change")
-        return await self._issuer.start(
+        logged_in = await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )
+        return evolve(logged_in, device=device)

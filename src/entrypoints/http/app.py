@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import openapi
+from entrypoints.http import headers, openapi
 from entrypoints.http.context import context_middleware
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
@@ -19,7 +19,7 @@ from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import OVERLOADED, problem_middleware
 from entrypoints.http.routes import authentication, health, passwords, sessions, verify
 from entrypoints.http.routes import metrics as metrics_routes
-from entrypoints.http.tickets import CookiePolicy, TicketStorage
+from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
 from entrypoints.metrics import Metrics
 from entrypoints.migrations import (
     migrate_embedded,
@@ -56,6 +56,7 @@ def create_app(
     app[METRICS] = metrics
     app[OVERLOADED] = metrics.overloaded
     app.cleanup_ctx.append(_services(settings, {"metrics": metrics, **(overrides or {})}))
+    app[COOKIES] = cookie
     for table in (
         authentication.routes,
         verify.routes,
@@ -71,6 +72,7 @@ def create_app(
         app.add_routes(metrics_routes.routes)
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
+    app.on_response_prepare.append(headers.on_response_prepare(cors=bool(settings.allowed_origins)))
     return app
 
 
@@ -98,6 +100,7 @@ def _services(
         await migrate_embedded(settings)
         async with build_container(settings, overrides) as services:
             app[SERVICES] = services
+            app[LEGACY_BEFORE] = services.clock.now()
             watch = services.watches["users"]
             if await migrate_postgres_once(settings, watch):
                 yield

@@ -11,7 +11,7 @@ from entrypoints.http.keys import services
 from entrypoints.http.responses import TokenOut, UserOut, json_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse
-from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
+from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
 
 routes = web.RouteTableDef()
 _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
@@ -21,7 +21,7 @@ _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
 @answers(
     Reply(201, "registered and logged in", UserOut, cookie=True),
     body=RegisterBody,
-    raises=(EmailTaken,),
+    raises=(EmailTaken, TooManyAttempts),
     authenticates=False,
     hashes=True,
 )
@@ -34,6 +34,7 @@ async def register(request: web.Request) -> web.Response:
         body.password,
         client_info(request),
         replacing=await held_ticket(request),
+        device=held_device(request),
     )
     await hand_out(request, logged_in)
     return json_response(UserOut.of(logged_in.user.public), 201)
@@ -52,7 +53,12 @@ async def log_in(request: web.Request) -> web.Response:
     body = await parse(request, LogInBody)
     kind = SessionKind.REMEMBERED if body.remember else SessionKind.BROWSER
     logged_in = await services(request).log_in(
-        body.email, body.password, client_info(request), kind, await held_ticket(request)
+        body.email,
+        body.password,
+        client_info(request),
+        kind,
+        await held_ticket(request),
+        held_device(request),
     )
     await hand_out(request, logged_in)
     return json_response(UserOut.of(logged_in.user.public))
@@ -70,9 +76,14 @@ async def token(request: web.Request) -> web.Response:
     """Log in for a bearer token (no cookie)."""
     body = await parse(request, LogInBody)
     logged_in = await services(request).log_in(
-        body.email, body.password, client_info(request), SessionKind.TOKEN
+        body.email,
+        body.password,
+        client_info(request),
+        SessionKind.TOKEN,
+        None,
+        held_device(request),
     )
-    return json_response(TokenOut.of(logged_in), headers=NO_STORE)
+    return json_response(TokenOut.of(logged_in))
 
 
 @routes.get("/authentication")
