@@ -7,6 +7,7 @@ import uuid
 from attrs import evolve
 
 from domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated
+from domain.events import EndReason
 from domain.model import (
     ClientInfo,
     Email,
@@ -66,7 +67,7 @@ class RegisterUser:
         except BaseException:
             await self._issuer.end(logged_in.ticket)
             raise
-        await self._issuer.end(replacing)
+        await self._issuer.end(replacing, EndReason.REPLACED)
         return logged_in
 
 
@@ -110,7 +111,7 @@ class LogIn:
         await self._throttle.succeeded(email)
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password)
-        await self._issuer.end(replacing)
+        await self._issuer.end(replacing, EndReason.REPLACED)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
@@ -136,7 +137,7 @@ class LogIn:
             or await self._hasher.verify(password, stored.password_hash)
         ):
             return
-        await self._issuer.end(logged_in.ticket)
+        await self._issuer.end(logged_in.ticket, EndReason.PASSWORD_CHANGED)
         raise InvalidCredentials()
 
 
@@ -174,6 +175,28 @@ class Authenticate:
         if not await self._sessions.replace(digest, renewed):
             raise NotAuthenticated()  # revoked between our read and our write
         return Authenticated(renewed, digest, renewed=True)
+
+
+class CheckSession:
+    """Finds the live session a ticket names, and nothing more: watching a session (an open
+    WebSocket) is not using it, so this never renews it, nor deletes it.
+
+    - a missing, unknown, revoked or expired ticket raises NotAuthenticated.
+    """
+
+    def __init__(self, sessions: Sessions, key: TicketKey, clock: Clock) -> None:
+        self._sessions = sessions
+        self._key = key
+        self._clock = clock
+
+    async def __call__(self, ticket: SessionTicket | None) -> Authenticated:
+        if ticket is None:
+            raise NotAuthenticated()
+        digest = self._key.digest(ticket)
+        session = await self._sessions.get(digest)
+        if session is None or not session.is_live(self._clock.now()):
+            raise NotAuthenticated()
+        return Authenticated(session, digest)
 
 
 class CurrentUser:

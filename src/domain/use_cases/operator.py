@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from domain.errors import UserNotFound
+from domain.events import EndReason
 from domain.model import Email, Session, User
-from domain.ports import Clock, Sessions, Users
-from domain.use_cases.sessions import remove_by_id
+from domain.ports import Clock, SessionEvents, Sessions, Users
+from domain.use_cases.sessions import revoke_all, revoke_by_id
 
 
 async def _user(users: Users, email: Email) -> User:
@@ -32,14 +33,17 @@ class UserSessions:
 class RevokeUserSessions:
     """Ends one session of a user (by public id) or all of them; returns how many ended."""
 
-    def __init__(self, users: Users, sessions: Sessions, clock: Clock) -> None:
+    def __init__(
+        self, users: Users, sessions: Sessions, clock: Clock, events: SessionEvents
+    ) -> None:
         self._users = users
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def __call__(self, email: Email, session_id: str | None = None) -> int:
         user = await _user(self._users, email)
         if session_id is None:
-            return await self._sessions.remove_of_user(user.id)
-        await remove_by_id(self._sessions, user.id, session_id, self._clock.now())
+            return await revoke_all(self._sessions, self._events, user.id, EndReason.REVOKED)
+        await revoke_by_id(self._sessions, self._events, user.id, session_id, self._clock.now())
         return 1

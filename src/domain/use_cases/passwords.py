@@ -5,10 +5,12 @@ from __future__ import annotations
 from attrs import evolve
 
 from domain.errors import NotAuthenticated, WrongPassword
+from domain.events import EndReason
 from domain.model import ClientInfo, NewPassword, Password
-from domain.ports import PasswordHasher, Sessions, Users
+from domain.ports import PasswordHasher, SessionEvents, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
+from domain.use_cases.sessions import revoke_all
 
 
 class ChangePassword:
@@ -27,12 +29,14 @@ class ChangePassword:
         throttle: LoginThrottle,
         sessions: Sessions,
         issuer: SessionIssuer,
+        events: SessionEvents,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._throttle = throttle
         self._sessions = sessions
         self._issuer = issuer
+        self._events = events
 
     async def __call__(
         self,
@@ -51,7 +55,7 @@ class ChangePassword:
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
-        await self._sessions.remove_of_user(user.id)
+        await revoke_all(self._sessions, self._events, user.id, EndReason.PASSWORD_CHANGED)
         return await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )
