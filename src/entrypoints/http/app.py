@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import openapi
+from entrypoints.http import events, openapi
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
@@ -40,6 +40,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services(settings, overrides))
+    events.setup(app)
     for table in (
         authentication.routes,
         sessions.routes,
