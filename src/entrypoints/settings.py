@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     throttle_max_delay: Seconds = 60
 
     log_format: Literal["json", "text"] = "json"
+    account_page: bool = True
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 

@@ -14,7 +14,7 @@ from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
-from entrypoints.http.routes import authentication, health, passwords, sessions
+from entrypoints.http.routes import account, authentication, health, passwords, sessions
 from entrypoints.http.tickets import CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
@@ -49,6 +49,8 @@ def create_app(
         openapi.routes,
     ):
         app.add_routes(table)
+    if settings.account_page:
+        app.add_routes(account.routes())
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
     return app

@@ -99,6 +99,8 @@ def _operation(
         answer: dict[str, Any] = {"description": reply.description}
         if reply.model is not None:
             answer["content"] = {JSON: {"schema": refs[reply.model]}}
+        elif reply.media_type is not None:
+            answer["content"] = {reply.media_type: {"schema": {"type": "string"}}}
         if reply.cookie:
             answer["headers"] = _COOKIE
         responses[str(reply.status)] = answer

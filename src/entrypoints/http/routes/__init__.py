@@ -29,6 +29,7 @@ class Reply:
     description: str
     model: type[BaseModel] | None = None
     cookie: bool = False  # it hands out the session cookie
+    media_type: str | None = None  # a body that is not JSON (the account page's files)
 
 
 @frozen
