@@ -108,7 +108,7 @@ function render(sessions) {
     const name = row.querySelector(".device-name");
     name.textContent = session.device;
     name.title = session.userAgent;
-    row.querySelector(".badge").hidden = !session.current;
+    if (!session.current) row.querySelector(".badge").remove();
     row.querySelector(".address").textContent = session.ipAddress || "unknown";
     setTime(row.querySelector(".created"), session.createdAt, false);
     setTime(row.querySelector(".last-seen"), session.lastSeenAt, true);
@@ -243,6 +243,8 @@ bindForm($("change-password"), async ({ currentPassword, newPassword }) => {
   announce("Your password was changed. Every other session was logged out.");
   await refreshSessions();
 });
+
+document.addEventListener("submit", () => announce(""), { capture: true }); // news is stale now
 
 async function start() {
   try {
