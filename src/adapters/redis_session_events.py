@@ -34,9 +34,17 @@ class SubscriptionLost(ConnectionError):
 
 
 class RedisSessionEvents:
-    def __init__(self, client: Client, prefix: str = "coatcheck:") -> None:
+    def __init__(
+        self,
+        client: Client,
+        prefix: str = "coatcheck:",
+        ping_seconds: float = PING_SECONDS,
+        answer_seconds: float = ANSWER_SECONDS,
+    ) -> None:
         self._redis = client
         self._channel = f"{prefix}session-events"
+        self._ping_seconds = ping_seconds
+        self._answer_seconds = answer_seconds
 
     async def publish(self, event: SessionEvent) -> None:
         try:
@@ -83,12 +91,12 @@ class RedisSessionEvents:
                     # redis-py writes through asyncio.wait_for, which in Python 3.11 loses a
                     # cancellation that lands as the write completes: honour it here.
                     raise asyncio.CancelledError()
-                message = await pubsub.get_message(timeout=WAIT_SECONDS)
+                message = await pubsub.get_message(timeout=min(WAIT_SECONDS, self._ping_seconds))
                 now = loop.time()
                 if message is None:
-                    if now - heard > PING_SECONDS + ANSWER_SECONDS:
+                    if now - heard > self._ping_seconds + self._answer_seconds:
                         raise SubscriptionLost("no answer to a PING")
-                    if now - heard > PING_SECONDS and not pinged:
+                    if now - heard > self._ping_seconds and not pinged:
                         await pubsub.ping()
                         pinged = True
                     continue

@@ -1,6 +1,7 @@
-"""A TCP proxy on loopback that a test can cut: every connection through it drops, and new
-ones are refused until it is restored. What a network failure between an instance and its
-store looks like, without touching the store or anyone else's connections to it."""
+"""A TCP proxy on loopback that a test can cut (every connection through it drops, and new
+ones are refused until it is restored) or stall (connections stay open, nothing gets
+through). What a network failure between an instance and its store looks like, without
+touching the store or anyone else's connections to it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.cut = False
         self.port = 0
+        self.connections = 0  # accepted so far
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -31,6 +35,13 @@ class TcpProxy:
     def restore(self) -> None:
         self.cut = False
 
+    def stall(self) -> None:
+        """Keep every connection open, and carry nothing over any: a peer that fell silent."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
     async def close(self) -> None:
         self.sever()
         if self._server is not None:
@@ -41,6 +52,7 @@ class TcpProxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         if self.cut:
             writer.transport.abort()
             return
@@ -66,10 +78,10 @@ class TcpProxy:
                 self._writers.discard(end)
                 end.transport.abort()
 
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
             while data := await source.read(65536):
+                await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
 

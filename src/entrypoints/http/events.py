@@ -233,7 +233,7 @@ HUB = web.AppKey("events hub", EventHub)
 
 @routes.get("/authentication/events")
 @answers(
-    Reply(101, "a WebSocket of session events (see the route's description)"),
+    Reply(101, "a WebSocket of JSON session events; closed with 4001 when the session ends"),
     raises=(CrossSiteRequest, RequestInvalid),
 )
 async def session_events(request: web.Request) -> web.WebSocketResponse:
