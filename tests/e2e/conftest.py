@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from attrs import frozen
 from playwright.async_api import async_playwright, expect
 
 from adapters.clock import SystemClock
@@ -106,18 +107,24 @@ def screenshots() -> Path:
     return folder
 
 
-Serve = Callable[..., Awaitable[str]]
+@frozen
+class Service:
+    url: str  # http://127.0.0.1:PORT
+    settings: Settings
+
+
+Serve = Callable[..., Awaitable[Service]]
 
 
 @pytest.fixture
 def serve(shared_settings: MakeSettings, make_client: MakeClient) -> Serve:  # noqa: F811
     """Starts the service on 127.0.0.1 (real PostgreSQL and Redis, the real clock, the cookie's
-    defaults); keywords override settings. Returns its base URL. (The stores are asked for
-    first, so that they outlive the app.)"""
+    defaults); keywords override settings. (The stores are asked for first, so that they
+    outlive the app.)"""
 
-    async def start(*, overrides: dict[str, object] | None = None, **settings: Any) -> str:
+    async def start(*, overrides: dict[str, object] | None = None, **settings: Any) -> Service:
         configured: Settings = shared_settings(cookie_secure=True, **settings)
         client = await make_client(configured, clock=SystemClock(), **(overrides or {}))
-        return f"http://127.0.0.1:{client.port}"
+        return Service(f"http://127.0.0.1:{client.port}", configured)
 
     return start
