@@ -24,7 +24,7 @@ from bench.servers import ROOT
 from bench.stores import check_local, delete_prefix, run_tag, scratch_database
 from bench.workloads import Bench
 
-WORKLOADS = ("get", "login", "connections", "memory", "sessions")
+WORKLOADS = ("get", "login", "connections", "memory", "sessions", "verify")
 FULL_SIZES = "1000,10000,100000,1000000"
 QUICK = {"duration": 2, "runs": 1, "sizes": "1000,10000,100000", "memory_sessions": 10_000}
 RESULTS = ROOT / "bench" / "results"
@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=WORKLOADS,
         help="run only this workload (repeatable): get = bare, authenticated, 401 and "
-        "--workers 2 (targets 1, 2, 7); login (3); connections (4); memory (5); sessions (6)",
+        "--workers 2 (targets 1, 2, 7); login (3); connections (4); memory (5); sessions (6);"
+        " verify = GET /authentication/verify against the authenticated GET (issue 12)",
     )
     add(
         "--quick", action="store_true", help="2 s runs, 1 run, sizes up to 100k: checks the harness"
@@ -165,9 +166,10 @@ def _run(bench: Bench, workloads: set[str]) -> None:
         bench.data.memory = memory.measure_both(
             bench.reaper, bench.redis_url, arguments.memory_sessions
         )
-    if workloads & {"get", "login", "connections", "sessions"}:
-        bench.seed(log_ins=bool(workloads & {"get", "login", "connections"}))
-    if workloads & {"get", "login", "connections"}:
+    rounds = {"get", "login", "connections", "verify"}
+    if workloads & (rounds | {"sessions"}):
+        bench.seed(log_ins=bool(workloads & rounds))
+    if workloads & rounds:
         bench.rounds(workloads)
     if "sessions" in workloads:
         scale.run(bench, arguments.sizes)

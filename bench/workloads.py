@@ -1,6 +1,7 @@
 """Targets 1 to 4 and 7 of issue 8 against coatcheck processes on one PostgreSQL database
-and one Redis prefix, with the bare handler measured in the same rounds: seeding over
-HTTP, then rounds of interleaved wrk runs."""
+and one Redis prefix, with the bare handler measured in the same rounds, and issue 12's
+forward-auth check against the authenticated GET: seeding over HTTP, then rounds of
+interleaved wrk runs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bench.servers import Server, start_bare, start_coatcheck
 from bench.wrk import Load, Wrk
 
 LOGIN_TIMEOUT = 10.0  # seconds: a log-in queues behind bcrypt
+VERIFY = "/authentication/verify"
 
 
 class Bench:
@@ -79,10 +81,12 @@ class Bench:
             self._bare = start_bare(self.reaper, "bare", self.folder)
         return self._bare
 
-    def get_load(self, server: Server, cookies: Path | None, **options: object) -> Load:
-        """GET /authentication with the cookies of `cookies` in rotation (None: no cookie)."""
+    def get_load(
+        self, server: Server, cookies: Path | None, path: str = "/authentication", **options: object
+    ) -> Load:
+        """GET `path` with the cookies of `cookies` in rotation (None: no cookie)."""
         load = Load(
-            url=server.url + "/authentication",
+            url=server.url + path,
             connections=self.arguments.connections,
             duration=self.arguments.duration,
             threads=self.arguments.threads,
@@ -155,7 +159,7 @@ class Bench:
         cookies = self.cookies_file
         get = "get" in workloads
         bare = self.bare() if get else None
-        main = self.coatcheck("coatcheck") if workloads & {"get", "connections"} else None
+        main = self.coatcheck("coatcheck") if workloads & {"get", "connections", "verify"} else None
         workers2 = self.coatcheck("workers2", workers=2) if get else None
         login = bodies = None
         if "login" in workloads:
@@ -174,6 +178,10 @@ class Bench:
                 ("unauth", main, self.get_load(main, None), "401"),
                 ("workers2", workers2, self.get_load(workers2, cookies), "2xx"),
             ]
+        if main and "verify" in workloads:
+            if not get:
+                plan.append(("auth", main, self.get_load(main, cookies), "2xx"))
+            plan.append(("verify", main, self.get_load(main, cookies, VERIFY), "2xx"))
         warm = [(server, load) for _, server, load, _ in plan]
         if login:
             warm.append((login, self.get_load(login, cookies)))

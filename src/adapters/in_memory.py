@@ -19,11 +19,26 @@ from domain.ports import StoredSession
 class InMemoryUsers:
     def __init__(self) -> None:
         self.by_id: dict[uuid.UUID, User] = {}
+        self.pending: dict[uuid.UUID, User] = {}
 
     async def add(self, user: User) -> None:
         if any(existing.email == user.email for existing in self.by_id.values()):
             raise EmailTaken()
         self.by_id[user.id] = user
+
+    async def add_pending(self, user: User) -> None:
+        if any(existing.email == user.email for existing in self.by_id.values()):
+            raise EmailTaken()
+        for other in [other for other in self.pending.values() if other.email == user.email]:
+            del self.pending[other.id]
+        self.pending[user.id] = user
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        user = self.pending.pop(user_id, None)
+        if user is None:
+            return False
+        await self.add(user)
+        return True
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         return self.by_id.get(user_id)
@@ -92,6 +107,31 @@ class InMemorySessions:
 
     async def ping(self) -> None:
         return None
+
+
+class RecordedEvents:
+    """Every event, as (name, details): what an operator would have been told."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def registered(self, user: User) -> None:
+        self.seen.append(("registered", {"user_id": user.id}))
+
+    def logged_in(self, user: User, session: Session) -> None:
+        self.seen.append(("logged_in", {"user_id": user.id, "kind": session.kind.value}))
+
+    def log_in_failed(self, reason: str) -> None:
+        self.seen.append(("log_in_failed", {"reason": reason}))
+
+    def throttled(self, scope: str, retry_after_seconds: int) -> None:
+        self.seen.append(("throttled", {"scope": scope, "retry_after": retry_after_seconds}))
+
+    def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None:
+        self.seen.append(("sessions_ended", {"user_id": user_id, "count": count, "reason": reason}))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.seen]
 
 
 class InMemoryLoginAttempts:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from adapters.redis_client import EPOCH, MS, Client, guarded, mget, ms_down, ms_up
+from adapters.store_watch import StoreWatch
 
 # KEYS: failures. ARGV: now (ms), the end of a window starting now (ms).
 _RECORD_FAILURE = """
@@ -35,8 +36,11 @@ return 1
 
 
 class RedisLoginAttempts:
-    def __init__(self, client: Client, prefix: str = "coatcheck:") -> None:
+    def __init__(
+        self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
+    ) -> None:
         self._redis = client
+        self._watch = watch or StoreWatch("sessions", "-")
         self._prefix = prefix
         self._record_failure = client.register_script(_RECORD_FAILURE)
         self._claim_lock = client.register_script(_CLAIM_LOCK)

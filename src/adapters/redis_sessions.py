@@ -27,6 +27,7 @@ from typing import Literal, cast
 from adapters.redis_batch import TickBatcher
 from adapters.redis_client import Client, guarded, mget, ms_up
 from adapters.session_records import can_be_compact, decode, encode_compact, encode_json
+from adapters.store_watch import StoreWatch
 from domain.model import Session
 from domain.ports import StoredSession
 
@@ -36,9 +37,14 @@ _SHORT_HEX = 32  # the compact key keeps 128 of the digest's 256 bits
 
 class RedisSessions:
     def __init__(
-        self, client: Client, prefix: str = "coatcheck:", encoding: Encoding = "compact"
+        self,
+        client: Client,
+        prefix: str = "coatcheck:",
+        encoding: Encoding = "compact",
+        watch: StoreWatch | None = None,
     ) -> None:
         self._redis = client
+        self._watch = watch or StoreWatch("sessions", "-")
         self._prefix = prefix
         self._compact_prefix = f"{prefix}s:".encode()
         self._encoding = encoding
@@ -70,7 +76,8 @@ class RedisSessions:
 
     @guarded
     async def ping(self) -> None:
-        await self._redis.ping()
+        """A write with a short expiry: a Redis out of memory, or a replica, refuses it."""
+        await self._redis.set(f"{self._prefix}ready", b"1", px=5000)
 
     @guarded
     async def add(self, digest: str, session: Session) -> None:

@@ -52,6 +52,15 @@ class StoreUnavailable(CoatcheckError):
     """A store could not be reached; the message names the store, never its address."""
 
 
+class Overloaded(CoatcheckError):
+    """No capacity within the request's deadline (a store connection, a hashing thread): a
+    burst, not an outage."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__("the service is busy, try again shortly")
+        self.resource = resource
+
+
 class WrongPassword(CoatcheckError):
     """The current password given to change it is wrong (the caller is logged in: not a 401)."""
 

@@ -20,8 +20,21 @@ class Clock(Protocol):
 
 
 class Users(Protocol):
+    """Only real users are ever found. A registration's user is pending until confirmed."""
+
     async def add(self, user: User) -> None:
-        """Store a new user; raise EmailTaken if the email is already used."""
+        """Store a new, real user; raise EmailTaken if the email is already used."""
+
+    async def add_pending(self, user: User) -> None:
+        """Store a user that is not real (found by nothing, able to log in nowhere) until
+        confirm() makes it so. It replaces a pending user of the same email; EmailTaken if
+        a real user has it."""
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        """Make a pending user real; False if it is gone (a later registration of the email
+        replaced it). A store may refuse, as StoreUnavailable, a confirmation that arrives
+        too late: after the request that sent it has answered."""
+        ...
 
     async def get(self, user_id: uuid.UUID) -> User | None: ...
 
@@ -120,4 +133,19 @@ class LoginAttempts(Protocol):
 
 class HealthCheck(Protocol):
     async def ping(self) -> None:
-        """Return when the store answers; raise StoreUnavailable otherwise."""
+        """Return when the store answers and accepts writes (what a log-in needs); raise
+        StoreUnavailable otherwise."""
+
+
+class Events(Protocol):
+    """What an operator is told of (logs, metrics). Never a password, ticket or hash."""
+
+    def registered(self, user: User) -> None: ...
+
+    def logged_in(self, user: User, session: Session) -> None: ...
+
+    def log_in_failed(self, reason: str) -> None: ...
+
+    def throttled(self, scope: str, retry_after_seconds: int) -> None: ...
+
+    def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None: ...

@@ -106,21 +106,23 @@ class SessionIssuer:
         key: TicketKey,
         clock: Clock,
         policy: SessionPolicy,
-        events: SessionEvents,
+        session_events: SessionEvents,
     ) -> None:
         self._sessions = sessions
         self._key = key
         self._clock = clock
         self._policy = policy
-        self._events = events
+        self._session_events = session_events
 
     async def start(self, user: User, kind: SessionKind, client: ClientInfo) -> LoggedIn:
         ticket = SessionTicket.issue()
         session = self._policy.start(user.id, kind, client, self._clock.now(), user.public)
         if self._policy.single_session and await self._sessions.remove_of_user(user.id):
-            await self._events.publish(SessionsEnded(user.id, EndReason.REPLACED, every=True))
+            await self._session_events.publish(
+                SessionsEnded(user.id, EndReason.REPLACED, every=True)
+            )
         await self._sessions.add(self._key.digest(ticket), session)
-        await self._events.publish(SessionsChanged(user.id))
+        await self._session_events.publish(SessionsChanged(user.id))
         return LoggedIn(user=user, ticket=ticket, session=session)
 
     async def end(
@@ -134,4 +136,6 @@ class SessionIssuer:
         if session is None:
             return
         await self._sessions.remove(digest)
-        await self._events.publish(SessionsEnded(session.user_id, reason, ids=(session.id,)))
+        await self._session_events.publish(
+            SessionsEnded(session.user_id, reason, ids=(session.id,))
+        )

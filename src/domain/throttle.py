@@ -10,7 +10,7 @@ from attrs import frozen
 
 from domain.errors import TooManyAttempts
 from domain.model import Email
-from domain.ports import Clock, LoginAttempts
+from domain.ports import Clock, Events, LoginAttempts
 
 
 @frozen
@@ -54,10 +54,13 @@ class LoginThrottle:
     an address counts every attempt, so one valid account cannot reset it.
     """
 
-    def __init__(self, attempts: LoginAttempts, policy: ThrottlePolicy, clock: Clock) -> None:
+    def __init__(
+        self, attempts: LoginAttempts, policy: ThrottlePolicy, clock: Clock, events: Events
+    ) -> None:
         self._attempts = attempts
         self._policy = policy
         self._clock = clock
+        self._events = events
 
     def _keys(self, email: Email, address: str) -> list[tuple[str, int]]:
         keys = [(account_key(email), self._policy.account_limit)]
@@ -73,12 +76,16 @@ class LoginThrottle:
         keys = self._keys(email, address)
         until = await self._attempts.locked_until([key for key, _ in keys])
         if until is not None and until > now:
-            raise TooManyAttempts(_seconds_until(until, now))
+            raise self._refused("locked", _seconds_until(until, now))
         for key, limit in keys:
             attempts = await self._attempts.record_failure(key, self._policy.window, now)
             delay = self._policy.delay(attempts, limit)
             if delay is not None and not await self._attempts.claim_lock(key, now + delay, now):
-                raise TooManyAttempts(_seconds_until(now + delay, now))
+                raise self._refused(key.partition(":")[0], _seconds_until(now + delay, now))
+
+    def _refused(self, scope: str, retry_after_seconds: int) -> TooManyAttempts:
+        self._events.throttled(scope, retry_after_seconds)
+        return TooManyAttempts(retry_after_seconds)
 
     async def succeeded(self, email: Email) -> None:
         if self._policy.enabled:

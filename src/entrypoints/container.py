@@ -20,8 +20,10 @@ from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
+from adapters.store_watch import StoreWatch
 from domain.ports import (
     Clock,
+    Events,
     HealthCheck,
     LoginAttempts,
     PasswordHasher,
@@ -47,6 +49,8 @@ from domain.use_cases import (
     UserSessions,
 )
 from entrypoints import resources
+from entrypoints.events import LoggedEvents
+from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 
 
@@ -64,6 +68,9 @@ class Services:
     session_policy: SessionPolicy
     throttle_policy: ThrottlePolicy
     stores: Mapping[str, HealthCheck]  # what readiness asks, by name
+    watches: Mapping[str, StoreWatch]  # each store's health as seen, by the same name
+    metrics: Metrics
+    events: Events
     register_user: RegisterUser
     log_in: LogIn
     authenticate: Authenticate
@@ -80,11 +87,16 @@ class Services:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+    metrics = providers.Singleton(Metrics)
+    events = providers.Singleton(LoggedEvents, metrics=metrics)
+    users_watch = providers.Singleton(resources.store_watch, "users", settings, metrics)
+    sessions_watch = providers.Singleton(resources.store_watch, "sessions", settings, metrics)
+    store_timeouts = providers.Singleton(settings.provided.store_timeouts.call())
 
     # Resources: opened on first use, closed by shutdown_resources().
     session_secret = providers.Resource(resources.session_secret, settings)
     postgres = providers.Resource(resources.postgres_pool, settings)
-    redis = providers.Resource(resources.redis_client, settings)
+    redis = providers.Resource(resources.redis_client, settings, sessions_watch)
     sqlite = providers.Resource(resources.sqlite_store, settings)
     hasher = providers.Resource(resources.bcrypt_hasher, settings)
 
@@ -95,7 +107,9 @@ class Container(containers.DeclarativeContainer):
 
     users = providers.Selector(
         settings.provided.users_store,
-        postgres=providers.Singleton(PostgresUsers, pool=postgres),
+        postgres=providers.Singleton(
+            PostgresUsers, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
         sqlite=sqlite.provided.users,
     )
     sessions = providers.Selector(
@@ -105,13 +119,17 @@ class Container(containers.DeclarativeContainer):
             client=redis,
             prefix=settings.provided.redis_prefix,
             encoding=settings.provided.session_encoding,
+            watch=sessions_watch,
         ),
         sqlite=sqlite.provided.sessions,
     )
     login_attempts = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
-            RedisLoginAttempts, client=redis, prefix=settings.provided.redis_prefix
+            RedisLoginAttempts,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
         ),
         sqlite=sqlite.provided.login_attempts,
     )
@@ -124,7 +142,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     throttle = providers.Singleton(
-        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock
+        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock, events=events
     )
     issuer = providers.Singleton(
         SessionIssuer,
@@ -132,14 +150,14 @@ class Container(containers.DeclarativeContainer):
         key=ticket_key,
         clock=clock,
         policy=session_policy,
-        events=session_events,
+        session_events=session_events,
     )
 
     register_user = providers.Singleton(
-        RegisterUser, users=users, hasher=hasher, issuer=issuer, clock=clock
+        RegisterUser, users=users, hasher=hasher, issuer=issuer, clock=clock, events=events
     )
     log_in = providers.Singleton(
-        LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer
+        LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer, events=events
     )
     authenticate = providers.Singleton(
         Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
@@ -148,13 +166,17 @@ class Container(containers.DeclarativeContainer):
         CheckSession, sessions=sessions, key=ticket_key, clock=clock
     )
     current_user = providers.Singleton(CurrentUser, users=users)
-    log_out = providers.Singleton(LogOut, issuer=issuer)
+    log_out = providers.Singleton(LogOut, issuer=issuer, events=events)
     list_sessions = providers.Singleton(ListSessions, sessions=sessions, clock=clock)
     revoke_session = providers.Singleton(
-        RevokeSession, sessions=sessions, clock=clock, events=session_events
+        RevokeSession,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
     )
     revoke_other_sessions = providers.Singleton(
-        RevokeOtherSessions, sessions=sessions, events=session_events
+        RevokeOtherSessions, sessions=sessions, events=events, session_events=session_events
     )
     change_password = providers.Singleton(
         ChangePassword,
@@ -163,11 +185,17 @@ class Container(containers.DeclarativeContainer):
         throttle=throttle,
         sessions=sessions,
         issuer=issuer,
-        events=session_events,
+        events=events,
+        session_events=session_events,
     )
     user_sessions = providers.Singleton(UserSessions, users=users, sessions=sessions, clock=clock)
     revoke_user_sessions = providers.Singleton(
-        RevokeUserSessions, users=users, sessions=sessions, clock=clock, events=session_events
+        RevokeUserSessions,
+        users=users,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
     )
 
     services = providers.Singleton(
@@ -182,6 +210,9 @@ class Container(containers.DeclarativeContainer):
         session_policy=session_policy,
         throttle_policy=throttle_policy,
         stores=providers.Dict(users=users, sessions=sessions),
+        watches=providers.Dict(users=users_watch, sessions=sessions_watch),
+        metrics=metrics,
+        events=events,
         register_user=register_user,
         log_in=log_in,
         authenticate=authenticate,

@@ -16,6 +16,8 @@ from adapters.postgres_users import create_pool
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
 from adapters.sqlite import SqliteStore
+from adapters.store_watch import StoreWatch, address_of
+from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 
 
@@ -39,18 +41,34 @@ async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
         yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
 
 
+def store_watch(store: str, settings: Settings, metrics: Metrics) -> StoreWatch:
+    """The watch of the store readiness calls `store` ("users" or "sessions")."""
+    url = settings.database_url if store == "users" else settings.redis_url
+    address = address_of(url.get_secret_value()) if url else str(settings.sqlite_path)
+    return StoreWatch(store, address, metrics.store)
+
+
 async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Opened whether or not PostgreSQL answers now: its connections open as needed."""
     assert settings.database_url is not None
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), timeouts=settings.store_timeouts()
+    )
     try:
         yield pool
     finally:
         await pool.close()
 
 
-async def redis_client(settings: Settings) -> AsyncIterator[RedisClient]:
+async def redis_client(settings: Settings, watch: StoreWatch) -> AsyncIterator[RedisClient]:
+    """Opened whether or not Redis answers now: it connects as needed."""
     assert settings.redis_url is not None
-    client = await open_redis(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    client = await open_redis(
+        settings.redis_url.get_secret_value(),
+        cluster=settings.redis_cluster,
+        timeouts=settings.store_timeouts(),
+        watch=watch,
+    )
     try:
         yield client
     finally:

@@ -5,6 +5,7 @@ crosses a fork."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import uvloop
@@ -27,7 +28,11 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
 
 def run(app: web.Application, host: str, port: int, log_format: LogFormat = "json") -> None:
-    """One process serving `app` as coatcheck is served (bench/ runs its baseline so too)."""
+    """One process serving `app` as coatcheck is served (bench/ runs its baseline so too).
+    Its one line at start is a log line like every other."""
+    logging.getLogger("coatcheck.serving").info(
+        "serving", extra={"event": "serving", "address": f"{host}:{port}"}
+    )
     web.run_app(
         app,
         host=host,
@@ -36,6 +41,7 @@ def run(app: web.Application, host: str, port: int, log_format: LogFormat = "jso
         access_log_class=RequestLog,
         access_log_format=log_format,
         loop=uvloop.new_event_loop(),
+        print=None,
     )
 
 

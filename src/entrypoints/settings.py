@@ -10,10 +10,12 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.deadline import StoreTimeouts
 from domain.sessions import SessionLifetime, SessionPolicy
 from domain.throttle import ThrottlePolicy
 
 Seconds = Annotated[int, Field(gt=0)]
+Deadline = Annotated[float, Field(ge=0.05, le=60)]
 CommaList = Annotated[list[str], NoDecode]
 MIN_SECRET_BYTES = 32
 
@@ -59,6 +61,13 @@ class Settings(BaseSettings):
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
+
+    request_deadline: Deadline = 1.0
+    hashing_deadline: Deadline = 5.0
+    ready_timeout: Deadline = 0.5
+    metrics: bool = True
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    metrics_host: str = "127.0.0.1"
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 
@@ -123,6 +132,8 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_ABSOLUTE_TIMEOUT must not be below SESSION_IDLE_TIMEOUT")
         if self.remember_absolute_timeout < self.remember_idle_timeout:
             raise ValueError("REMEMBER_ABSOLUTE_TIMEOUT must not be below REMEMBER_IDLE_TIMEOUT")
+        if self.hashing_deadline < self.request_deadline:
+            raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
         return self
 
     @property
@@ -140,6 +151,10 @@ class Settings(BaseSettings):
     @property
     def cookie_full_name(self) -> str:
         return ("__Host-" if self.cookie_host_prefix else "") + self.cookie_name
+
+    def store_timeouts(self) -> StoreTimeouts:
+        """Every store wait fits in the deadline of a request that hashes no password."""
+        return StoreTimeouts.within(self.request_deadline)
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(

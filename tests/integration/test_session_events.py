@@ -200,6 +200,26 @@ async def test_the_socket_closes_when_its_session_expires_for_being_open_is_not_
     assert (await as_holder(client, "GET", "/authentication", ticket)).status == 401
 
 
+async def test_a_socket_outlives_the_request_deadline_and_shows_in_the_metrics(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(request_deadline=0.2))
+    socket = await open_socket(client, cookie(await sign_up(client)))
+
+    await asyncio.sleep(0.5)  # past the handshake's deadline
+
+    assert not socket.ws.closed
+    metrics = await (await client.get("/metrics")).text()
+    assert "coatcheck_websockets 1.0" in metrics
+    other = await log_in(client)
+    revoked = await as_holder(
+        client, "DELETE", f"/authentication/sessions/{socket.ready['session']}", other
+    )
+    assert revoked.status == 204
+    code, _ = await socket.closed()
+    assert (code, socket.reasons) == (SESSION_ENDED, ["revoked"])
+
+
 async def test_a_password_change_closes_the_sockets_of_every_old_session(
     client: Client,
 ) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import bcrypt
 import pytest
 
-from adapters.bcrypt_hasher import BcryptHasher
+from adapters.bcrypt_hasher import NICENESS, BcryptHasher
 from domain.model import Password
 
 PASSWORD = Password("correct horse battery staple")
@@ -101,3 +102,16 @@ async def test_a_cost_12_hasher_reads_its_own_hashes_as_current() -> None:
         assert hasher.needs_rehash("$2b$04$" + "x" * 53)
     finally:
         hasher.close()
+
+
+async def test_hashing_threads_run_at_a_lower_priority_than_the_event_loop(
+    hasher: BcryptHasher,
+) -> None:
+    await hasher.hash(PASSWORD)  # the pool has started a thread
+    pool = [thread for thread in threading.enumerate() if thread.name.startswith("bcrypt")]
+    loop_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert pool
+    for thread in pool:
+        assert thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == loop_niceness + NICENESS

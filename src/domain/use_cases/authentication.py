@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Awaitable
 
 from attrs import evolve
 
-from domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated
+from domain.errors import CoatcheckError, EmailTaken, InvalidCredentials, NotAuthenticated
 from domain.events import EndReason
 from domain.model import (
     ClientInfo,
@@ -19,7 +21,7 @@ from domain.model import (
     User,
     to_the_second,
 )
-from domain.ports import Clock, PasswordHasher, Sessions, Users
+from domain.ports import Clock, Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
 from domain.tickets import SessionTicket, TicketKey
@@ -31,16 +33,25 @@ class RegisterUser:
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
     - the new session gets a fresh ticket; the session the client held before, if any, ends;
-    - all or nothing: no user without a session, no session without a user.
+    - all or nothing, whatever fails: the user is pending (found by nothing) until its last
+      step, the confirmation, succeeds after the session is stored. A registration that
+      failed leaves no user that can log in or that holds the email: a later registration
+      of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
     """
 
     def __init__(
-        self, users: Users, hasher: PasswordHasher, issuer: SessionIssuer, clock: Clock
+        self,
+        users: Users,
+        hasher: PasswordHasher,
+        issuer: SessionIssuer,
+        clock: Clock,
+        events: Events,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._issuer = issuer
         self._clock = clock
+        self._events = events
 
     async def __call__(
         self,
@@ -60,15 +71,25 @@ class RegisterUser:
             password_hash=await self._hasher.hash(password),
             created_at=to_the_second(self._clock.now()),
         )
-        # The session first: if the session store fails, no user is left half registered.
+        await self._users.add_pending(user)  # raises EmailTaken if a real user has the email
         logged_in = await self._issuer.start(user, kind, client)
         try:
-            await self._users.add(user)  # raises EmailTaken if a concurrent register won
+            confirmed = await self._users.confirm(user.id)
         except BaseException:
-            await self._issuer.end(logged_in.ticket)
+            await _quietly(self._issuer.end(logged_in.ticket))
             raise
+        if not confirmed:  # a concurrent registration of the email replaced this one
+            await self._issuer.end(logged_in.ticket)
+            raise EmailTaken()
+        self._events.registered(user)
         await self._issuer.end(replacing, EndReason.REPLACED)
         return logged_in
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """Tidy up after a failure without hiding it: a second failure changes nothing."""
+    with contextlib.suppress(CoatcheckError):
+        await step
 
 
 class LogIn:
@@ -87,11 +108,13 @@ class LogIn:
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         issuer: SessionIssuer,
+        events: Events,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._throttle = throttle
         self._issuer = issuer
+        self._events = events
 
     async def __call__(
         self,
@@ -105,8 +128,10 @@ class LogIn:
         user = await self._users.by_email(email)
         if user is None:
             await self._hasher.verify_dummy(password)
+            self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
         if not await self._hasher.verify(password, user.password_hash):
+            self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
         await self._throttle.succeeded(email)
         verified_hash = user.password_hash
@@ -115,6 +140,7 @@ class LogIn:
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
+        self._events.logged_in(user, logged_in.session)
         return logged_in
 
     async def _upgrade_hash(self, user: User, password: Password) -> User:
@@ -138,6 +164,7 @@ class LogIn:
         ):
             return
         await self._issuer.end(logged_in.ticket, EndReason.PASSWORD_CHANGED)
+        self._events.log_in_failed("password-changed")
         raise InvalidCredentials()
 
 
@@ -222,8 +249,11 @@ class CurrentUser:
 class LogOut:
     """Ends the session a ticket names, server-side. Ending no session is not an error."""
 
-    def __init__(self, issuer: SessionIssuer) -> None:
+    def __init__(self, issuer: SessionIssuer, events: Events) -> None:
         self._issuer = issuer
+        self._events = events
 
     async def __call__(self, ticket: SessionTicket | None) -> None:
         await self._issuer.end(ticket)
+        if ticket is not None:
+            self._events.sessions_ended(None, 1, "log-out")

@@ -26,8 +26,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from domain.ports import SessionEventFeed
+from entrypoints.http.context import beyond_deadline
 from entrypoints.http.event_hub import SESSION_ENDED, EventHub
-from entrypoints.http.keys import SERVICES, SETTINGS, services
+from entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
 from entrypoints.http.origin import cross_site
 from entrypoints.http.problems import CrossSiteRequest, RequestInvalid
 from entrypoints.http.responses import FieldError
@@ -71,7 +72,8 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     watched = await services(request).check_session(ticket)
     assert ticket is not None  # check_session refuses None
     await socket.prepare(request)
-    await hub.serve(socket, ticket, watched.session, mark)
+    with beyond_deadline(request):  # the handshake had one; the socket lives on
+        await hub.serve(socket, ticket, watched.session, mark)
     return socket
 
 
@@ -89,6 +91,7 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
     found = app[SERVICES]
     hub = EventHub(found.check_session, found.clock, app[SETTINGS].allowed_origins)
     app[HUB] = hub
+    app[METRICS].websockets.set_function(lambda: hub.open_sockets)
     listener = asyncio.create_task(_listen(found.session_events, hub))
     try:
         yield

@@ -23,7 +23,7 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _trusted(text: str | None, networks: Sequence[Network]) -> bool:
+def trusted(text: str | None, networks: Sequence[Network]) -> bool:
     address = _address(text or "")
     return address is not None and any(address in network for network in networks)
 
@@ -33,7 +33,7 @@ def forwarded_middleware(trusted_proxies: Sequence[str]) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.remote is None or not _trusted(request.remote, networks):
+        if request.remote is None or not trusted(request.remote, networks):
             return await handler(request)
         hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
         client: str = request.remote
@@ -41,7 +41,7 @@ def forwarded_middleware(trusted_proxies: Sequence[str]) -> Middleware:
             if _address(hop) is None:
                 break
             client = hop
-            if not _trusted(hop, networks):
+            if not trusted(hop, networks):
                 break
         proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
         scheme = proto if proto in {"http", "https"} else request.scheme

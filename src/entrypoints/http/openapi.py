@@ -99,10 +99,16 @@ def _operation(
         answer: dict[str, Any] = {"description": reply.description}
         if reply.model is not None:
             answer["content"] = {JSON: {"schema": refs[reply.model]}}
-        elif reply.media_type is not None:
-            answer["content"] = {reply.media_type: {"schema": {"type": "string"}}}
+        elif reply.media is not None:
+            answer["content"] = {reply.media: {"schema": {"type": "string"}}}
+        headers = {
+            name: {"description": description, "schema": {"type": "string"}}
+            for name, description in reply.headers
+        }
         if reply.cookie:
-            answer["headers"] = _COOKIE
+            headers |= _COOKIE
+        if headers:
+            answer["headers"] = headers
         responses[str(reply.status)] = answer
     responses |= _problems(declared.errors(method), refs[Problem])
     operation: dict[str, Any] = {"summary": declared.summary, "responses": responses}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -9,6 +10,7 @@ from http import HTTPStatus
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from attrs import frozen
+from prometheus_client import Counter
 
 from domain.errors import (
     CoatcheckError,
@@ -16,16 +18,18 @@ from domain.errors import (
     InvalidCredentials,
     InvalidValue,
     NotAuthenticated,
+    Overloaded,
     SessionNotFound,
     StoreUnavailable,
     TooManyAttempts,
     UserNotFound,
     WrongPassword,
 )
-from entrypoints.http.responses import FieldError, Problem, json_response
+from entrypoints.http.responses import FieldError, Problem, bytes_response, json_response, to_json
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+OVERLOADED = web.AppKey("overloaded", Counter)  # the app's count of overloaded answers
 
 
 class RequestInvalid(Exception):
@@ -64,6 +68,7 @@ _KINDS: dict[type[Exception], Kind] = {
     EmailTaken: Kind("email-taken", 409, "Email already registered"),
     TooManyAttempts: Kind("too-many-attempts", 429, "Too many attempts"),
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
+    Overloaded: Kind("overloaded", 503, "Service overloaded"),
 }
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
 
@@ -85,10 +90,17 @@ def problem(
     headers: dict[str, str] | None = None,
     errors: tuple[FieldError, ...] = (),
 ) -> web.Response:
+    if not errors:  # the usual case: a fixed text, its JSON made once
+        return bytes_response(_problem_body(kind, detail), kind.status, headers, PROBLEM_JSON)
     body = Problem(
         type=kind.type, title=kind.title, status=kind.status, detail=detail, errors=errors
     )
     return json_response(body, kind.status, headers, PROBLEM_JSON)
+
+
+@functools.lru_cache(maxsize=256)
+def _problem_body(kind: Kind, detail: str) -> bytes:
+    return to_json(Problem(type=kind.type, title=kind.title, status=kind.status, detail=detail))
 
 
 def _from_http_exception(error: web.HTTPException) -> web.Response:
@@ -103,8 +115,8 @@ def _from_error(error: Exception) -> web.Response:
     if isinstance(error, TooManyAttempts):
         retry = str(error.retry_after_seconds)
         return problem(kind, str(error), {"Retry-After": retry})
-    if isinstance(error, StoreUnavailable):
-        log.warning("store unavailable: %s", error)
+    if isinstance(error, StoreUnavailable | Overloaded):
+        # Counted and logged where it happens (the store's watch, the overload metric).
         return problem(kind, str(error), {"Retry-After": "1"})
     return problem(kind, str(error))
 
@@ -117,6 +129,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error.status < 400:
             raise
         return _from_http_exception(error)
+    except Overloaded as error:
+        overloaded = request.app.get(OVERLOADED)
+        if overloaded is not None:
+            overloaded.labels(error.resource).inc()
+        return _from_error(error)
     except (CoatcheckError, RequestInvalid, CrossSiteRequest) as error:
         return _from_error(error)
     except Exception:

@@ -34,19 +34,25 @@ Time = Annotated[
 Check = Literal["ok", "unavailable"]
 
 
+def to_json(body: BaseModel) -> bytes:
+    """The one way an answer's JSON is written: the model's own serialiser, straight to bytes."""
+    return body.__pydantic_serializer__.to_json(body, by_alias=True)
+
+
 def json_response(
     body: BaseModel,
     status: int = 200,
     headers: LooseHeaders | None = None,
     content_type: str = JSON,
 ) -> web.Response:
-    """The one way an answer's JSON is written: the model's own serialiser, straight to bytes."""
+    return bytes_response(to_json(body), status, headers, content_type)
+
+
+def bytes_response(
+    body: bytes, status: int, headers: LooseHeaders | None, content_type: str = JSON
+) -> web.Response:
     return web.Response(
-        body=body.__pydantic_serializer__.to_json(body, by_alias=True),
-        status=status,
-        headers=headers,
-        content_type=content_type,
-        charset="utf-8",
+        body=body, status=status, headers=headers, content_type=content_type, charset="utf-8"
     )
 
 

@@ -15,16 +15,25 @@ from domain.model import SessionKind
 from domain.sessions import Authenticated, LoggedIn
 from domain.tickets import SessionTicket
 from entrypoints.http.keys import services
+from entrypoints.settings import Settings
 
 TICKET = "ticket"
 NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
-def bearer_value(request: web.Request) -> str | None:
+def bearer_value(request: web.BaseRequest) -> str | None:
     """The credentials of an `Authorization: Bearer ...` header, if there is one."""
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else None
+
+
+def ticket_of(request: web.BaseRequest, cookie_name: str) -> SessionTicket | None:
+    """The ticket a request holds: its bearer header's, else its cookie's. Nowhere else."""
+    raw = bearer_value(request)
+    if raw is None:
+        raw = request.cookies.get(cookie_name)
+    return SessionTicket.parse(raw)
 
 
 @frozen
@@ -34,6 +43,10 @@ class CookiePolicy:
     name: str
     secure: bool = True
     samesite: str = "Lax"
+
+    @classmethod
+    def of(cls, settings: Settings) -> CookiePolicy:
+        return cls(settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite)
 
     def write(self, response: web.StreamResponse, value: str, max_age: int | None) -> None:
         response.set_cookie(
@@ -59,10 +72,7 @@ class TicketStorage(AbstractStorage):
         self._cookie = cookie
 
     async def load_session(self, request: web.Request) -> Session:
-        raw = bearer_value(request)
-        if raw is None:
-            raw = self.load_cookie(request)
-        ticket = SessionTicket.parse(raw)
+        ticket = ticket_of(request, self._cookie.name)
         if ticket is None:
             return Session(None, data=None, new=True)
         return Session(None, data={"session": {TICKET: ticket}}, new=False)
@@ -80,7 +90,7 @@ class TicketStorage(AbstractStorage):
         response.headers.update(NO_STORE)
 
 
-def _cookie_max_age(session: DomainSession) -> int | None:
+def cookie_max_age(session: DomainSession) -> int | None:
     """Persistent cookies live as long as their session from its last write (now, when it
     was just made or renewed); others die with the browser."""
     if session.kind is not SessionKind.REMEMBERED:
@@ -97,7 +107,7 @@ async def hand_out(request: web.Request, logged_in: LoggedIn) -> None:
     """Give the client the ticket of its new session (a fresh aiohttp session, never the old)."""
     session = await new_session(request)
     session[TICKET] = logged_in.ticket
-    session.max_age = _cookie_max_age(logged_in.session)
+    session.max_age = cookie_max_age(logged_in.session)
 
 
 async def take_back(request: web.Request) -> None:
@@ -114,7 +124,7 @@ async def authenticate(request: web.Request) -> Authenticated:
         session.invalidate()
         raise
     if authenticated.renewed:
-        session.max_age = _cookie_max_age(authenticated.session)
+        session.max_age = cookie_max_age(authenticated.session)
         if session.max_age is not None:
             session.changed()
     return authenticated

@@ -13,7 +13,7 @@ from aiohttp import web
 from attrs import frozen
 from pydantic import BaseModel
 
-from domain.errors import NotAuthenticated, StoreUnavailable
+from domain.errors import NotAuthenticated, Overloaded, StoreUnavailable
 from entrypoints.http.origin import SAFE_METHODS
 from entrypoints.http.problems import CrossSiteRequest, RequestInvalid
 
@@ -29,7 +29,8 @@ class Reply:
     description: str
     model: type[BaseModel] | None = None
     cookie: bool = False  # it hands out the session cookie
-    media_type: str | None = None  # a body that is not JSON (the account page's files)
+    headers: tuple[tuple[str, str], ...] = ()  # (name, description) of headers it carries
+    media: str | None = None  # a body that is not JSON: its media type (a string)
 
 
 @frozen
@@ -40,6 +41,7 @@ class Answers:
     raises: tuple[type[Exception], ...]
     authenticates: bool
     stores: bool
+    hashes: bool  # hashes or checks a password: the longer deadline
 
     def errors(self, method: str) -> tuple[type[Exception], ...]:
         """What the route raises, and what follows from how it is reached."""
@@ -51,7 +53,7 @@ class Answers:
         if method not in SAFE_METHODS:  # the Origin check of cookie requests
             derived.append(CrossSiteRequest)
         if self.stores:
-            derived.append(StoreUnavailable)
+            derived += [StoreUnavailable, Overloaded]
         return (*derived, *self.raises)
 
 
@@ -61,15 +63,23 @@ def answers(
     raises: tuple[type[Exception], ...] = (),
     authenticates: bool = True,
     stores: bool = True,
+    hashes: bool = False,
 ) -> Callable[[_H], _H]:
     """Declares what a handler answers; its docstring's first line is the summary."""
 
     def declare(handler: _H) -> _H:
         summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
-        setattr(handler, _ANSWERS, Answers(summary, replies, body, raises, authenticates, stores))
+        declared = Answers(summary, replies, body, raises, authenticates, stores, hashes)
+        setattr(handler, _ANSWERS, declared)
         return handler
 
     return declare
+
+
+def hashes_passwords(handler: object) -> bool:
+    """Whether the handler hashes or checks a password (cheap: on every request)."""
+    declared = getattr(handler, _ANSWERS, None)
+    return declared is not None and declared.hashes
 
 
 def answers_of(handler: object) -> Answers | None:

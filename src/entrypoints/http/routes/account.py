@@ -54,7 +54,7 @@ def _file(name: str, media_type: str, body: bytes) -> Handler:
         return web.Response(body=body, content_type=media_type, charset="utf-8", headers=HEADERS)
 
     file.__doc__ = "The account page." if name == "index.html" else f"The account page's {name}."
-    reply = Reply(200, name, media_type=media_type)
+    reply = Reply(200, name, media=media_type)
     return answers(reply, authenticates=False, stores=False)(file)
 
 

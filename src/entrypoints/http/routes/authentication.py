@@ -23,6 +23,7 @@ _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
     body=RegisterBody,
     raises=(EmailTaken,),
     authenticates=False,
+    hashes=True,
 )
 async def register(request: web.Request) -> web.Response:
     """Create a user and log them in."""
@@ -44,6 +45,7 @@ async def register(request: web.Request) -> web.Response:
     body=LogInBody,
     raises=_LOG_IN_FAILURES,
     authenticates=False,
+    hashes=True,
 )
 async def log_in(request: web.Request) -> web.Response:
     """Log in with a cookie (a fresh session every time)."""
@@ -62,6 +64,7 @@ async def log_in(request: web.Request) -> web.Response:
     body=LogInBody,
     raises=_LOG_IN_FAILURES,
     authenticates=False,
+    hashes=True,
 )
 async def token(request: web.Request) -> web.Response:
     """Log in for a bearer token (no cookie)."""

@@ -21,6 +21,7 @@ routes = web.RouteTableDef()
     Reply(200, "changed; a bearer caller's new token", TokenOut),
     body=ChangePasswordBody,
     raises=(WrongPassword, TooManyAttempts),
+    hashes=True,
 )
 async def change_password(request: web.Request) -> web.Response:
     """Change my password: every other session ends, this one gets a new ticket.

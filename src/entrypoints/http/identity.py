@@ -1,0 +1,57 @@
+"""Who a request is from, in headers: what GET /authentication/verify answers a reverse proxy
+(nginx auth_request, Traefik forwardAuth, Caddy forward_auth) and what `entrypoints.protect`
+reads back. One place writes them and reads them.
+
+The email is percent-encoded UTF-8 (RFC 3986): a header carries ASCII only, and an address
+may hold any other character. An ASCII address without "%" reads as itself."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from urllib.parse import quote, unquote
+
+from attrs import frozen
+
+from domain.model import PublicUser, Session
+
+USER_ID = "X-Auth-User-Id"
+EMAIL = "X-Auth-Email"
+SESSION_ID = "X-Auth-Session-Id"
+DESCRIPTIONS = (
+    (USER_ID, "the user's id (a UUID)"),
+    (EMAIL, "the user's email, percent-encoded UTF-8 (an ASCII address reads as itself)"),
+    (SESSION_ID, "the session's public id (as GET /authentication/sessions lists it)"),
+)
+_EMAIL_SAFE = "@.!#$&'*+/=?^_`{|}~-"  # RFC 5322's atext and the separators; never "%"
+
+
+@frozen
+class Identity:
+    """The user a live session belongs to, and that session's public id."""
+
+    user_id: uuid.UUID
+    email: str
+    session_id: str
+
+    @classmethod
+    def of(cls, user: PublicUser, session: Session) -> Identity:
+        return cls(user.id, user.email.value, session.id)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            USER_ID: str(self.user_id),
+            EMAIL: quote(self.email, safe=_EMAIL_SAFE),
+            SESSION_ID: self.session_id,
+        }
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Identity | None:
+        """The identity of a verify answer's headers; None unless all of them are sound."""
+        try:
+            user_id = uuid.UUID(headers[USER_ID])
+            email = unquote(headers[EMAIL], errors="strict")
+            session_id = headers[SESSION_ID]
+        except (KeyError, ValueError):
+            return None
+        return cls(user_id, email, session_id) if email and session_id else None

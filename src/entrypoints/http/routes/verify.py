@@ -1,0 +1,31 @@
+"""Forward auth: a reverse proxy (nginx auth_request, Traefik forwardAuth, Caddy forward_auth)
+asks who a request is from before letting it through. The answer is the authenticated check
+of GET /authentication, given in headers with an empty body; see docs/protecting-services.md."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from entrypoints.http import identity
+from entrypoints.http.identity import Identity
+from entrypoints.http.keys import services
+from entrypoints.http.routes import Reply, answers
+from entrypoints.http.tickets import NO_STORE, authenticate
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/authentication/verify")
+@answers(
+    Reply(
+        200,
+        "a live session: who it is, in headers (no body); Set-Cookie when it was renewed",
+        cookie=True,
+        headers=identity.DESCRIPTIONS,
+    )
+)
+async def verify(request: web.Request) -> web.Response:
+    """Forward auth: who this request is from, in response headers."""
+    authenticated = await authenticate(request)
+    user = await services(request).current_user(authenticated)
+    return web.Response(headers=Identity.of(user, authenticated.session).headers() | NO_STORE)

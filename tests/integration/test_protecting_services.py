@@ -1,0 +1,89 @@
+"""docs/protecting-services.md, its two example applications run exactly as written on real
+PostgreSQL and Redis: in process, and over HTTP beside a running coatcheck."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from entrypoints.http.app import create_app
+from tests.integration.conftest import REGISTRATION, SESSION_SECRET, MakeSettings
+from tests.integration.http import COOKIE, set_cookies
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "protecting-services.md"
+_BLOCK = re.compile(r"```python\n(# (\S+)\.py\n.*?)```", re.S)
+MakeServer = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each Python block of the page in the module its first line names, importable."""
+    found = _BLOCK.findall(PAGE.read_text())
+    assert [name for _, name in found] == ["shop_in_process", "shop_over_http"]
+    for body, name in found:
+        (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    for _, name in found:
+        sys.modules.pop(name, None)
+
+
+async def test_the_in_process_example_guards_its_orders(
+    examples: None,
+    postgres_dsn: str,
+    redis_space: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "DATABASE_URL": postgres_dsn,
+        "REDIS_URL": redis_space[0],
+        "REDIS_PREFIX": redis_space[1],
+        "SESSION_SECRET": SESSION_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        "COOKIE_SECURE": "false",
+        "DATA_DIR": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    from shop_in_process import make_app
+
+    async with TestClient(TestServer(make_app())) as client:
+        home = await client.get("/")
+        refused = await client.get("/orders")
+        assert (await client.post("/authentication/register", json=REGISTRATION)).status == 201
+        orders = await client.get("/orders")
+        ordered = await orders.json()
+        assert (await client.post("/authentication/log-out")).status == 204
+        after = await client.get("/orders")
+
+    assert home.status == 200
+    assert refused.status == after.status == 401
+    assert orders.status == 200
+    assert ordered["for"] == REGISTRATION["email"]
+
+
+async def test_the_over_http_example_guards_its_orders_with_a_running_coatcheck(
+    examples: None, shared_settings: MakeSettings, aiohttp_server: MakeServer
+) -> None:
+    coatcheck = await aiohttp_server(create_app(shared_settings()))
+    from shop_over_http import make_app
+
+    async with TestClient(TestServer(make_app(str(coatcheck.make_url(""))))) as shop:
+        refused = await shop.get("/orders")
+        registered = await shop.session.post(
+            coatcheck.make_url("/authentication/register"), json=REGISTRATION
+        )
+        shop.session.cookie_jar.clear()
+        ticket = set_cookies(registered)[COOKIE][""]
+        orders = await shop.get("/orders", headers={"Cookie": f"{COOKIE}={ticket}"})
+        ordered = await orders.json()
+
+    assert refused.status == 401
+    assert registered.status == 201
+    assert orders.status == 200
+    assert ordered["for"] == REGISTRATION["email"]
