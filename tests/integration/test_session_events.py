@@ -66,6 +66,12 @@ async def session_id_of(client: Client, ticket: str) -> str:
     return str(mine)
 
 
+async def revoke(client: Client, session_id: str, by: str) -> None:
+    """DELETE the session with this public id, as the holder of ticket `by`."""
+    revoked = await as_holder(client, "DELETE", f"/authentication/sessions/{session_id}", by)
+    assert revoked.status == 204
+
+
 class Socket:
     """An open events socket and what it has received."""
 
@@ -171,11 +177,8 @@ async def test_a_revocation_through_another_instance_closes_the_socket_within_a_
     socket = await open_socket(one, cookie(victim))
     owner = await log_in(two)
 
-    revoked = await as_holder(
-        two, "DELETE", f"/authentication/sessions/{socket.ready['session']}", owner
-    )
+    await revoke(two, socket.ready["session"], by=owner)
 
-    assert revoked.status == 204
     code, took = await socket.closed()
     assert (code, socket.reasons) == (SESSION_ENDED, ["revoked"])
     assert took < WITHIN
@@ -211,11 +214,7 @@ async def test_a_socket_outlives_the_request_deadline_and_shows_in_the_metrics(
     assert not socket.ws.closed
     metrics = await (await client.get("/metrics")).text()
     assert "coatcheck_websockets 1.0" in metrics
-    other = await log_in(client)
-    revoked = await as_holder(
-        client, "DELETE", f"/authentication/sessions/{socket.ready['session']}", other
-    )
-    assert revoked.status == 204
+    await revoke(client, socket.ready["session"], by=await log_in(client))
     code, _ = await socket.closed()
     assert (code, socket.reasons) == (SESSION_ENDED, ["revoked"])
 
@@ -273,9 +272,8 @@ async def test_the_users_other_sockets_hear_that_the_sessions_changed(client: Cl
     mine = await log_in(client)
     assert await watching.next_event() == {"type": "sessions-changed"}
 
-    revoked = await as_holder(client, "DELETE", f"/authentication/sessions/{other_id}", mine)
+    await revoke(client, other_id, by=mine)
 
-    assert revoked.status == 204
     assert await watching.next_event() == {"type": "sessions-changed"}
     assert not watching.ws.closed
 
@@ -294,10 +292,7 @@ async def test_an_ending_missed_while_the_subscription_was_lost_still_closes_the
         owner = await log_in(elsewhere)
 
         proxy.sever()  # the watching instance loses Redis, its subscription with it
-        revoked = await as_holder(
-            elsewhere, "DELETE", f"/authentication/sessions/{socket.ready['session']}", owner
-        )
-        assert revoked.status == 204  # published while no one on that instance listens
+        await revoke(elsewhere, socket.ready["session"], by=owner)  # no one there listens
         await asyncio.sleep(0.5)
         assert not socket.ws.closed
         proxy.restore()
