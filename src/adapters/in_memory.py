@@ -3,13 +3,15 @@ for unit tests and in-process use."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from attrs import evolve
 
 from domain.errors import EmailTaken
+from domain.events import SessionEvent
 from domain.model import Email, Session, User
 from domain.ports import StoredSession
 
@@ -165,3 +167,26 @@ class InMemoryLoginAttempts:
 
     async def trusted(self, key: str, now: datetime) -> bool:
         return key in self.trusted_until and now < self.trusted_until[key]
+
+
+class InMemorySessionEvents:
+    """Delivers to the listeners of this one object, in process; keeps what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[SessionEvent] = []
+        self._listeners: list[Callable[[SessionEvent], None]] = []
+
+    async def publish(self, event: SessionEvent) -> None:
+        self.published.append(event)
+        for deliver in list(self._listeners):
+            deliver(event)
+
+    async def listen(
+        self, deliver: Callable[[SessionEvent], None], resync: Callable[[], None]
+    ) -> None:
+        self._listeners.append(deliver)
+        try:
+            resync()
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            self._listeners.remove(deliver)

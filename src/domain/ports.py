@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from attrs import frozen
 
+from domain.events import SessionEvent
 from domain.model import Email, Password, Session, User
 
 
@@ -89,6 +90,26 @@ class Sessions(Protocol):
     async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
         """Remove every session of the user but `keep`; return how many were removed."""
         ...
+
+
+class SessionEvents(Protocol):
+    """Announces what happens to sessions to every listener of the store, on every instance."""
+
+    async def publish(self, event: SessionEvent) -> None:
+        """Never raises for an outage: what the event announces has already happened in the
+        store. A lost event is logged; listeners re-check what they watch whenever their own
+        connection comes back, and every session watched is checked again at its deadline."""
+
+
+class SessionEventFeed(Protocol):
+    """The listening side of SessionEvents: what a process that watches sessions reads."""
+
+    async def listen(
+        self, deliver: Callable[[SessionEvent], None], resync: Callable[[], None]
+    ) -> None:
+        """Deliver every event published from now on, in order, until cancelled; call
+        `resync` each time listening (re)starts, after which nothing is missed: events
+        published while it was not listening may have been lost."""
 
 
 class LoginAttempts(Protocol):

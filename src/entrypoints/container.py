@@ -18,6 +18,7 @@ from dependency_injector import containers, providers
 from adapters.clock import SystemClock
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
 from adapters.store_watch import StoreWatch
 from domain.ports import (
@@ -26,6 +27,7 @@ from domain.ports import (
     HealthCheck,
     LoginAttempts,
     PasswordHasher,
+    SessionEventFeed,
     Sessions,
     Users,
 )
@@ -35,6 +37,7 @@ from domain.tickets import TicketKey
 from domain.use_cases import (
     Authenticate,
     ChangePassword,
+    CheckSession,
     CurrentUser,
     ListSessions,
     LogIn,
@@ -59,6 +62,7 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    session_events: SessionEventFeed
     hasher: PasswordHasher
     ticket_key: TicketKey
     session_policy: SessionPolicy
@@ -70,6 +74,7 @@ class Services:
     register_user: RegisterUser
     log_in: LogIn
     authenticate: Authenticate
+    check_session: CheckSession
     current_user: CurrentUser
     log_out: LogOut
     list_sessions: ListSessions
@@ -128,6 +133,13 @@ class Container(containers.DeclarativeContainer):
         ),
         sqlite=sqlite.provided.login_attempts,
     )
+    session_events = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisSessionEvents, client=redis, prefix=settings.provided.redis_prefix
+        ),
+        sqlite=sqlite.provided.session_events,
+    )
 
     throttle = providers.Singleton(
         LoginThrottle,
@@ -138,7 +150,12 @@ class Container(containers.DeclarativeContainer):
         events=events,
     )
     issuer = providers.Singleton(
-        SessionIssuer, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
+        SessionIssuer,
+        sessions=sessions,
+        key=ticket_key,
+        clock=clock,
+        policy=session_policy,
+        session_events=session_events,
     )
 
     register_user = providers.Singleton(
@@ -156,14 +173,21 @@ class Container(containers.DeclarativeContainer):
     authenticate = providers.Singleton(
         Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
     )
+    check_session = providers.Singleton(
+        CheckSession, sessions=sessions, key=ticket_key, clock=clock
+    )
     current_user = providers.Singleton(CurrentUser, users=users)
     log_out = providers.Singleton(LogOut, issuer=issuer, events=events)
     list_sessions = providers.Singleton(ListSessions, sessions=sessions, clock=clock)
     revoke_session = providers.Singleton(
-        RevokeSession, sessions=sessions, clock=clock, events=events
+        RevokeSession,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
     )
     revoke_other_sessions = providers.Singleton(
-        RevokeOtherSessions, sessions=sessions, events=events
+        RevokeOtherSessions, sessions=sessions, events=events, session_events=session_events
     )
     change_password = providers.Singleton(
         ChangePassword,
@@ -173,10 +197,16 @@ class Container(containers.DeclarativeContainer):
         sessions=sessions,
         issuer=issuer,
         events=events,
+        session_events=session_events,
     )
     user_sessions = providers.Singleton(UserSessions, users=users, sessions=sessions, clock=clock)
     revoke_user_sessions = providers.Singleton(
-        RevokeUserSessions, users=users, sessions=sessions, clock=clock, events=events
+        RevokeUserSessions,
+        users=users,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
     )
 
     services = providers.Singleton(
@@ -185,6 +215,7 @@ class Container(containers.DeclarativeContainer):
         users=users,
         sessions=sessions,
         login_attempts=login_attempts,
+        session_events=session_events,
         hasher=hasher,
         ticket_key=ticket_key,
         session_policy=session_policy,
@@ -196,6 +227,7 @@ class Container(containers.DeclarativeContainer):
         register_user=register_user,
         log_in=log_in,
         authenticate=authenticate,
+        check_session=check_session,
         current_user=current_user,
         log_out=log_out,
         list_sessions=list_sessions,

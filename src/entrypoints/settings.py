@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     register_throttle_window: Seconds = 60 * 60
 
     log_format: Literal["json", "text"] = "json"
+    account_page: bool = True
 
     request_deadline: Deadline = 1.0
     hashing_deadline: Deadline = 5.0

@@ -16,7 +16,12 @@ import pytest
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock
-from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
+from adapters.in_memory import (
+    InMemoryLoginAttempts,
+    InMemorySessionEvents,
+    InMemorySessions,
+    InMemoryUsers,
+)
 from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
 from domain.ports import PasswordHasher
 from domain.sessions import LoggedIn, SessionPolicy
@@ -76,6 +81,7 @@ class Build(Protocol):
         sessions: InMemorySessions = ...,
         users: InMemoryUsers = ...,
         login_attempts: InMemoryLoginAttempts = ...,
+        session_events: InMemorySessionEvents = ...,
         ticket_key: TicketKey = ...,
     ) -> Domain: ...
 
@@ -98,6 +104,11 @@ def sessions() -> InMemorySessions:
 @pytest.fixture
 def attempts() -> InMemoryLoginAttempts:
     return InMemoryLoginAttempts()
+
+
+@pytest.fixture
+def events() -> InMemorySessionEvents:
+    return InMemorySessionEvents()
 
 
 @pytest.fixture
@@ -128,6 +139,7 @@ async def build(
     users: InMemoryUsers,
     sessions: InMemorySessions,
     attempts: InMemoryLoginAttempts,
+    events: InMemorySessionEvents,
     hasher: BcryptHasher,
     ticket_key: TicketKey,
     session_policy: SessionPolicy,
@@ -144,6 +156,7 @@ async def build(
                 "ticket_key": ticket_key,
                 "users": users,
                 "sessions": sessions,
+                "session_events": events,
                 "hasher": hasher,
                 "session_policy": session_policy,
                 "throttle_policy": throttle_policy,

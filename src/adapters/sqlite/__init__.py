@@ -2,6 +2,7 @@
 
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import SchemaNotCurrent, migrate_sqlite
+from adapters.sqlite.session_events import SqliteSessionEvents
 from adapters.sqlite.sessions import SqliteSessions
 from adapters.sqlite.store import SqliteStore
 from adapters.sqlite.users import SqliteUsers
@@ -9,6 +10,7 @@ from adapters.sqlite.users import SqliteUsers
 __all__ = [
     "SchemaNotCurrent",
     "SqliteLoginAttempts",
+    "SqliteSessionEvents",
     "SqliteSessions",
     "SqliteStore",
     "SqliteUsers",

@@ -7,18 +7,20 @@ from pathlib import Path
 from adapters.sqlite.connection import Database
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import check_schema
+from adapters.sqlite.session_events import SqliteSessionEvents
 from adapters.sqlite.sessions import SqliteSessions
 from adapters.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The three adapters, on the one connection they share."""
+    """The adapters, on the one connection they share."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self.users = SqliteUsers(database)
         self.sessions = SqliteSessions(database)
         self.login_attempts = SqliteLoginAttempts(database)
+        self.session_events = SqliteSessionEvents(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

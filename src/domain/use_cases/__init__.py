@@ -2,6 +2,7 @@
 
 from domain.use_cases.authentication import (
     Authenticate,
+    CheckSession,
     CurrentUser,
     LogIn,
     LogOut,
@@ -19,6 +20,7 @@ from domain.use_cases.sessions import (
 __all__ = [
     "Authenticate",
     "ChangePassword",
+    "CheckSession",
     "CurrentUser",
     "ListSessions",
     "LogIn",

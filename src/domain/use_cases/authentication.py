@@ -15,6 +15,7 @@ from domain.errors import (
     NotAuthenticated,
     StoreUnavailable,
 )
+from domain.events import EndReason
 from domain.model import (
     ClientInfo,
     Email,
@@ -94,7 +95,7 @@ class RegisterUser:
             await self._issuer.end(logged_in.ticket)
             raise EmailTaken()
         self._events.registered(user)
-        await self._issuer.end(replacing)
+        await self._issuer.end(replacing, EndReason.REPLACED)
         return evolve(logged_in, device=await self._known(email, device))
 
     async def _known(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
@@ -183,7 +184,7 @@ class LogIn:
         device = await self._throttle.succeeded(attempt)
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password, outdated=matched is not password)
-        await self._issuer.end(replacing)
+        await self._issuer.end(replacing, EndReason.REPLACED)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         await self._end_if_password_changed(logged_in, password, known_hashes)
@@ -210,7 +211,7 @@ class LogIn:
             or await self._hasher.verify(password, stored.password_hash)
         ):
             return
-        await self._issuer.end(logged_in.ticket)
+        await self._issuer.end(logged_in.ticket, EndReason.PASSWORD_CHANGED)
         self._events.log_in_failed("password-changed")
         raise InvalidCredentials()
 
@@ -249,6 +250,28 @@ class Authenticate:
         if not await self._sessions.replace(digest, renewed):
             raise NotAuthenticated()  # revoked between our read and our write
         return Authenticated(renewed, digest, renewed=True)
+
+
+class CheckSession:
+    """Finds the live session a ticket names, and nothing more: watching a session (an open
+    WebSocket) is not using it, so this never renews it, nor deletes it.
+
+    - a missing, unknown, revoked or expired ticket raises NotAuthenticated.
+    """
+
+    def __init__(self, sessions: Sessions, key: TicketKey, clock: Clock) -> None:
+        self._sessions = sessions
+        self._key = key
+        self._clock = clock
+
+    async def __call__(self, ticket: SessionTicket | None) -> Authenticated:
+        if ticket is None:
+            raise NotAuthenticated()
+        digest = self._key.digest(ticket)
+        session = await self._sessions.get(digest)
+        if session is None or not session.is_live(self._clock.now()):
+            raise NotAuthenticated()
+        return Authenticated(session, digest)
 
 
 class CurrentUser:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from attrs import evolve
 
 from domain.errors import NotAuthenticated, WrongPassword
+from domain.events import EndReason
 from domain.model import ClientInfo, NewPassword, Password
-from domain.ports import Events, PasswordHasher, Sessions, Users
+from domain.ports import Events, PasswordHasher, SessionEvents, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
 from domain.tickets import DeviceToken
 from domain.use_cases.authentication import matching_form
+from domain.use_cases.sessions import revoke_all
 
 
 class ChangePassword:
@@ -30,6 +32,7 @@ class ChangePassword:
         sessions: Sessions,
         issuer: SessionIssuer,
         events: Events,
+        session_events: SessionEvents,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -37,6 +40,7 @@ class ChangePassword:
         self._sessions = sessions
         self._issuer = issuer
         self._events = events
+        self._session_events = session_events
 
     async def __call__(
         self,
@@ -56,7 +60,9 @@ class ChangePassword:
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
-        ended = await self._sessions.remove_of_user(user.id)
+        ended = await revoke_all(
+            self._sessions, self._session_events, user.id, EndReason.PASSWORD_CHANGED
+        )
         self._events.sessions_ended(user.id, ended, "password-change")
         logged_in = await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client

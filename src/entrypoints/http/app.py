@@ -11,13 +11,13 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import headers, openapi
+from entrypoints.http import events, headers, openapi
 from entrypoints.http.context import context_middleware
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import OVERLOADED, problem_middleware
-from entrypoints.http.routes import authentication, health, passwords, sessions, verify
+from entrypoints.http.routes import account, authentication, health, passwords, sessions, verify
 from entrypoints.http.routes import metrics as metrics_routes
 from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
 from entrypoints.metrics import Metrics
@@ -57,6 +57,7 @@ def create_app(
     app[OVERLOADED] = metrics.overloaded
     app.cleanup_ctx.append(_services(settings, {"metrics": metrics, **(overrides or {})}))
     app[COOKIES] = cookie
+    events.setup(app)
     for table in (
         authentication.routes,
         verify.routes,
@@ -70,6 +71,8 @@ def create_app(
         app.cleanup_ctx.append(_metrics_site(metrics, settings.metrics_host, settings.metrics_port))
     elif settings.metrics:
         app.add_routes(metrics_routes.routes)
+    if settings.account_page:
+        app.add_routes(account.routes())
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
     app.on_response_prepare.append(headers.on_response_prepare(cors=bool(settings.allowed_origins)))

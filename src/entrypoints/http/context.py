@@ -8,12 +8,14 @@ counter, and the metrics' label children are resolved once per route and status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import itertools
+import math
 import re
 import secrets
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -42,6 +44,7 @@ def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:
 
 # An entry of Deadlines: [deadline, task, done, expired].
 _AT, _TASK, _DONE, _EXPIRED = range(4)
+_DEADLINE_ENTRY = web.RequestKey("deadline_entry", list)
 SWEEP_SECONDS = 0.05  # a request past its deadline is answered at most this much later
 
 
@@ -99,7 +102,7 @@ def context_middleware(
         at, timed = deadline.start(seconds)
         task = asyncio.current_task()
         assert task is not None
-        watched = deadlines.watch(seconds, at, task)
+        watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, at, task)
         response: web.StreamResponse
         try:
             response = await handler(request)
@@ -130,3 +133,17 @@ def context_middleware(
         return response
 
     return middleware
+
+
+@contextlib.contextmanager
+def beyond_deadline(request: web.Request) -> Iterator[None]:
+    """For an answer that lasts (a WebSocket, once its handshake is done): the request's
+    deadline no longer cancels it, and the stores it asks wait as outside a request."""
+    entry = request.get(_DEADLINE_ENTRY)
+    if entry is not None:
+        entry[_DONE] = True
+    _, unbounded = deadline.start(math.inf)
+    try:
+        yield
+    finally:
+        deadline.end(unbounded)

@@ -17,6 +17,7 @@ from domain.model import PublicUser, SessionKind
 from domain.sessions import LoggedIn
 from domain.use_cases import SessionView
 from entrypoints.presentation import timestamp
+from entrypoints.user_agents import describe
 
 JSON = "application/json"
 Time = Annotated[
@@ -101,6 +102,9 @@ class SessionOut(_Out):
     last_seen_at: Time
     expires_at: Time
     user_agent: str
+    device: str = Field(
+        description='browser and system read from the user agent: "Firefox on Linux"'
+    )
     ip_address: str
     current: bool
 
@@ -114,6 +118,7 @@ class SessionOut(_Out):
             last_seen_at=session.last_seen_at,
             expires_at=session.expires_at,
             user_agent=session.client.user_agent,
+            device=describe(session.client.user_agent),
             ip_address=session.client.address,
             current=view.current,
         )
