@@ -103,14 +103,16 @@ class LineBuffer:
         self._lines: list[bytes] = []
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def write(self, line: bytes) -> None:
         if self._size + len(line) > _MAX_WRITE:
             self.flush()
         self._lines.append(line)
         self._size += len(line)
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+        loop = asyncio.get_running_loop()
+        if self._timer is None or self._loop is not loop:  # a loop of its own per test, say
+            self._timer, self._loop = loop.call_later(FLUSH_SECONDS, self.flush), loop
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -123,16 +125,20 @@ class LineBuffer:
             self._lines, self._size = [], 0
 
 
+# One buffer for the process: aiohttp makes a request log for every connection.
+_REQUEST_LINES = LineBuffer()
+atexit.register(_REQUEST_LINES.flush)  # what the timer had no time to write
+
+
 class RequestLog(AbstractAccessLogger):
     """One line per request: method, route, status, duration and request id. aiohttp hands
     the server's access_log_format to the constructor: here it is the LogFormat, "json" or
-    "text"."""
+    "text". aiohttp makes one for every connection, so it holds nothing of its own."""
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
         self._json = log_format != "text"
-        self._lines = LineBuffer()
-        atexit.register(self._lines.flush)  # what the timer had no time to write
+        self._lines = _REQUEST_LINES
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
         try:
