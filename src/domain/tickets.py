@@ -1,4 +1,5 @@
-"""Session tickets: the opaque secret a client holds, and the only form the server keeps."""
+"""Session tickets (and the other secrets coatcheck hands out): the opaque secret a client
+holds, and the only form the server keeps."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Self
 
 from attrs import field, frozen
 
@@ -16,26 +18,31 @@ _TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @frozen(repr=False)
-class SessionTicket:
-    """The bearer secret. It never prints itself: read `.value` only to hand it to the client."""
+class Secret:
+    """256 random bits, URL-safe. It never prints itself: read `.value` only to hand it out."""
 
     value: str = field(repr=False)
 
     @classmethod
-    def issue(cls) -> SessionTicket:
+    def issue(cls) -> Self:
         return cls(secrets.token_urlsafe(TICKET_BYTES))
 
     @classmethod
-    def parse(cls, raw: str | None) -> SessionTicket | None:
-        """A ticket of the shape we issue, or None: junk never reaches a store."""
+    def parse(cls, raw: str | None) -> Self | None:
+        """A secret of the shape we issue, or None: junk never reaches a store."""
         if raw is None or not _TICKET_SHAPE.fullmatch(raw):
             return None
         return cls(raw)
 
     def __repr__(self) -> str:
-        return "SessionTicket(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
     __str__ = __repr__
+
+
+@frozen(repr=False)
+class SessionTicket(Secret):
+    """The bearer secret of a session."""
 
 
 @frozen(repr=False)
@@ -48,8 +55,11 @@ class TicketKey:
         if len(self.secret) < 32:
             raise InvalidValue("the session secret must be at least 32 bytes")
 
-    def digest(self, ticket: SessionTicket) -> str:
-        return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()
+    def digest(self, secret: Secret) -> str:
+        return self.mac(secret.value)
+
+    def mac(self, text: str) -> str:
+        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "TicketKey(<redacted>)"

@@ -1,10 +1,12 @@
-"""What an operator does about a user's sessions, by email (the CLI's answer to a stolen cookie)."""
+"""What an operator does about a user, by email: their sessions (the CLI's answer to a stolen
+cookie), and deleting them."""
 
 from __future__ import annotations
 
 from domain.errors import UserNotFound
 from domain.model import Email, Session, User
 from domain.ports import Clock, Sessions, Users
+from domain.use_cases.deletion import EraseUser
 from domain.use_cases.sessions import remove_by_id
 
 
@@ -43,3 +45,15 @@ class RevokeUserSessions:
             return await self._sessions.remove_of_user(user.id)
         await remove_by_id(self._sessions, user.id, session_id, self._clock.now())
         return 1
+
+
+class DeleteUser:
+    """Deletes a user and everything stored about them (EraseUser); returns how many
+    sessions ended."""
+
+    def __init__(self, users: Users, erase: EraseUser) -> None:
+        self._users = users
+        self._erase = erase
+
+    async def __call__(self, email: Email) -> int:
+        return await self._erase(await _user(self._users, email))
