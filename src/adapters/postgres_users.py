@@ -61,6 +61,9 @@ async def _keep_as_is(connection: asyncpg.Connection[asyncpg.Record]) -> None:
     LISTEN), so the default reset, one more round trip at every release, is not needed."""
 
 
+_COLUMNS = "id, email, name, password_hash, created_at, email_verified"
+
+
 def _user(row: asyncpg.Record) -> User:
     return User(
         id=row["id"],
@@ -68,10 +71,23 @@ def _user(row: asyncpg.Record) -> User:
         name=Name(row["name"]),
         password_hash=row["password_hash"],
         created_at=row["created_at"],
+        email_verified=row["email_verified"],
     )
 
 
-class PostgresUsers:
+@contextmanager
+def _email_taken_on_conflict() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != EMAIL_INDEX:
+            raise
+        raise EmailTaken() from None
+
+
+class Pooled:
+    """An adapter on the pool: each call borrows a connection, failures as StoreUnavailable."""
+
     def __init__(
         self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float = ACQUIRE_TIMEOUT
     ) -> None:
@@ -84,39 +100,37 @@ class PostgresUsers:
             async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
                 yield connection
 
+
+class PostgresUsers(Pooled):
     async def add(self, user: User) -> None:
         async with self._connection() as connection:
-            try:
+            with _email_taken_on_conflict():
                 await connection.execute(
-                    "INSERT INTO users (id, email, name, password_hash, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5)",
+                    f"INSERT INTO users ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",  # noqa: S608
                     user.id,
                     user.email.value,
                     user.name.value,
                     user.password_hash,
                     user.created_at,
+                    user.email_verified,
                 )
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name != EMAIL_INDEX:
-                    raise
-                raise EmailTaken() from None
+
+    async def _one(self, sql: str, *arguments: object) -> User | None:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(sql, *arguments)
+        return None if row is None else _user(row)
 
     async def get(self, user_id: uuid.UUID) -> User | None:
-        async with self._connection() as connection:
-            row = await connection.fetchrow(
-                "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
-                user_id,
-            )
-        return None if row is None else _user(row)
+        return await self._one(
+            f"SELECT {_COLUMNS} FROM users WHERE id = $1",  # noqa: S608 -- constant columns
+            user_id,
+        )
 
     async def by_email(self, email: Email) -> User | None:
-        async with self._connection() as connection:
-            row = await connection.fetchrow(
-                "SELECT id, email, name, password_hash, created_at FROM users"
-                " WHERE lower(email) = lower($1)",
-                email.value,
-            )
-        return None if row is None else _user(row)
+        return await self._one(
+            f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower($1)",  # noqa: S608
+            email.value,
+        )
 
     async def set_password_hash(
         self, user_id: uuid.UUID, password_hash: str, replacing: str
@@ -130,6 +144,30 @@ class PostgresUsers:
                 replacing,
             )
         return bool(status == "UPDATE 1")
+
+    async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
+        return await self._one(
+            "UPDATE users SET email_verified = true, updated_at = now()"  # noqa: S608
+            f" WHERE id = $1 AND email = $2 RETURNING {_COLUMNS}",
+            user_id,
+            email.value,
+        )
+
+    async def change_email(self, user_id: uuid.UUID, email: Email, replacing: Email) -> User | None:
+        with _email_taken_on_conflict():
+            return await self._one(
+                "UPDATE users SET email = $2, email_verified = true, updated_at = now()"  # noqa: S608
+                f" WHERE id = $1 AND email = $3 RETURNING {_COLUMNS}",
+                user_id,
+                email.value,
+                replacing.value,
+            )
+
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        # Their tokens and known devices go with them (ON DELETE CASCADE).
+        async with self._connection() as connection:
+            status = await connection.execute("DELETE FROM users WHERE id = $1", user_id)
+        return bool(status == "DELETE 1")
 
     async def ping(self) -> None:
         async with self._connection() as connection:

@@ -1,9 +1,11 @@
-"""The embedded default: users, sessions and log-in attempts in one SQLite file."""
+"""The embedded default: users (with their one-time tokens and known devices), sessions and
+log-in attempts in one SQLite file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
 from adapters.sqlite.connection import Database
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import check_schema
@@ -12,13 +14,15 @@ from adapters.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The three adapters, on the one connection they share."""
+    """The adapters, on the one connection they share."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self.users = SqliteUsers(database)
         self.sessions = SqliteSessions(database)
         self.login_attempts = SqliteLoginAttempts(database)
+        self.account_tokens = SqliteAccountTokens(database)
+        self.known_devices = SqliteKnownDevices(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
