@@ -16,7 +16,14 @@ import pytest
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock
-from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
+from adapters.in_memory import (
+    InMemoryAccountTokens,
+    InMemoryKnownDevices,
+    InMemoryLoginAttempts,
+    InMemoryOutbox,
+    InMemorySessions,
+    InMemoryUsers,
+)
 from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
 from domain.ports import PasswordHasher
 from domain.sessions import LoggedIn, SessionPolicy
@@ -50,7 +57,11 @@ class Domain(Services):
         return user
 
     async def sign_up(self, email: str = EMAIL, password: str = PASSWORD) -> LoggedIn:
-        return await self.register_user(Email(email), Name(NAME), NewPassword(password), CLIENT)
+        registered = await self.register_user(
+            Email(email), Name(NAME), NewPassword(password), CLIENT
+        )
+        assert registered.logged_in is not None
+        return registered.logged_in
 
     async def logged_in(
         self,
@@ -76,6 +87,8 @@ class Build(Protocol):
         users: InMemoryUsers = ...,
         login_attempts: InMemoryLoginAttempts = ...,
         ticket_key: TicketKey = ...,
+        outbox: InMemoryOutbox = ...,
+        require_verified_email: bool = ...,
     ) -> Domain: ...
 
 
@@ -85,8 +98,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users() -> InMemoryUsers:
-    return InMemoryUsers()
+def users(
+    account_tokens: InMemoryAccountTokens, known_devices: InMemoryKnownDevices
+) -> InMemoryUsers:
+    return InMemoryUsers(account_tokens, known_devices)
 
 
 @pytest.fixture
@@ -97,6 +112,21 @@ def sessions() -> InMemorySessions:
 @pytest.fixture
 def attempts() -> InMemoryLoginAttempts:
     return InMemoryLoginAttempts()
+
+
+@pytest.fixture
+def account_tokens() -> InMemoryAccountTokens:
+    return InMemoryAccountTokens()
+
+
+@pytest.fixture
+def known_devices() -> InMemoryKnownDevices:
+    return InMemoryKnownDevices()
+
+
+@pytest.fixture
+def outbox() -> InMemoryOutbox:
+    return InMemoryOutbox()
 
 
 @pytest.fixture
@@ -131,6 +161,9 @@ async def build(
     ticket_key: TicketKey,
     session_policy: SessionPolicy,
     throttle_policy: ThrottlePolicy,
+    account_tokens: InMemoryAccountTokens,
+    known_devices: InMemoryKnownDevices,
+    outbox: InMemoryOutbox,
 ) -> AsyncIterator[Build]:
     """The service's own composition root (build_container) with every store, the clock, the
     hasher and the policies overridden: no file, pool or connection is opened."""
@@ -146,6 +179,9 @@ async def build(
                 "hasher": hasher,
                 "session_policy": session_policy,
                 "throttle_policy": throttle_policy,
+                "account_tokens": account_tokens,
+                "known_devices": known_devices,
+                "outbox": outbox,
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))

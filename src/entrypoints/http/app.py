@@ -14,7 +14,14 @@ from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import problem_middleware
-from entrypoints.http.routes import authentication, health, passwords, sessions, verify
+from entrypoints.http.routes import (
+    account,
+    authentication,
+    health,
+    passwords,
+    sessions,
+    verify,
+)
 from entrypoints.http.tickets import CookiePolicy, TicketStorage
 from entrypoints.migrations import apply_migrations
 from entrypoints.settings import Settings, load_settings
@@ -43,6 +50,7 @@ def create_app(
         verify.routes,
         sessions.routes,
         passwords.routes,
+        account.routes,
         health.routes,
         openapi.routes,
     ):
