@@ -8,7 +8,8 @@ from datetime import timedelta
 from attrs import frozen
 
 from domain.errors import InvalidToken
-from domain.model import Email
+from domain.letters import Letter, LetterKind
+from domain.model import Email, User
 from domain.ports import AccountTokens, Clock
 from domain.tickets import TicketKey
 from domain.tokens import OneTimeToken, TokenPurpose, TokenRecord
@@ -28,6 +29,13 @@ class TokenLifetimes:
             TokenPurpose.VERIFY_EMAIL: self.verify_email,
             TokenPurpose.CHANGE_EMAIL: self.change_email,
         }[purpose]
+
+
+_LETTERS = {
+    TokenPurpose.PASSWORD_RESET: LetterKind.PASSWORD_RESET,
+    TokenPurpose.VERIFY_EMAIL: LetterKind.VERIFY_EMAIL,
+    TokenPurpose.CHANGE_EMAIL: LetterKind.CONFIRM_NEW_EMAIL,
+}
 
 
 class TokenIssuer:
@@ -54,6 +62,20 @@ class TokenIssuer:
         record = TokenRecord(purpose, user_id, email, now + self.lifetimes.of(purpose))
         await self._tokens.issue(self._key.digest(token), record, now)
         return token
+
+    async def letter(self, user: User, purpose: TokenPurpose, to: Email | None = None) -> Letter:
+        """The letter that carries a new token of this purpose to `to` (the user's address
+        unless told otherwise: a change of email's goes to the new one)."""
+        to = to or user.email
+        token = await self.issue(user.id, purpose, to)
+        return Letter(
+            _LETTERS[purpose],
+            to,
+            user.name,
+            self._clock.now(),
+            token=token,
+            valid_for=self.lifetimes.of(purpose),
+        )
 
     async def redeem(self, token: OneTimeToken, purpose: TokenPurpose) -> TokenRecord:
         record = await self._tokens.take(self._key.digest(token), purpose)

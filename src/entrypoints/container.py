@@ -171,9 +171,7 @@ class Container(containers.DeclarativeContainer):
     notices = providers.Singleton(
         Notices, outbox=outbox, devices=known_devices, key=ticket_key, clock=clock
     )
-    send_verification = providers.Singleton(
-        SendVerification, tokens=token_issuer, outbox=outbox, clock=clock
-    )
+    send_verification = providers.Singleton(SendVerification, tokens=token_issuer, outbox=outbox)
     password_check = providers.Singleton(
         CurrentPasswordCheck, users=users, hasher=hasher, throttle=throttle
     )
@@ -234,7 +232,6 @@ class Container(containers.DeclarativeContainer):
         tokens=token_issuer,
         throttle=mail_throttle,
         outbox=outbox,
-        clock=clock,
     )
     reset_password = providers.Singleton(
         ResetPassword,
@@ -263,7 +260,6 @@ class Container(containers.DeclarativeContainer):
         tokens=token_issuer,
         throttle=mail_throttle,
         outbox=outbox,
-        clock=clock,
     )
     change_email = providers.Singleton(
         ChangeEmail, users=users, tokens=token_issuer, sessions=sessions, notices=notices

@@ -14,6 +14,7 @@ from domain.errors import (
 )
 from domain.letters import Letter, LetterKind
 from domain.model import Email, Name, NewPassword, Password
+from domain.sessions import LoggedIn
 from domain.tokens import OneTimeToken
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Build, Domain
 
@@ -90,14 +91,19 @@ async def test_a_verified_address_can_be_required_to_log_in(
     assert (await app.logged_in()).user.email_verified is True
 
 
+async def change_asked(app: Domain, outbox: InMemoryOutbox) -> tuple[LoggedIn, Letter]:
+    """Ada, signed up, has asked to change her email: her session, and the letter it sent."""
+    logged_in = await app.sign_up()
+    caller = await app.authenticate(logged_in.ticket)
+    await app.request_email_change(caller, Password(PASSWORD), Email(NEW_EMAIL), CLIENT)
+    [letter] = await letters_of(outbox, LetterKind.CONFIRM_NEW_EMAIL)
+    return logged_in, letter
+
+
 async def test_a_change_of_email_happens_when_the_link_sent_to_the_new_address_is_used(
     app: Domain, outbox: InMemoryOutbox
 ) -> None:
-    logged_in = await app.sign_up()
-    caller = await app.authenticate(logged_in.ticket)
-
-    await app.request_email_change(caller, Password(PASSWORD), Email(NEW_EMAIL), CLIENT)
-    [letter] = await letters_of(outbox, LetterKind.CONFIRM_NEW_EMAIL)
+    logged_in, letter = await change_asked(app, outbox)
     assert letter.to == Email(NEW_EMAIL)
     assert app.users.by_id[logged_in.user.id].email == Email(EMAIL)  # nothing changed yet
 
@@ -129,10 +135,7 @@ async def test_a_change_of_email_needs_the_password_and_a_free_new_address(
 async def test_an_address_taken_before_the_link_is_used_is_refused(
     app: Domain, outbox: InMemoryOutbox
 ) -> None:
-    logged_in = await app.sign_up()
-    caller = await app.authenticate(logged_in.ticket)
-    await app.request_email_change(caller, Password(PASSWORD), Email(NEW_EMAIL), CLIENT)
-    [letter] = await letters_of(outbox, LetterKind.CONFIRM_NEW_EMAIL)
+    logged_in, letter = await change_asked(app, outbox)
     await app.sign_up(NEW_EMAIL)
 
     with pytest.raises(EmailTaken):

@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 from domain.errors import EmailTaken, EmailUnavailable, InvalidToken, InvalidValue
-from domain.letters import Letter, LetterKind
 from domain.mail_throttle import MailThrottle
 from domain.model import ClientInfo, Email, Password, PublicUser, User
 from domain.notices import Notices
-from domain.ports import Clock, Outbox, Sessions, Users
+from domain.ports import Outbox, Sessions, Users
 from domain.sessions import Authenticated
 from domain.token_issuer import TokenIssuer
 from domain.tokens import OneTimeToken, TokenPurpose
@@ -20,25 +19,13 @@ class SendVerification:
     """Sends the user a one-time link that proves the address is theirs (made after the
     answer); a newer link makes the older ones useless. Nothing, without an email backend."""
 
-    def __init__(self, tokens: TokenIssuer, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, tokens: TokenIssuer, outbox: Outbox) -> None:
         self._tokens = tokens
         self._outbox = outbox
-        self._clock = clock
 
     def __call__(self, user: User) -> None:
         if self._outbox.delivers:
-            self._outbox.post_later(partial(self._letter, user))
-
-    async def _letter(self, user: User) -> Letter:
-        token = await self._tokens.issue(user.id, TokenPurpose.VERIFY_EMAIL, user.email)
-        return Letter(
-            LetterKind.VERIFY_EMAIL,
-            user.email,
-            user.name,
-            self._clock.now(),
-            token=token,
-            valid_for=self._tokens.lifetimes.verify_email,
-        )
+            self._outbox.post_later(partial(self._tokens.letter, user, TokenPurpose.VERIFY_EMAIL))
 
 
 class ResendVerification:
@@ -103,14 +90,12 @@ class RequestEmailChange:
         tokens: TokenIssuer,
         throttle: MailThrottle,
         outbox: Outbox,
-        clock: Clock,
     ) -> None:
         self._users = users
         self._check = check
         self._tokens = tokens
         self._throttle = throttle
         self._outbox = outbox
-        self._clock = clock
 
     async def __call__(
         self,
@@ -127,18 +112,8 @@ class RequestEmailChange:
         if await self._users.by_email(new_email) is not None:
             raise EmailTaken()
         await self._throttle.attempt(new_email, client.address)
-        self._outbox.post_later(partial(self._letter, user, new_email))
-
-    async def _letter(self, user: User, new_email: Email) -> Letter:
-        token = await self._tokens.issue(user.id, TokenPurpose.CHANGE_EMAIL, new_email)
-        return Letter(
-            LetterKind.CONFIRM_NEW_EMAIL,
-            new_email,
-            user.name,
-            self._clock.now(),
-            token=token,
-            valid_for=self._tokens.lifetimes.change_email,
-        )
+        letter = partial(self._tokens.letter, user, TokenPurpose.CHANGE_EMAIL, new_email)
+        self._outbox.post_later(letter)
 
 
 class ChangeEmail:

@@ -8,11 +8,11 @@ from functools import partial
 from attrs import evolve
 
 from domain.errors import EmailUnavailable, InvalidToken
-from domain.letters import Letter, LetterKind
+from domain.letters import Letter
 from domain.mail_throttle import MailThrottle
 from domain.model import ClientInfo, Email, NewPassword, SessionKind, User
 from domain.notices import Notices
-from domain.ports import Clock, Outbox, PasswordHasher, Sessions, Users
+from domain.ports import Outbox, PasswordHasher, Sessions, Users
 from domain.sessions import LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
 from domain.tickets import SessionTicket
@@ -30,39 +30,24 @@ class RequestPasswordReset:
     """
 
     def __init__(
-        self,
-        users: Users,
-        tokens: TokenIssuer,
-        throttle: MailThrottle,
-        outbox: Outbox,
-        clock: Clock,
+        self, users: Users, tokens: TokenIssuer, throttle: MailThrottle, outbox: Outbox
     ) -> None:
         self._users = users
         self._tokens = tokens
         self._throttle = throttle
         self._outbox = outbox
-        self._clock = clock
 
     async def __call__(self, email: Email, client: ClientInfo) -> None:
         if not self._outbox.delivers:
             raise EmailUnavailable()
         await self._throttle.attempt(email, client.address)
-        self._outbox.post_later(partial(self._letter, email, client))
+        self._outbox.post_later(partial(self._letter, email))
 
-    async def _letter(self, email: Email, client: ClientInfo) -> Letter | None:
+    async def _letter(self, email: Email) -> Letter | None:
         user = await self._users.by_email(email)
         if user is None:
             return None
-        token = await self._tokens.issue(user.id, TokenPurpose.PASSWORD_RESET, user.email)
-        return Letter(
-            LetterKind.PASSWORD_RESET,
-            user.email,
-            user.name,
-            self._clock.now(),
-            token=token,
-            valid_for=self._tokens.lifetimes.password_reset,
-            client=client,
-        )
+        return await self._tokens.letter(user, TokenPurpose.PASSWORD_RESET)
 
 
 class ResetPassword:
