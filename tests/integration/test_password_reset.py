@@ -119,6 +119,7 @@ async def test_a_newer_request_a_log_in_and_a_password_change_make_older_links_u
     change = {"currentPassword": REGISTRATION["password"], "newPassword": NEW_PASSWORD}
     fourth = await reset_token(client, mailbox)
     assert (await client.post("/authentication/change-password", json=change)).status == 204
+    await mailbox.next(EMAIL, "Your password was changed")  # the change is told, too
     assert (await confirm(client, third)).status == 400
     assert (await confirm(client, fourth, "yet another passphrase")).status == 400
     assert await log_in_status(client, NEW_PASSWORD) == 200
