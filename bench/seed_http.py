@@ -23,12 +23,12 @@ class SeedError(RuntimeError):
 
 
 def cookie_of(response: aiohttp.ClientResponse) -> str:
-    """`name=value` of the session cookie the answer sets."""
+    """`name=value` of the session cookie the answer sets (not the device cookie)."""
     for header in response.headers.getall("Set-Cookie", []):
         jar: SimpleCookie = SimpleCookie()
         jar.load(header)
         for morsel in jar.values():
-            if morsel.value:
+            if morsel.value and not morsel.key.endswith("-device"):
                 return f"{morsel.key}={morsel.value}"
     raise SeedError(f"{response.method} {response.url.path}: no session cookie in the answer")
 

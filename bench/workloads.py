@@ -59,7 +59,7 @@ class Bench:
 
     def coatcheck_env(self, prefix: str, **settings: str) -> dict[str, str]:
         """Shipping defaults but for the stores, and `settings` (only BCRYPT_ROUNDS and
-        LOGIN_THROTTLE may differ, per issue 8)."""
+        LOGIN_THROTTLE may differ, per issue 8, and REGISTER_THROTTLE while seeding)."""
         return {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
@@ -112,7 +112,9 @@ class Bench:
         """Register the users over HTTP and, for the loads, log each in again: every
         answer's cookie is one live session; the cookies go to the file wrk rotates over."""
         arguments = self.arguments
-        seeder = self.coatcheck("seed", BCRYPT_ROUNDS="4", LOGIN_THROTTLE="false")
+        seeder = self.coatcheck(
+            "seed", BCRYPT_ROUNDS="4", LOGIN_THROTTLE="false", REGISTER_THROTTLE="false"
+        )
         started = time.monotonic()
         try:
             self.users, cookies = asyncio.run(

@@ -79,25 +79,46 @@ def _free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
-def _wait_for_cluster(port: int, deadline_seconds: float = 20) -> None:
-    deadline = time.monotonic() + deadline_seconds
+def _wait_for(port: int, command: list[str], ready: tuple[str, ...], what: str) -> None:
+    """Until `redis-cli -p PORT COMMAND` prints one of `ready` (20 s at most)."""
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         info = subprocess.run(
-            ["redis-cli", "-p", str(port), "cluster", "info"],
+            ["redis-cli", "-p", str(port), *command],
             capture_output=True,
             text=True,
             check=False,
         ).stdout
-        if "cluster_state:ok" in info:
+        if any(mark in info for mark in ready):
             return
         time.sleep(0.1)
-    raise RuntimeError("the test Redis Cluster did not reach cluster_state:ok")
+    raise RuntimeError(f"the test Redis Cluster: {what}")
+
+
+def _wait_for_cluster(port: int) -> None:
+    _wait_for(port, ["cluster", "info"], ("cluster_state:ok",), "no cluster_state:ok")
+
+
+def _wait_for_replication(port: int) -> None:
+    """A replica has its primary's data (a primary has nothing to wait for)."""
+    ready = ("role:master", "master_link_status:up")
+    _wait_for(port, ["info", "replication"], ready, "a replica did not catch up")
 
 
 @contextlib.contextmanager
 def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
     """A Redis Cluster of our own (three primaries on loopback, nothing on disk), yielding
     the URL of one node; every node is shut down afterwards."""
+    with redis_cluster_nodes(folder, nodes) as ports:
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+
+
+@contextlib.contextmanager
+def redis_cluster_nodes(
+    folder: Path, nodes: int = 3, replicas: int = 0, node_timeout_ms: int = 15000
+) -> Iterator[list[int]]:
+    """A Redis Cluster of our own on loopback, nothing on disk, `replicas` replicas to each
+    primary; yields the nodes' ports and shuts every node down afterwards."""
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         service_missing("Redis Cluster", FileNotFoundError("redis-server"))
     ports = []
@@ -117,6 +138,8 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
                     "yes",
                     "--cluster-config-file",
                     str(node / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    str(node_timeout_ms),
                     "--dir",
                     str(node),
                     "--save",
@@ -138,7 +161,7 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
                 "create",
                 *(f"127.0.0.1:{port}" for port in ports),
                 "--cluster-replicas",
-                "0",
+                str(replicas),
                 "--cluster-yes",
             ],
             check=True,
@@ -147,7 +170,9 @@ def redis_cluster(folder: Path, nodes: int = 3) -> Iterator[str]:
         )
         for port in ports:
             _wait_for_cluster(port)
-        yield f"redis://127.0.0.1:{ports[0]}/0"
+            if replicas:
+                _wait_for_replication(port)
+        yield ports
     finally:
         for port in ports:
             subprocess.run(

@@ -1,21 +1,40 @@
-"""bcrypt, always off the event loop, in a bounded thread pool of its own."""
+"""bcrypt, always off the event loop, in a bounded thread pool of its own.
+
+Every check costs what one verification at the highest cost in use costs, whatever the
+cost of the hash checked, so the answer time never tells a known email from an unknown
+one: a hash of a lower cost (made before BCRYPT_ROUNDS was raised) is padded with
+hashings of its cost, its cost + 1, ... up to the highest, which together take as long
+as one more of the highest (2^c + 2^c + 2^(c+1) + ... + 2^(h-1) = 2^h); the highest is
+the configured cost, or a higher one this process has met in a stored hash (made before
+BCRYPT_ROUNDS was lowered). An unknown email costs one hashing at the highest cost.
+
+The pool sits behind a bounded queue: a hash that cannot start in time for its request's
+deadline (or finds the queue full) is Overloaded, a burst rather than an outage.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
+import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
 import bcrypt
 
+from adapters import deadline
+from domain.errors import Overloaded
 from domain.model import Password
 
 _T = TypeVar("_T")
 NICENESS = 10  # how much the hashing threads yield to the event loop's thread
+MAX_COST = 31  # bcrypt's own limit
+_COST = re.compile(r"\$2[abxy]?\$(\d\d)\$")
 
 
 def _yield_to_the_event_loop() -> None:
@@ -27,19 +46,51 @@ def _yield_to_the_event_loop() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS)
 
 
-class BcryptHasher:
-    """Construction costs one hash (the dummy one, made up front so that even the first
-    unknown email costs exactly one verification): construct it at start-up."""
+def cost_of(password_hash: str) -> int | None:
+    """The cost a bcrypt hash was made with; None if it is not a bcrypt hash."""
+    found = _COST.match(password_hash)
+    cost = int(found.group(1)) if found else 0
+    return cost if 4 <= cost <= MAX_COST else None
 
-    def __init__(self, rounds: int = 12, max_threads: int = 4) -> None:
+
+class BcryptHasher:
+    def __init__(self, rounds: int = 12, max_threads: int = 4, max_waiting: int = 0) -> None:
         self._rounds = rounds
+        self._highest = rounds  # what every check costs (see the module's docstring)
         self._pool = ThreadPoolExecutor(
             max_threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
         )
-        self._dummy_hash = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
+        # Hashing with a salt of cost c takes what verifying a hash of cost c does.
+        self._salts = {cost: bcrypt.gensalt(cost) for cost in range(4, MAX_COST + 1)}
+        self._slots = asyncio.Semaphore(max_threads)
+        self._waiting = 0
+        self._max_waiting = max_waiting or 32 * max_threads
+        started = time.perf_counter()
+        bcrypt.hashpw(b"how long one hash takes", self._salts[rounds])
+        self._cost = time.perf_counter() - started  # what one hash takes here
 
     async def _run(self, fn: partial[_T]) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        await self._take_slot()
+        future = asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        # The slot is free when the thread is, even if the request stops waiting for it.
+        future.add_done_callback(lambda _: self._slots.release())
+        return await asyncio.shield(future)
+
+    async def _take_slot(self) -> None:
+        if self._waiting >= self._max_waiting:
+            raise Overloaded("password hashing")
+        self._waiting += 1
+        try:
+            # Start only while the hash can still end before the request's deadline.
+            left = deadline.remaining()
+            async with asyncio.timeout(
+                None if left == math.inf else max(0.0, left - 2 * self._cost)
+            ):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise Overloaded("password hashing") from None
+        finally:
+            self._waiting -= 1
 
     async def hash(self, password: Password) -> str:
         salt = bcrypt.gensalt(self._rounds)
@@ -47,20 +98,29 @@ class BcryptHasher:
         return hashed.decode()
 
     async def verify(self, password: Password, password_hash: str) -> bool:
-        try:
-            return await self._run(
-                partial(bcrypt.checkpw, password.value.encode(), password_hash.encode())
-            )
-        except ValueError:  # not a bcrypt hash: nothing can match it
+        cost = cost_of(password_hash)
+        if cost is None:  # not a bcrypt hash: nothing can match it, but it costs the same
+            await self.verify_dummy(password)
             return False
+        self._highest = max(self._highest, cost)
+        check = partial(self._check, password.value.encode(), password_hash.encode(), cost)
+        return await self._run(check)
+
+    def _check(self, password: bytes, password_hash: bytes, cost: int) -> bool:
+        try:
+            matches = bcrypt.checkpw(password, password_hash)
+        except ValueError:  # malformed past its cost: nothing can match it
+            bcrypt.hashpw(password, self._salts[self._highest])
+            return False
+        for padding in range(cost, self._highest):
+            bcrypt.hashpw(password, self._salts[padding])
+        return matches
 
     async def verify_dummy(self, password: Password) -> None:
-        await self._run(partial(bcrypt.checkpw, password.value.encode(), self._dummy_hash))
+        await self._run(partial(bcrypt.hashpw, password.value.encode(), self._salts[self._highest]))
 
     def needs_rehash(self, password_hash: str) -> bool:
-        # A bcrypt hash reads $2b$<cost>$<salt+hash>.
-        parts = password_hash.split("$")
-        return len(parts) < 4 or parts[2] != f"{self._rounds:02d}"
+        return cost_of(password_hash) != self._rounds
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

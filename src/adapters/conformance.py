@@ -7,12 +7,27 @@ import redis.asyncio as redis
 
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock, SystemClock
-from adapters.in_memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
+from adapters.in_memory import (
+    InMemoryLoginAttempts,
+    InMemorySessionEvents,
+    InMemorySessions,
+    InMemoryUsers,
+)
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
 from adapters.sqlite import SqliteStore
-from domain.ports import Clock, HealthCheck, LoginAttempts, PasswordHasher, Sessions, Users
+from domain.ports import (
+    Clock,
+    HealthCheck,
+    LoginAttempts,
+    PasswordHasher,
+    SessionEventFeed,
+    SessionEvents,
+    Sessions,
+    Users,
+)
 
 
 def _every_adapter_fits(pool: asyncpg.Pool, client: redis.Redis, store: SqliteStore) -> None:
@@ -33,4 +48,14 @@ def _every_adapter_fits(pool: asyncpg.Pool, client: redis.Redis, store: SqliteSt
     ]
     hashers: list[PasswordHasher] = [BcryptHasher()]
     clocks: list[Clock] = [SystemClock(), FakeClock()]
-    del users, sessions, attempts, checks, hashers, clocks
+    events: list[SessionEvents] = [
+        InMemorySessionEvents(),
+        RedisSessionEvents(client),
+        store.session_events,
+    ]
+    feeds: list[SessionEventFeed] = [
+        InMemorySessionEvents(),
+        RedisSessionEvents(client),
+        store.session_events,
+    ]
+    del users, sessions, attempts, checks, hashers, clocks, events, feeds

@@ -4,14 +4,16 @@ ports, for unit tests and in-process use."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from attrs import evolve
 
 from domain.errors import EmailTaken
+from domain.events import SessionEvent
 from domain.letters import Letter
 from domain.model import Email, PublicUser, Session, User
 from domain.ports import Compose, StoredSession
@@ -24,12 +26,27 @@ class InMemoryUsers:
 
     def __init__(self, *belongings: InMemoryAccountTokens | InMemoryKnownDevices) -> None:
         self.by_id: dict[uuid.UUID, User] = {}
+        self.pending: dict[uuid.UUID, User] = {}
         self._belongings = belongings
 
     async def add(self, user: User) -> None:
         if any(existing.email == user.email for existing in self.by_id.values()):
             raise EmailTaken()
         self.by_id[user.id] = user
+
+    async def add_pending(self, user: User) -> None:
+        if any(existing.email == user.email for existing in self.by_id.values()):
+            raise EmailTaken()
+        for other in [other for other in self.pending.values() if other.email == user.email]:
+            del self.pending[other.id]
+        self.pending[user.id] = user
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        user = self.pending.pop(user_id, None)
+        if user is None:
+            return False
+        await self.add(user)
+        return True
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         return self.by_id.get(user_id)
@@ -131,19 +148,47 @@ class InMemorySessions:
         return None
 
 
+class RecordedEvents:
+    """Every event, as (name, details): what an operator would have been told."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, object]]] = []
+
+    def registered(self, user: User) -> None:
+        self.seen.append(("registered", {"user_id": user.id}))
+
+    def logged_in(self, user: User, session: Session) -> None:
+        self.seen.append(("logged_in", {"user_id": user.id, "kind": session.kind.value}))
+
+    def log_in_failed(self, reason: str) -> None:
+        self.seen.append(("log_in_failed", {"reason": reason}))
+
+    def throttled(self, scope: str, retry_after_seconds: int) -> None:
+        self.seen.append(("throttled", {"scope": scope, "retry_after": retry_after_seconds}))
+
+    def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None:
+        self.seen.append(("sessions_ended", {"user_id": user_id, "count": count, "reason": reason}))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.seen]
+
+
 class InMemoryLoginAttempts:
     def __init__(self) -> None:
         self.failures: dict[str, tuple[int, datetime]] = {}  # key -> (count, window end)
         self.locks: dict[str, datetime] = {}
+        self.trusted_until: dict[str, datetime] = {}
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         return max((self.locks[key] for key in keys if key in self.locks), default=None)
 
-    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
+    async def record_failure(
+        self, key: str, window: timedelta, now: datetime, sliding: bool = False
+    ) -> int:
         count, ends = self.failures.get(key, (0, now + window))
         if ends <= now:
             count, ends = 0, now + window
-        self.failures[key] = (count + 1, ends)
+        self.failures[key] = (count + 1, now + window if sliding else ends)
         return count + 1
 
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
@@ -155,6 +200,35 @@ class InMemoryLoginAttempts:
     async def clear(self, key: str) -> None:
         self.failures.pop(key, None)
         self.locks.pop(key, None)
+
+    async def trust(self, key: str, until: datetime) -> None:
+        self.trusted_until[key] = until
+
+    async def trusted(self, key: str, now: datetime) -> bool:
+        return key in self.trusted_until and now < self.trusted_until[key]
+
+
+class InMemorySessionEvents:
+    """Delivers to the listeners of this one object, in process; keeps what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[SessionEvent] = []
+        self._listeners: list[Callable[[SessionEvent], None]] = []
+
+    async def publish(self, event: SessionEvent) -> None:
+        self.published.append(event)
+        for deliver in list(self._listeners):
+            deliver(event)
+
+    async def listen(
+        self, deliver: Callable[[SessionEvent], None], resync: Callable[[], None]
+    ) -> None:
+        self._listeners.append(deliver)
+        try:
+            resync()
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            self._listeners.remove(deliver)
 
 
 class InMemoryAccountTokens:

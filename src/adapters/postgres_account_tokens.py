@@ -16,26 +16,28 @@ from domain.tokens import TokenPurpose, TokenRecord
 
 class PostgresAccountTokens(Pooled):
     async def issue(self, digest: str, record: TokenRecord, now: datetime) -> None:
-        try:
-            async with self._connection() as connection, connection.transaction():
-                await connection.execute(
-                    "DELETE FROM account_tokens"
-                    " WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3",
-                    record.user_id,
-                    record.purpose.value,
-                    now,
-                )
-                await connection.execute(
-                    "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
-                    " VALUES ($1, $2, $3, $4, $5)",
-                    digest,
-                    record.purpose.value,
-                    record.user_id,
-                    record.email.value,
-                    record.expires_at,
-                )
-        except asyncpg.ForeignKeyViolationError:
-            return  # the user was deleted meanwhile: no token for no one
+        async with self._connection() as connection:
+            # Caught inside the connection's block: any other failure there is StoreUnavailable.
+            try:
+                async with connection.transaction():
+                    await connection.execute(
+                        "DELETE FROM account_tokens"
+                        " WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3",
+                        record.user_id,
+                        record.purpose.value,
+                        now,
+                    )
+                    await connection.execute(
+                        "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
+                        " VALUES ($1, $2, $3, $4, $5)",
+                        digest,
+                        record.purpose.value,
+                        record.user_id,
+                        record.email.value,
+                        record.expires_at,
+                    )
+            except asyncpg.ForeignKeyViolationError:
+                return  # the user was deleted meanwhile: no token for no one
 
     async def take(self, digest: str, purpose: TokenPurpose) -> TokenRecord | None:
         async with self._connection() as connection:
@@ -63,9 +65,9 @@ class PostgresKnownDevices(Pooled):
         async with self._connection() as connection:
             try:
                 row = await connection.fetchrow(
-                    "WITH added AS (INSERT INTO known_devices (user_id, fingerprint, first_seen_at)"
+                    "WITH added AS (INSERT INTO seen_devices (user_id, fingerprint, first_seen_at)"
                     " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1)"
-                    " SELECT EXISTS (SELECT FROM added) AS new, EXISTS (SELECT FROM known_devices"
+                    " SELECT EXISTS (SELECT FROM added) AS new, EXISTS (SELECT FROM seen_devices"
                     " WHERE user_id = $1 AND fingerprint != $2) AS others",
                     user_id,
                     fingerprint,

@@ -1,19 +1,30 @@
-"""Users in PostgreSQL through an asyncpg pool. The schema is in adapters/migrations."""
+"""Users in PostgreSQL through an asyncpg pool. The schema is in adapters/migrations.
+
+Every failure, whatever the driver raises, is StoreUnavailable (watched), and the connection
+it happened on is closed rather than handed back; a wait for a pooled connection that runs
+out while the server answers is Overloaded. The server is told the command timeout as its
+`statement_timeout`, once per connection as it opens.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import TypeAlias
 
 import asyncpg
 
-from domain.errors import EmailTaken, StoreUnavailable
+from adapters import deadline
+from adapters.deadline import StoreTimeouts
+from adapters.store_watch import StoreWatch
+from domain.errors import CoatcheckError, EmailTaken, Overloaded, StoreUnavailable
 from domain.model import Email, Name, User
 
-CONNECT_TIMEOUT = 5.0
-COMMAND_TIMEOUT = 10.0
-ACQUIRE_TIMEOUT = 5.0
+DEFAULT_TIMEOUTS = StoreTimeouts.within(1.0)
+CONNECT_TIMEOUT = 5.0  # a connection of its own (migrations, tools), not a request's
 EMAIL_INDEX = "users_email_key"
 
 _UNREACHABLE = (
@@ -40,18 +51,20 @@ def unavailable_as_domain_error() -> Iterator[None]:
 async def create_pool(
     dsn: str,
     *,
-    min_size: int = 1,
+    min_size: int = 0,
     max_size: int = 10,
-    connect_timeout: float = CONNECT_TIMEOUT,
-    command_timeout: float = COMMAND_TIMEOUT,
+    timeouts: StoreTimeouts = DEFAULT_TIMEOUTS,
 ) -> asyncpg.Pool[asyncpg.Record]:
+    """A pool that opens its connections as they are needed: it is made whether or not the
+    server answers now."""
     with unavailable_as_domain_error():
         return await asyncpg.create_pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
-            timeout=connect_timeout,
-            command_timeout=command_timeout,
+            timeout=timeouts.connect,
+            command_timeout=timeouts.command,
+            server_settings={"statement_timeout": str(max(1, int(timeouts.command * 1000)))},
             reset=_keep_as_is,
         )
 
@@ -85,35 +98,118 @@ def _email_taken_on_conflict() -> Iterator[None]:
         raise EmailTaken() from None
 
 
+Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
+
 class Pooled:
     """An adapter on the pool: each call borrows a connection, failures as StoreUnavailable."""
 
     def __init__(
-        self, pool: asyncpg.Pool[asyncpg.Record], acquire_timeout: float = ACQUIRE_TIMEOUT
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        timeouts: StoreTimeouts = DEFAULT_TIMEOUTS,
+        watch: StoreWatch | None = None,
     ) -> None:
         self._pool = pool
-        self._acquire_timeout = acquire_timeout
+        self._timeouts = timeouts
+        self._watch = watch or StoreWatch("users", "-")
+
+    def _saturated(self) -> bool:
+        return (
+            self._pool.get_idle_size() == 0 and self._pool.get_size() >= self._pool.get_max_size()
+        )
+
+    async def _acquire(self) -> Connection:
+        try:
+            return await self._pool.acquire(timeout=self._timeouts.pool_wait)
+        except TimeoutError as error:
+            if self._saturated() and not self._watch.down:
+                raise Overloaded("user store connections") from error
+            self._watch.failed(error)
+            raise StoreUnavailable("user store unavailable") from error
+        except Exception as error:
+            self._watch.failed(error)
+            raise StoreUnavailable("user store unavailable") from error
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
-        with unavailable_as_domain_error():
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
-                yield connection
+    async def _connection(self) -> AsyncIterator[Connection]:
+        started = time.perf_counter()
+        connection = await self._acquire()
+        try:
+            yield connection
+        except CoatcheckError:
+            raise
+        except BaseException as error:  # a deadline's cancellation too: the command may be mid-way
+            if not isinstance(error, asyncpg.PostgresError) or isinstance(error, _UNREACHABLE):
+                with contextlib.suppress(asyncpg.InterfaceError):  # closed, and handed back
+                    connection.terminate()
+            if not isinstance(error, Exception):
+                raise
+            self._watch.failed(error)
+            raise StoreUnavailable("user store unavailable") from error
+        finally:
+            await self._pool.release(connection)
+        self._watch.answered(time.perf_counter() - started)
 
 
 class PostgresUsers(Pooled):
     async def add(self, user: User) -> None:
+        await self._insert(user, pending=False)
+
+    async def add_pending(self, user: User) -> None:
+        await self._insert(user, pending=True)
+
+    async def _insert(self, user: User, pending: bool) -> None:
+        window = self._confirm_window() if pending else None
         async with self._connection() as connection:
             with _email_taken_on_conflict():
-                await connection.execute(
-                    f"INSERT INTO users ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",  # noqa: S608
+                status = await connection.execute(
+                    "INSERT INTO users"
+                    " (id, email, name, password_hash, created_at, email_verified,"
+                    "  registering_until)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN NOT $7 THEN NULL"
+                    "  ELSE clock_timestamp() + make_interval(secs => $8::float8) END)"
+                    " ON CONFLICT ((lower(email))) DO UPDATE SET id = excluded.id,"
+                    " email = excluded.email, name = excluded.name,"
+                    " password_hash = excluded.password_hash, created_at = excluded.created_at,"
+                    " email_verified = excluded.email_verified,"
+                    " registering_until = excluded.registering_until, updated_at = NULL"
+                    " WHERE users.registering_until IS NOT NULL",
                     user.id,
                     user.email.value,
                     user.name.value,
                     user.password_hash,
                     user.created_at,
                     user.email_verified,
+                    pending,
+                    window,
                 )
+        if status != "INSERT 0 1":  # a real user holds the email
+            raise EmailTaken()
+
+    def _confirm_window(self) -> float:
+        """How long after the insert a confirmation may still count. A confirmation is sent
+        after the insert answered, and given up on (the request answering 503) a command
+        timeout after it is sent, or at the request's deadline: whichever window ends first,
+        less a quarter of a command timeout for the answer's way back."""
+        command = self._timeouts.command
+        return min(deadline.remaining(), command) - command / 4
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        async with self._connection() as connection:
+            in_time = await connection.fetchval(
+                "WITH mine AS (SELECT registering_until > clock_timestamp() AS in_time"
+                "  FROM users WHERE id = $1 AND registering_until IS NOT NULL FOR UPDATE),"
+                " confirmed AS (UPDATE users SET registering_until = NULL"
+                "  WHERE id = $1 AND (SELECT in_time FROM mine) RETURNING 1)"
+                " SELECT in_time FROM mine",
+                user_id,
+            )
+        if in_time is None:  # replaced by a later registration of the email
+            return False
+        if not in_time:
+            raise StoreUnavailable("user store answered too late")
+        return True
 
     async def _one(self, sql: str, *arguments: object) -> User | None:
         async with self._connection() as connection:
@@ -122,13 +218,15 @@ class PostgresUsers(Pooled):
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self._one(
-            f"SELECT {_COLUMNS} FROM users WHERE id = $1",  # noqa: S608 -- constant columns
+            f"SELECT {_COLUMNS} FROM users"  # noqa: S608 -- constant columns
+            " WHERE id = $1 AND registering_until IS NULL",
             user_id,
         )
 
     async def by_email(self, email: Email) -> User | None:
         return await self._one(
-            f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower($1)",  # noqa: S608
+            f"SELECT {_COLUMNS} FROM users"  # noqa: S608 -- constant columns
+            " WHERE lower(email) = lower($1) AND registering_until IS NULL",
             email.value,
         )
 
@@ -138,7 +236,7 @@ class PostgresUsers(Pooled):
         async with self._connection() as connection:
             status = await connection.execute(
                 "UPDATE users SET password_hash = $2, updated_at = now()"
-                " WHERE id = $1 AND password_hash = $3",
+                " WHERE id = $1 AND password_hash = $3 AND registering_until IS NULL",
                 user_id,
                 password_hash,
                 replacing,
@@ -148,20 +246,26 @@ class PostgresUsers(Pooled):
     async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
         return await self._one(
             "UPDATE users SET email_verified = true, updated_at = now()"  # noqa: S608
-            f" WHERE id = $1 AND email = $2 RETURNING {_COLUMNS}",
+            " WHERE id = $1 AND email = $2 AND registering_until IS NULL"
+            f" RETURNING {_COLUMNS}",
             user_id,
             email.value,
         )
 
     async def change_email(self, user_id: uuid.UUID, email: Email, replacing: Email) -> User | None:
-        with _email_taken_on_conflict():
-            return await self._one(
-                "UPDATE users SET email = $2, email_verified = true, updated_at = now()"  # noqa: S608
-                f" WHERE id = $1 AND email = $3 RETURNING {_COLUMNS}",
-                user_id,
-                email.value,
-                replacing.value,
-            )
+        # Inside the connection's block: any other failure there is StoreUnavailable.
+        async with self._connection() as connection:
+            with _email_taken_on_conflict():
+                row = await connection.fetchrow(
+                    "UPDATE users SET email = $2, email_verified = true,"  # noqa: S608
+                    " updated_at = now()"
+                    " WHERE id = $1 AND email = $3 AND registering_until IS NULL"
+                    f" RETURNING {_COLUMNS}",
+                    user_id,
+                    email.value,
+                    replacing.value,
+                )
+        return None if row is None else _user(row)
 
     async def remove(self, user_id: uuid.UUID) -> bool:
         # Their tokens and known devices go with them (ON DELETE CASCADE).
@@ -170,5 +274,13 @@ class PostgresUsers(Pooled):
         return bool(status == "DELETE 1")
 
     async def ping(self) -> None:
+        """Answers, and accepts writes (not a standby, not read-only), and has the schema."""
         async with self._connection() as connection:
-            await connection.fetchval("SELECT 1")
+            writable = await connection.fetchval(
+                "SELECT NOT pg_is_in_recovery()"
+                " AND current_setting('transaction_read_only') = 'off'"
+                " AND to_regclass('users') IS NOT NULL"
+            )
+        if not writable:
+            self._watch.failed(asyncpg.ReadOnlySQLTransactionError("read-only"))
+            raise StoreUnavailable("user store refuses writes")

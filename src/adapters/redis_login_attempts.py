@@ -2,6 +2,7 @@
 
     {prefix}throttle:{<key>}:failures   hash {count, ends}, PXAT the window end (ms)
     {prefix}throttle:{<key>}:lock       the lock deadline (ms), PXAT that deadline
+    {prefix}throttle:{<key>}:trusted    the trust deadline (ms), PXAT that deadline
 
 The braces are a Redis Cluster hash tag: a key's two entries share a slot.
 """
@@ -12,16 +13,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from adapters.redis_client import EPOCH, MS, Client, guarded, mget, ms_down, ms_up
+from adapters.store_watch import StoreWatch
 
-# KEYS: failures. ARGV: now (ms), the end of a window starting now (ms).
+# KEYS: failures. ARGV: now (ms), the end of a window starting now (ms), 1 if sliding.
 _RECORD_FAILURE = """
 local ends = tonumber(redis.call('HGET', KEYS[1], 'ends'))
+local count = 1
 if ends and ends > tonumber(ARGV[1]) then
-  return redis.call('HINCRBY', KEYS[1], 'count', 1)
+  count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+  if ARGV[3] ~= '1' then return count end
 end
-redis.call('HSET', KEYS[1], 'count', 1, 'ends', ARGV[2])
+redis.call('HSET', KEYS[1], 'count', count, 'ends', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1
+return count
 """
 
 
@@ -35,8 +39,11 @@ return 1
 
 
 class RedisLoginAttempts:
-    def __init__(self, client: Client, prefix: str = "coatcheck:") -> None:
+    def __init__(
+        self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
+    ) -> None:
         self._redis = client
+        self._watch = watch or StoreWatch("sessions", "-")
         self._prefix = prefix
         self._record_failure = client.register_script(_RECORD_FAILURE)
         self._claim_lock = client.register_script(_CLAIM_LOCK)
@@ -53,8 +60,10 @@ class RedisLoginAttempts:
         return EPOCH + max(deadlines) * MS if deadlines else None
 
     @guarded
-    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        args = [ms_up(now), ms_up(now + window)]
+    async def record_failure(
+        self, key: str, window: timedelta, now: datetime, sliding: bool = False
+    ) -> int:
+        args = [ms_up(now), ms_up(now + window), int(sliding)]
         return int(await self._record_failure(keys=[self._key(key, "failures")], args=args))
 
     @guarded
@@ -66,3 +75,13 @@ class RedisLoginAttempts:
     @guarded
     async def clear(self, key: str) -> None:
         await self._redis.delete(self._key(key, "failures"), self._key(key, "lock"))
+
+    @guarded
+    async def trust(self, key: str, until: datetime) -> None:
+        deadline = ms_down(until)
+        await self._redis.set(self._key(key, "trusted"), deadline, pxat=deadline)
+
+    @guarded
+    async def trusted(self, key: str, now: datetime) -> bool:
+        deadline = await self._redis.get(self._key(key, "trusted"))
+        return deadline is not None and int(deadline) > ms_down(now)

@@ -40,6 +40,7 @@ from adapters.session_records import (
     encode_json,
     renewal_tails,
 )
+from adapters.store_watch import StoreWatch
 from domain.model import PublicUser, Session
 from domain.ports import StoredSession
 
@@ -62,9 +63,14 @@ _GONE, _RENEWED = 0, 1
 
 class RedisSessions:
     def __init__(
-        self, client: Client, prefix: str = "coatcheck:", encoding: Encoding = "compact"
+        self,
+        client: Client,
+        prefix: str = "coatcheck:",
+        encoding: Encoding = "compact",
+        watch: StoreWatch | None = None,
     ) -> None:
         self._redis = client
+        self._watch = watch or StoreWatch("sessions", "-")
         self._prefix = prefix
         self._compact_prefix = f"{prefix}s:".encode()
         self._encoding = encoding
@@ -97,7 +103,8 @@ class RedisSessions:
 
     @guarded
     async def ping(self) -> None:
-        await self._redis.ping()
+        """A write with a short expiry: a Redis out of memory, or a replica, refuses it."""
+        await self._redis.set(f"{self._prefix}ready", b"1", px=5000)
 
     @guarded
     async def add(self, digest: str, session: Session) -> None:

@@ -43,13 +43,24 @@ class UserNotFound(CoatcheckError):
 
 
 class TooManyAttempts(CoatcheckError):
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("too many failed log-in attempts, try again later")
+    def __init__(
+        self, retry_after_seconds: int, what: str = "too many failed log-in attempts"
+    ) -> None:
+        super().__init__(f"{what}, try again later")
         self.retry_after_seconds = retry_after_seconds
 
 
 class StoreUnavailable(CoatcheckError):
     """A store could not be reached; the message names the store, never its address."""
+
+
+class Overloaded(CoatcheckError):
+    """No capacity within the request's deadline (a store connection, a hashing thread): a
+    burst, not an outage."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__("the service is busy, try again shortly")
+        self.resource = resource
 
 
 class WrongPassword(CoatcheckError):

@@ -28,8 +28,10 @@ def recipient_key(email: Email) -> str:
     return "mail-" + account_key(email)
 
 
-def client_key(address: str) -> str:
-    return "mail-" + address_key(address)
+def client_key(address: str) -> str | None:
+    """The client's network, as the log-in throttle counts it; None if it is no address."""
+    network = address_key(address)
+    return None if network is None else "mail-" + network
 
 
 class MailThrottle:
@@ -46,8 +48,9 @@ class MailThrottle:
         """Count this request; TooManyEmails when it is over a limit."""
         now = self._clock.now()
         keys = [(recipient_key(email), self._policy.recipient_limit)]
-        if address:
-            keys.append((client_key(address), self._policy.client_limit))
+        client = client_key(address)
+        if client is not None:
+            keys.append((client, self._policy.client_limit))
         until = await self._attempts.locked_until([key for key, _ in keys])
         if until is not None and until > now:
             raise TooManyEmails(max(1, math.ceil((until - now).total_seconds())))

@@ -79,19 +79,50 @@ class Name:
 
 @frozen(repr=False)
 class Password:
-    """A password as typed. Never printed; at most 72 UTF-8 bytes, the most bcrypt reads."""
+    """A password as typed, checked and hashed in one Unicode form (NFKC), so that the same
+    text typed on another keyboard matches. Never printed; not empty, no control characters
+    (bcrypt cycles its key bytes, so NULs would make keys equal), and at most 72 UTF-8 bytes
+    once normalised, the most bcrypt reads."""
 
-    value: str = field(repr=False)
+    typed: str = field(repr=False, eq=False)
+    value: str = field(init=False, repr=False)  # what is hashed and checked
+
+    @value.default
+    def _normalised(self) -> str:
+        return unicodedata.normalize("NFKC", self.typed)  # NIST SP 800-63B 5.1.1.2
 
     @value.validator
     def _check(self, _attribute: object, value: str) -> None:
+        if not value:
+            raise InvalidValue("must not be empty")
         if _utf8_length(value) > PASSWORD_MAX_BYTES:
             raise InvalidValue(f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8")
+        if not value.isprintable() and any(unicodedata.category(c) == "Cc" for c in value):
+            raise InvalidValue("must not contain control characters")
+
+    def as_typed(self) -> Password | None:
+        """The password as typed, when that differs from its normalised form: what a hash
+        made before passwords were normalised was made of."""
+        if self.typed == self.value or _utf8_length(self.typed) > PASSWORD_MAX_BYTES:
+            return None
+        return _AsTyped(self.typed)
 
     def __repr__(self) -> str:
         return "Password(<redacted>)"
 
     __str__ = __repr__
+
+
+@frozen(repr=False)
+class _AsTyped(Password):
+    """A password in the form it was typed in, checked against hashes made before
+    passwords were normalised (only ever made from a valid Password)."""
+
+    value: str = field(init=False, repr=False)
+
+    @value.default
+    def _normalised(self) -> str:
+        return self.typed
 
 
 @frozen(repr=False)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from attrs import frozen
 
+from domain.events import SessionEvent
 from domain.letters import Letter
 from domain.model import Email, Password, PublicUser, Session, User
 from domain.tokens import TokenPurpose, TokenRecord
@@ -22,8 +23,21 @@ class Clock(Protocol):
 
 
 class Users(Protocol):
+    """Only real users are ever found. A registration's user is pending until confirmed."""
+
     async def add(self, user: User) -> None:
-        """Store a new user; raise EmailTaken if the email is already used."""
+        """Store a new, real user; raise EmailTaken if the email is already used."""
+
+    async def add_pending(self, user: User) -> None:
+        """Store a user that is not real (found by nothing, able to log in nowhere) until
+        confirm() makes it so. It replaces a pending user of the same email; EmailTaken if
+        a real user has it."""
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        """Make a pending user real; False if it is gone (a later registration of the email
+        replaced it). A store may refuse, as StoreUnavailable, a confirmation that arrives
+        too late: after the request that sent it has answered."""
+        ...
 
     async def get(self, user_id: uuid.UUID) -> User | None: ...
 
@@ -103,15 +117,39 @@ class Sessions(Protocol):
         ...
 
 
+class SessionEvents(Protocol):
+    """Announces what happens to sessions to every listener of the store, on every instance."""
+
+    async def publish(self, event: SessionEvent) -> None:
+        """Never raises for an outage: what the event announces has already happened in the
+        store. A lost event is logged; listeners re-check what they watch whenever their own
+        connection comes back, and every session watched is checked again at its deadline."""
+
+
+class SessionEventFeed(Protocol):
+    """The listening side of SessionEvents: what a process that watches sessions reads."""
+
+    async def listen(
+        self, deliver: Callable[[SessionEvent], None], resync: Callable[[], None]
+    ) -> None:
+        """Deliver every event published from now on, in order, until cancelled; call
+        `resync` each time listening (re)starts, after which nothing is missed: events
+        published while it was not listening may have been lost."""
+
+
 class LoginAttempts(Protocol):
-    """Log-in attempt counts and lock-outs, by throttle key (an account or an address)."""
+    """Attempt counts and lock-outs by throttle key (an account, a device on an account, an
+    address), and the devices known on accounts."""
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         """The latest lock-out deadline among the keys, if any is locked."""
         ...
 
-    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        """Count one attempt; return the count within the window that began with the first."""
+    async def record_failure(
+        self, key: str, window: timedelta, now: datetime, sliding: bool = False
+    ) -> int:
+        """Count one attempt; return the count within the window that began with the first
+        or, if `sliding`, of the attempts since the key last went a whole window without."""
         ...
 
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
@@ -119,12 +157,35 @@ class LoginAttempts(Protocol):
         True when this call took the lock."""
         ...
 
-    async def clear(self, key: str) -> None: ...
+    async def clear(self, key: str) -> None:
+        """Forget the key's count and lock (not whether it is trusted)."""
+
+    async def trust(self, key: str, until: datetime) -> None:
+        """Remember the key (a device known on an account) as trusted until `until`."""
+
+    async def trusted(self, key: str, now: datetime) -> bool:
+        """Whether the key is trusted at `now`."""
+        ...
 
 
 class HealthCheck(Protocol):
     async def ping(self) -> None:
-        """Return when the store answers; raise StoreUnavailable otherwise."""
+        """Return when the store answers and accepts writes (what a log-in needs); raise
+        StoreUnavailable otherwise."""
+
+
+class Events(Protocol):
+    """What an operator is told of (logs, metrics). Never a password, ticket or hash."""
+
+    def registered(self, user: User) -> None: ...
+
+    def logged_in(self, user: User, session: Session) -> None: ...
+
+    def log_in_failed(self, reason: str) -> None: ...
+
+    def throttled(self, scope: str, retry_after_seconds: int) -> None: ...
+
+    def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None: ...
 
 
 class AccountTokens(Protocol):

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from attrs import evolve, frozen
 
+from domain.events import EndReason, SessionsChanged, SessionsEnded
 from domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
-from domain.ports import Clock, Sessions
-from domain.tickets import SessionTicket, TicketKey
+from domain.ports import Clock, SessionEvents, Sessions
+from domain.tickets import DeviceToken, SessionTicket, TicketKey
 
 
 def new_session_id() -> str:
@@ -80,6 +81,7 @@ class LoggedIn:
     user: User
     ticket: SessionTicket
     session: Session
+    device: DeviceToken | None = None  # what the client keeps to be known on the account
 
 
 @frozen
@@ -95,26 +97,46 @@ class SessionIssuer:
     """The one place a ticket is born or ends.
 
     A new session always gets a fresh ticket, never one a client sent; under the
-    single-session policy, the user's other sessions end first.
+    single-session policy, the user's other sessions end first. Every start and end is
+    announced (SessionEvents).
     """
 
     def __init__(
-        self, sessions: Sessions, key: TicketKey, clock: Clock, policy: SessionPolicy
+        self,
+        sessions: Sessions,
+        key: TicketKey,
+        clock: Clock,
+        policy: SessionPolicy,
+        session_events: SessionEvents,
     ) -> None:
         self._sessions = sessions
         self._key = key
         self._clock = clock
         self._policy = policy
+        self._session_events = session_events
 
     async def start(self, user: User, kind: SessionKind, client: ClientInfo) -> LoggedIn:
         ticket = SessionTicket.issue()
         session = self._policy.start(user.id, kind, client, self._clock.now(), user.public)
-        if self._policy.single_session:
-            await self._sessions.remove_of_user(user.id)
+        if self._policy.single_session and await self._sessions.remove_of_user(user.id):
+            await self._session_events.publish(
+                SessionsEnded(user.id, EndReason.REPLACED, every=True)
+            )
         await self._sessions.add(self._key.digest(ticket), session)
+        await self._session_events.publish(SessionsChanged(user.id))
         return LoggedIn(user=user, ticket=ticket, session=session)
 
-    async def end(self, ticket: SessionTicket | None) -> None:
+    async def end(
+        self, ticket: SessionTicket | None, reason: EndReason = EndReason.LOGGED_OUT
+    ) -> None:
         """End the session the ticket names, if any; ending none is not an error."""
-        if ticket is not None:
-            await self._sessions.remove(self._key.digest(ticket))
+        if ticket is None:
+            return
+        digest = self._key.digest(ticket)
+        session = await self._sessions.get(digest)  # who to tell: the digest names no one
+        if session is None:
+            return
+        await self._sessions.remove(digest)
+        await self._session_events.publish(
+            SessionsEnded(session.user_id, reason, ids=(session.id,))
+        )

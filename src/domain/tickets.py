@@ -46,6 +46,13 @@ class SessionTicket(Secret):
 
 
 @frozen(repr=False)
+class DeviceToken(Secret):
+    """What a browser that logged in to an account keeps (in a cookie of its own) to be
+    known there again: it spends a log-in budget of its own, not the one everyone shares.
+    As opaque and as unprintable as a ticket; the server keeps only a digest of it."""
+
+
+@frozen(repr=False)
 class TicketKey:
     """HMAC-SHA256 under SESSION_SECRET: stores see only digests, so a dump cannot be replayed."""
 
@@ -60,6 +67,11 @@ class TicketKey:
 
     def mac(self, text: str) -> str:
         return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def device_digest(self, account: str, device: DeviceToken) -> str:
+        """The digest of a device on one account: a token says nothing about another one."""
+        message = f"device\x00{account}\x00{device.value}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "TicketKey(<redacted>)"

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from adapters.store_watch import cause_of
 from domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from domain.model import Email
 from entrypoints.container import Services, build_container
@@ -111,10 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserNotFound:
         return _fail(f"no user has the email {arguments.email}", 1)
     except CoatcheckError as error:
-        return _fail(str(error), 1)
+        return _fail(_with_cause(error), 1)
     if output:
         print(output)
     return 0
+
+
+def _with_cause(error: CoatcheckError) -> str:
+    """The error, and what a store said: "user store unavailable (refused: OSError)"."""
+    if error.__cause__ is None:
+        return str(error)
+    cause, error_class = cause_of(error.__cause__)
+    return f"{error} ({cause}: {error_class})"
 
 
 def _fail(message: str, code: int) -> int:

@@ -19,17 +19,21 @@ from adapters.clock import SystemClock
 from adapters.postgres_account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
+from adapters.store_watch import StoreWatch
 from domain.mail_throttle import MailThrottle
 from domain.notices import Notices
 from domain.ports import (
     AccountTokens,
     Clock,
+    Events,
     HealthCheck,
     KnownDevices,
     LoginAttempts,
     Outbox,
     PasswordHasher,
+    SessionEventFeed,
     Sessions,
     Users,
 )
@@ -41,6 +45,7 @@ from domain.use_cases import (
     Authenticate,
     ChangeEmail,
     ChangePassword,
+    CheckSession,
     CurrentPasswordCheck,
     CurrentUser,
     DeleteAccount,
@@ -62,6 +67,8 @@ from domain.use_cases import (
     VerifyEmail,
 )
 from entrypoints import resources
+from entrypoints.events import LoggedEvents
+from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 
 
@@ -76,14 +83,19 @@ class Services:
     account_tokens: AccountTokens
     known_devices: KnownDevices
     outbox: Outbox
+    session_events: SessionEventFeed
     hasher: PasswordHasher
     ticket_key: TicketKey
     session_policy: SessionPolicy
     throttle_policy: ThrottlePolicy
     stores: Mapping[str, HealthCheck]  # what readiness asks, by name
+    watches: Mapping[str, StoreWatch]  # each store's health as seen, by the same name
+    metrics: Metrics
+    events: Events
     register_user: RegisterUser
     log_in: LogIn
     authenticate: Authenticate
+    check_session: CheckSession
     current_user: CurrentUser
     log_out: LogOut
     list_sessions: ListSessions
@@ -104,11 +116,16 @@ class Services:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+    metrics = providers.Singleton(Metrics)
+    events = providers.Singleton(LoggedEvents, metrics=metrics)
+    users_watch = providers.Singleton(resources.store_watch, "users", settings, metrics)
+    sessions_watch = providers.Singleton(resources.store_watch, "sessions", settings, metrics)
+    store_timeouts = providers.Singleton(settings.provided.store_timeouts.call())
 
     # Resources: opened on first use, closed by shutdown_resources().
     session_secret = providers.Resource(resources.session_secret, settings)
     postgres = providers.Resource(resources.postgres_pool, settings)
-    redis = providers.Resource(resources.redis_client, settings)
+    redis = providers.Resource(resources.redis_client, settings, sessions_watch)
     sqlite = providers.Resource(resources.sqlite_store, settings)
     hasher = providers.Resource(resources.bcrypt_hasher, settings)
     email_sender = providers.Singleton(resources.email_sender, settings)
@@ -124,7 +141,9 @@ class Container(containers.DeclarativeContainer):
 
     users = providers.Selector(
         settings.provided.users_store,
-        postgres=providers.Singleton(PostgresUsers, pool=postgres),
+        postgres=providers.Singleton(
+            PostgresUsers, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
         sqlite=sqlite.provided.users,
     )
     sessions = providers.Selector(
@@ -134,36 +153,61 @@ class Container(containers.DeclarativeContainer):
             client=redis,
             prefix=settings.provided.redis_prefix,
             encoding=settings.provided.session_encoding,
+            watch=sessions_watch,
         ),
         sqlite=sqlite.provided.sessions,
     )
     login_attempts = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
-            RedisLoginAttempts, client=redis, prefix=settings.provided.redis_prefix
+            RedisLoginAttempts,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
         ),
         sqlite=sqlite.provided.login_attempts,
     )
     # One-time tokens and known devices belong to users: they live in the users' store.
     account_tokens = providers.Selector(
         settings.provided.users_store,
-        postgres=providers.Singleton(PostgresAccountTokens, pool=postgres),
+        postgres=providers.Singleton(
+            PostgresAccountTokens, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
         sqlite=sqlite.provided.account_tokens,
     )
     known_devices = providers.Selector(
         settings.provided.users_store,
-        postgres=providers.Singleton(PostgresKnownDevices, pool=postgres),
+        postgres=providers.Singleton(
+            PostgresKnownDevices, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
         sqlite=sqlite.provided.known_devices,
+    )
+    session_events = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisSessionEvents, client=redis, prefix=settings.provided.redis_prefix
+        ),
+        sqlite=sqlite.provided.session_events,
     )
 
     throttle = providers.Singleton(
-        LoginThrottle, attempts=login_attempts, policy=throttle_policy, clock=clock
+        LoginThrottle,
+        attempts=login_attempts,
+        policy=throttle_policy,
+        clock=clock,
+        key=ticket_key,
+        events=events,
     )
     mail_throttle = providers.Singleton(
         MailThrottle, attempts=login_attempts, policy=mail_throttle_policy, clock=clock
     )
     issuer = providers.Singleton(
-        SessionIssuer, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
+        SessionIssuer,
+        sessions=sessions,
+        key=ticket_key,
+        clock=clock,
+        policy=session_policy,
+        session_events=session_events,
     )
     token_issuer = providers.Singleton(
         TokenIssuer, tokens=account_tokens, key=ticket_key, clock=clock, lifetimes=token_lifetimes
@@ -181,14 +225,18 @@ class Container(containers.DeclarativeContainer):
         sessions=sessions,
         login_throttle=throttle,
         mail_throttle=mail_throttle,
+        events=events,
+        session_events=session_events,
     )
 
     register_user = providers.Singleton(
         RegisterUser,
         users=users,
         hasher=hasher,
+        throttle=throttle,
         issuer=issuer,
         clock=clock,
+        events=events,
         send_verification=send_verification,
         notices=notices,
         require_verified_email=require_verified_email,
@@ -202,16 +250,28 @@ class Container(containers.DeclarativeContainer):
         sessions=sessions,
         tokens=token_issuer,
         notices=notices,
+        events=events,
         require_verified_email=require_verified_email,
     )
     authenticate = providers.Singleton(
         Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
     )
+    check_session = providers.Singleton(
+        CheckSession, sessions=sessions, key=ticket_key, clock=clock
+    )
     current_user = providers.Singleton(CurrentUser, users=users)
-    log_out = providers.Singleton(LogOut, issuer=issuer)
+    log_out = providers.Singleton(LogOut, issuer=issuer, events=events)
     list_sessions = providers.Singleton(ListSessions, sessions=sessions, clock=clock)
-    revoke_session = providers.Singleton(RevokeSession, sessions=sessions, clock=clock)
-    revoke_other_sessions = providers.Singleton(RevokeOtherSessions, sessions=sessions)
+    revoke_session = providers.Singleton(
+        RevokeSession,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
+    )
+    revoke_other_sessions = providers.Singleton(
+        RevokeOtherSessions, sessions=sessions, events=events, session_events=session_events
+    )
     change_password = providers.Singleton(
         ChangePassword,
         users=users,
@@ -221,10 +281,17 @@ class Container(containers.DeclarativeContainer):
         issuer=issuer,
         tokens=token_issuer,
         notices=notices,
+        events=events,
+        session_events=session_events,
     )
     user_sessions = providers.Singleton(UserSessions, users=users, sessions=sessions, clock=clock)
     revoke_user_sessions = providers.Singleton(
-        RevokeUserSessions, users=users, sessions=sessions, clock=clock
+        RevokeUserSessions,
+        users=users,
+        sessions=sessions,
+        clock=clock,
+        events=events,
+        session_events=session_events,
     )
     request_password_reset = providers.Singleton(
         RequestPasswordReset,
@@ -242,6 +309,8 @@ class Container(containers.DeclarativeContainer):
         issuer=issuer,
         throttle=throttle,
         notices=notices,
+        events=events,
+        session_events=session_events,
     )
     resend_verification = providers.Singleton(
         ResendVerification,
@@ -276,14 +345,19 @@ class Container(containers.DeclarativeContainer):
         account_tokens=account_tokens,
         known_devices=known_devices,
         outbox=outbox,
+        session_events=session_events,
         hasher=hasher,
         ticket_key=ticket_key,
         session_policy=session_policy,
         throttle_policy=throttle_policy,
         stores=providers.Dict(users=users, sessions=sessions),
+        watches=providers.Dict(users=users_watch, sessions=sessions_watch),
+        metrics=metrics,
+        events=events,
         register_user=register_user,
         log_in=log_in,
         authenticate=authenticate,
+        check_session=check_session,
         current_user=current_user,
         log_out=log_out,
         list_sessions=list_sessions,

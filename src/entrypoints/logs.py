@@ -1,6 +1,7 @@
 """Logs: one JSON object per line (LOG_FORMAT=text for a terminal), and one line per
 request. No line ever holds a password, ticket, digest, hash or secret: request lines name
-the route template, never the path's values, the query string or a header.
+the route template, never the path's values, the query string or a header. Every line made
+while a request is served carries its request id (see http/context.py).
 
 Request lines are the one log written on every request, so they skip the logging module's
 per-record machinery (about 10 µs a line) and are written the way nginx's
@@ -15,6 +16,7 @@ import atexit
 import logging
 import sys
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
@@ -26,10 +28,29 @@ LogFormat = Literal["json", "text"]
 FLUSH_SECONDS = 0.5
 _MAX_WRITE = 4096
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+REQUEST_ID: ContextVar[str | None] = ContextVar("coatcheck_request_id", default=None)
+REQUEST_ID_KEY = web.RequestKey("request_id", str)  # the request's id, for its log line
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = REQUEST_ID.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
+
+
+_second: list[object] = [None, ""]  # the second last formatted, and its text
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The time as ISO 8601 UTC to the millisecond; the date and time part is formatted once
+    a second (request lines ask for it on every request)."""
+    moment = time.time()
+    second = int(moment)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((moment - second) * 1000):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,6 +69,17 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _TextFormatter(logging.Formatter):
+    """The message, then the record's own fields as name=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(
+            f"{name}={value}" for name, value in vars(record).items() if name not in _RECORD_FIELDS
+        )
+        line = super().format(record)
+        return f"{line} {fields}" if fields else line
+
+
 _format: LogFormat = "json"
 
 
@@ -55,10 +87,11 @@ def configure_logging(log_format: LogFormat = "json", level: int = logging.INFO)
     global _format
     _format = log_format
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
@@ -91,8 +124,9 @@ class LineBuffer:
 
 
 class RequestLog(AbstractAccessLogger):
-    """One line per request: method, route, status and duration. aiohttp hands the server's
-    access_log_format to the constructor: here it is the LogFormat, "json" or "text"."""
+    """One line per request: method, route, status, duration and request id. aiohttp hands
+    the server's access_log_format to the constructor: here it is the LogFormat, "json" or
+    "text"."""
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
@@ -101,9 +135,13 @@ class RequestLog(AbstractAccessLogger):
         atexit.register(self._lines.flush)  # what the timer had no time to write
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
-        info = request.match_info.route.resource if isinstance(request, web.Request) else None
+        try:
+            info = request.match_info.route.resource  # type: ignore[attr-defined]
+        except (AttributeError, AssertionError):  # refused by the parser before any routing
+            info = None
         route = info.canonical if info is not None else None
         duration = round(time_ * 1000, 3)
+        request_id = request.get(REQUEST_ID_KEY)
         if self._json:
             line = orjson.dumps(
                 {
@@ -115,10 +153,14 @@ class RequestLog(AbstractAccessLogger):
                     "route": route,
                     "status": response.status,
                     "duration_ms": duration,
+                    "request_id": request_id,
                 }
             )
         else:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            text = f"{stamp} INFO request {request.method} {route} {response.status} {duration}ms"
+            text = (
+                f"{stamp} INFO request {request.method} {route} {response.status} {duration}ms"
+                f" {request_id}"
+            )
             line = text.encode()
         self._lines.write(line + b"\n")

@@ -15,10 +15,13 @@ import asyncpg
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
 from adapters.postgres_users import create_pool
+from adapters.private_files import private_folder
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
 from adapters.sqlite import SqliteStore
+from adapters.store_watch import StoreWatch, address_of
 from domain.ports import EmailSender
+from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 
 log = logging.getLogger("coatcheck")
@@ -27,7 +30,7 @@ log = logging.getLogger("coatcheck")
 def embedded_session_secret(data_dir: Path) -> bytes:
     """The embedded default's secret: made once, kept (mode 0600) beside its database."""
     path = data_dir / "session_secret"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -44,18 +47,34 @@ async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
         yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
 
 
+def store_watch(store: str, settings: Settings, metrics: Metrics) -> StoreWatch:
+    """The watch of the store readiness calls `store` ("users" or "sessions")."""
+    url = settings.database_url if store == "users" else settings.redis_url
+    address = address_of(url.get_secret_value()) if url else str(settings.sqlite_path)
+    return StoreWatch(store, address, metrics.store)
+
+
 async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Opened whether or not PostgreSQL answers now: its connections open as needed."""
     assert settings.database_url is not None
-    pool = await create_pool(settings.database_url.get_secret_value())
+    pool = await create_pool(
+        settings.database_url.get_secret_value(), timeouts=settings.store_timeouts()
+    )
     try:
         yield pool
     finally:
         await pool.close()
 
 
-async def redis_client(settings: Settings) -> AsyncIterator[RedisClient]:
+async def redis_client(settings: Settings, watch: StoreWatch) -> AsyncIterator[RedisClient]:
+    """Opened whether or not Redis answers now: it connects as needed."""
     assert settings.redis_url is not None
-    client = await open_redis(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    client = await open_redis(
+        settings.redis_url.get_secret_value(),
+        cluster=settings.redis_cluster,
+        timeouts=settings.store_timeouts(),
+        watch=watch,
+    )
     try:
         yield client
     finally:
@@ -71,10 +90,7 @@ async def sqlite_store(settings: Settings) -> AsyncIterator[SqliteStore]:
 
 
 async def bcrypt_hasher(settings: Settings) -> AsyncIterator[BcryptHasher]:
-    # Construction makes the dummy hash: off the event loop.
-    hasher = await asyncio.to_thread(
-        BcryptHasher, rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads
-    )
+    hasher = BcryptHasher(rounds=settings.bcrypt_rounds, max_threads=settings.bcrypt_threads)
     try:
         yield hasher
     finally:

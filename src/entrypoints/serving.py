@@ -1,22 +1,51 @@
 """`coatcheck serve`: one process on uvloop, or with `--workers N` N processes on one port,
 managed by gunicorn's arbiter (restarts, graceful shutdown) with aiohttp's own uvloop
 gunicorn worker. Each process builds its own app after the fork, so no pool or client
-crosses a fork."""
+crosses a fork. Both, and the tests' servers, run the app through `ServiceRunner`, whose
+connections answer what aiohttp's parser refuses as coatcheck answers (http/protocol.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvloop
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from entrypoints.http.app import create_app
+from entrypoints.http.protocol import Protocol
 from entrypoints.logs import LogFormat, RequestLog
 from entrypoints.settings import Settings
 
 GRACEFUL_SECONDS = 10
 BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused
+
+
+class _Server(web.Server):
+    """aiohttp's low-level server, whose connections speak through Protocol."""
+
+    def __call__(self) -> RequestHandler:
+        return Protocol(self, loop=self._loop, **self._kwargs)
+
+
+class ServiceRunner(web.AppRunner):
+    """aiohttp's AppRunner serving through Protocol: aiohttp makes the server from the app;
+    only how its connections answer what the parser refuses changes."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _Server
+        return server
+
+
+def service_runner(app: web.Application, log_format: LogFormat, **options: Any) -> ServiceRunner:
+    """The runner of `app` as coatcheck serves it, requests logged by RequestLog."""
+    return ServiceRunner(app, access_log_class=RequestLog, access_log_format=log_format, **options)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -27,16 +56,26 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
 
 def run(app: web.Application, host: str, port: int, log_format: LogFormat = "json") -> None:
-    """One process serving `app` as coatcheck is served (bench/ runs its baseline so too)."""
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        backlog=BACKLOG,
-        access_log_class=RequestLog,
-        access_log_format=log_format,
-        loop=uvloop.new_event_loop(),
+    """One process serving `app` as coatcheck is served (bench/ runs its baseline so too),
+    until SIGINT or SIGTERM."""
+    logging.getLogger("coatcheck.serving").info(
+        "serving", extra={"event": "serving", "address": f"{host}:{port}"}
     )
+    runner = service_runner(app, log_format, handle_signals=True)
+    with (
+        contextlib.suppress(web.GracefulExit, KeyboardInterrupt),
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
+    ):
+        loop.run(_serve_until_stopped(runner, host, port))
+
+
+async def _serve_until_stopped(runner: web.AppRunner, host: str, port: int) -> None:
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+        await asyncio.Event().wait()  # a signal ends it (GracefulExit)
+    finally:
+        await runner.cleanup()
 
 
 class _Service(BaseApplication):  # type: ignore[misc]
@@ -57,11 +96,9 @@ class _Service(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Callable[[], Awaitable[web.AppRunner]]:
         async def runner() -> web.AppRunner:
-            # A runner of our own, so that workers log requests as a single process does.
-            return web.AppRunner(
+            return service_runner(
                 create_app(self._settings),
-                access_log_class=RequestLog,
-                access_log_format=self._settings.log_format,
+                self._settings.log_format,
                 shutdown_timeout=GRACEFUL_SECONDS * 0.95,
             )
 

@@ -11,12 +11,14 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.deadline import StoreTimeouts
 from domain.mail_throttle import MailThrottlePolicy
 from domain.sessions import SessionLifetime, SessionPolicy
 from domain.throttle import ThrottlePolicy
 from domain.token_issuer import TokenLifetimes
 
 Seconds = Annotated[int, Field(gt=0)]
+Deadline = Annotated[float, Field(ge=0.05, le=60)]
 CommaList = Annotated[list[str], NoDecode]
 MIN_SECRET_BYTES = 32
 DEVELOPMENT_BASE_URL = "http://localhost:8000"  # where `coatcheck serve` listens by default
@@ -52,7 +54,7 @@ class Settings(BaseSettings):
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "coatcheck"
     cookie_secure: bool = True
     cookie_samesite: Literal["Lax", "Strict", "None"] = "Lax"
-    cookie_host_prefix: bool = False
+    cookie_host_prefix: bool | None = None  # None: whenever the cookie is Secure
     allowed_origins: CommaList = []
     trusted_proxies: CommaList = []
 
@@ -60,8 +62,14 @@ class Settings(BaseSettings):
     throttle_account_limit: Annotated[int, Field(ge=1)] = 5
     throttle_address_limit: Annotated[int, Field(ge=1)] = 50
     throttle_window: Seconds = 15 * 60
+    throttle_account_window: Seconds = 24 * 60 * 60
     throttle_base_delay: Seconds = 1
-    throttle_max_delay: Seconds = 60
+    throttle_max_delay: Seconds = 60 * 60
+    throttle_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
+    throttle_device_lifetime: Seconds = 90 * 24 * 60 * 60
+    register_throttle: bool = True
+    register_throttle_limit: Annotated[int, Field(ge=1)] = 10
+    register_throttle_window: Seconds = 60 * 60
 
     email_backend: EmailDelivery | None = None
     smtp_host: str | None = None
@@ -81,6 +89,14 @@ class Settings(BaseSettings):
     email_throttle_window: Seconds = 60 * 60
 
     log_format: Literal["json", "text"] = "json"
+    account_page: bool = True
+
+    request_deadline: Deadline = 1.0
+    hashing_deadline: Deadline = 5.0
+    ready_timeout: Deadline = 0.5
+    metrics: bool = True
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    metrics_host: str = "127.0.0.1"
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 
@@ -174,6 +190,13 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"EMAIL_BACKEND=smtp needs {', '.join(missing)}")
+        if self.hashing_deadline < self.request_deadline:
+            raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
+        if self.throttle_account_window <= self.throttle_max_delay:
+            # Else an account's failures would be forgotten while it is locked.
+            raise ValueError("THROTTLE_ACCOUNT_WINDOW must be longer than THROTTLE_MAX_DELAY")
+        if self.throttle_max_delay < self.throttle_base_delay:
+            raise ValueError("THROTTLE_MAX_DELAY must not be below THROTTLE_BASE_DELAY")
         return self
 
     @property
@@ -209,8 +232,23 @@ class Settings(BaseSettings):
         return self.data_dir / "coatcheck.sqlite3"
 
     @property
+    def _host_prefixed(self) -> bool:
+        # __Host-: a sibling subdomain cannot plant a cookie of that name (it needs Secure).
+        return self.cookie_secure if self.cookie_host_prefix is None else self.cookie_host_prefix
+
+    @property
     def cookie_full_name(self) -> str:
-        return ("__Host-" if self.cookie_host_prefix else "") + self.cookie_name
+        return ("__Host-" if self._host_prefixed else "") + self.cookie_name
+
+    @property
+    def cookie_legacy_name(self) -> str | None:
+        """The name the cookie had before it took the __Host- prefix, still read (for
+        sessions made before this process started) so that an upgrade logs no one out."""
+        return self.cookie_name if self._host_prefixed else None
+
+    def store_timeouts(self) -> StoreTimeouts:
+        """Every store wait fits in the deadline of a request that hashes no password."""
+        return StoreTimeouts.within(self.request_deadline)
 
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy(
@@ -232,8 +270,14 @@ class Settings(BaseSettings):
             account_limit=self.throttle_account_limit,
             address_limit=self.throttle_address_limit,
             window=timedelta(seconds=self.throttle_window),
+            account_window=timedelta(seconds=self.throttle_account_window),
             base_delay=timedelta(seconds=self.throttle_base_delay),
             max_delay=timedelta(seconds=self.throttle_max_delay),
+            ipv6_prefix=self.throttle_ipv6_prefix,
+            device_lifetime=timedelta(seconds=self.throttle_device_lifetime),
+            register_enabled=self.register_throttle,
+            register_limit=self.register_throttle_limit,
+            register_window=timedelta(seconds=self.register_throttle_window),
         )
 
     def token_lifetimes(self) -> TokenLifetimes:

@@ -19,6 +19,7 @@ from adapters.in_memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
+    InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
@@ -27,6 +28,7 @@ from adapters.postgres_migrations import migrate
 from adapters.postgres_users import PostgresUsers, create_pool
 from adapters.redis_client import open_redis
 from adapters.redis_login_attempts import RedisLoginAttempts
+from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
 from adapters.sqlite import SqliteStore, migrate_sqlite
 
@@ -188,3 +190,50 @@ def sessions(request: pytest.FixtureRequest) -> object:
 @pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
 def login_attempts(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_login_attempts")
+
+
+@pytest.fixture
+async def memory_session_events() -> tuple[object, object]:
+    events = InMemorySessionEvents()
+    return events, events  # in process only: one object publishes and listens
+
+
+@pytest.fixture
+async def sqlite_session_events(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> AsyncIterator[tuple[object, object]]:
+    """Two stores on one file, as two worker processes have."""
+    other = await SqliteStore.open(tmp_path / "coatcheck.sqlite3")
+    yield sqlite_store.session_events, other.session_events
+    await other.close()
+
+
+@pytest.fixture
+async def redis_session_events(
+    redis_client: redis.Redis, redis_space: tuple[str, str]
+) -> AsyncIterator[tuple[object, object]]:
+    """Two clients, as two instances have."""
+    other = redis.Redis.from_url(redis_space[0])
+    yield (
+        RedisSessionEvents(redis_client, prefix=redis_space[1]),
+        RedisSessionEvents(other, prefix=redis_space[1]),
+    )
+    await other.aclose()
+
+
+@pytest.fixture
+async def redis_cluster_session_events(
+    cluster_client: RedisCluster, redis_cluster_space: tuple[str, str]
+) -> AsyncIterator[tuple[object, object]]:
+    other = await open_redis(redis_cluster_space[0], cluster=True)
+    yield (
+        RedisSessionEvents(cluster_client, prefix=redis_cluster_space[1]),
+        RedisSessionEvents(other, prefix=redis_cluster_space[1]),
+    )
+    await other.aclose()
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
+def session_events(request: pytest.FixtureRequest) -> object:
+    """(publisher, listener): two adapters on one store, each as one instance has it."""
+    return request.getfixturevalue(f"{request.param}_session_events")

@@ -73,3 +73,62 @@ async def test_a_lock_keeps_the_failure_count(login_attempts: Any) -> None:
     await login_attempts.record_failure("account:a", WINDOW, NOW)
     await login_attempts.claim_lock("account:a", SOON, NOW)
     assert await login_attempts.record_failure("account:a", WINDOW, NOW) == 2
+
+
+async def test_a_sliding_window_lasts_while_attempts_go_on(login_attempts: Any) -> None:
+    moments = [NOW + n * timedelta(minutes=10) for n in range(5)]  # each within a window
+    counts = [
+        await login_attempts.record_failure("account:a", WINDOW, moment, sliding=True)
+        for moment in moments
+    ]
+    assert counts == [1, 2, 3, 4, 5]
+
+
+async def test_a_sliding_count_restarts_after_a_whole_window_without_attempts(
+    login_attempts: Any,
+) -> None:
+    await login_attempts.record_failure("account:a", WINDOW, NOW, sliding=True)
+    later = NOW + timedelta(minutes=10)
+    await login_attempts.record_failure("account:a", WINDOW, later, sliding=True)
+    quiet = later + WINDOW
+    assert await login_attempts.record_failure("account:a", WINDOW, quiet, sliding=True) == 1
+
+
+async def test_a_fixed_window_is_not_extended_by_attempts(login_attempts: Any) -> None:
+    await login_attempts.record_failure("address:b", WINDOW, NOW)
+    await login_attempts.record_failure("address:b", WINDOW, NOW + timedelta(minutes=10))
+    after = NOW + WINDOW
+    assert await login_attempts.record_failure("address:b", WINDOW, after) == 1
+
+
+async def test_a_key_is_not_trusted_unless_told(login_attempts: Any) -> None:
+    assert await login_attempts.trusted("device:a", NOW) is False
+
+
+async def test_a_trusted_key_is_trusted_until_its_deadline(login_attempts: Any) -> None:
+    until = NOW.replace(microsecond=0) + timedelta(days=90)
+    await login_attempts.trust("device:a", until)
+
+    assert await login_attempts.trusted("device:a", NOW) is True
+    assert await login_attempts.trusted("device:a", until - timedelta(seconds=1)) is True
+    assert await login_attempts.trusted("device:a", until) is False
+    assert await login_attempts.trusted("device:b", NOW) is False
+
+
+async def test_trusting_again_moves_the_deadline(login_attempts: Any) -> None:
+    first = NOW.replace(microsecond=0) + timedelta(days=1)
+    await login_attempts.trust("device:a", first)
+    await login_attempts.trust("device:a", first + timedelta(days=1))
+
+    assert await login_attempts.trusted("device:a", first + timedelta(hours=1)) is True
+
+
+async def test_clearing_a_keys_count_keeps_it_trusted(login_attempts: Any) -> None:
+    await login_attempts.trust("device:a", NOW.replace(microsecond=0) + timedelta(days=1))
+    await login_attempts.record_failure("device:a", WINDOW, NOW)
+    await login_attempts.claim_lock("device:a", SOON, NOW)
+
+    await login_attempts.clear("device:a")
+
+    assert await login_attempts.trusted("device:a", NOW) is True
+    assert await login_attempts.locked_until(["device:a"]) is None

@@ -16,6 +16,7 @@ from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
 from tests.integration.conformance import Conformance, Seen
 from tests.integration.mailbox import Mailbox, smtp_server
+from tests.integration.serving import ServiceTestServer
 
 SESSION_SECRET = "integration-tests-secret-" + "0" * 16
 MakeSettings = Callable[..., Settings]
@@ -93,7 +94,7 @@ def make_client(aiohttp_client: Any, clock: FakeClock, conformance: Conformance)
     async def make(settings: Settings, **overrides: object) -> Client:
         app = create_app(settings, overrides={"clock": clock, **overrides})
         conformance.watch(app)
-        client: Client = await aiohttp_client(app)
+        client: Client = await aiohttp_client(ServiceTestServer(app))
         return client
 
     return make

@@ -3,12 +3,15 @@ headers that carry a ticket or a token, registering Ada and asking who she is.""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import ClientResponse
 
 from entrypoints.http.keys import SERVICES
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client
 
 COOKIE = "coatcheck"
+RAW_TIMEOUT_SECONDS = 10.0
 
 
 def set_cookies(response: ClientResponse) -> dict[str, dict[str, str]]:
@@ -68,3 +71,19 @@ async def status_with_token(client: Client, token: str) -> int:
 async def settled(client: Client) -> None:
     """Wait for what the app does after its answers (letters, known devices) to be done."""
     await client.app[SERVICES].outbox.settle()
+
+
+async def raw_exchange(port: int, request: bytes) -> bytes:
+    """Send these bytes as they are to 127.0.0.1:port; everything the server answers until
+    it closes the connection (send `Connection: close`)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), RAW_TIMEOUT_SECONDS)
+    finally:
+        writer.close()
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b"\r\n", 1)[0].split()[1])

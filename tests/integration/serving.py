@@ -1,5 +1,6 @@
 """The real `coatcheck serve` as a subprocess: started on a free port, waited for until it is
-live, and stopped with every process it started."""
+live, and stopped with every process it started. And, in process, aiohttp's test server
+running an app as `coatcheck serve` does."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import unused_port
+from aiohttp import web
+from aiohttp.test_utils import TestServer, unused_port
+
+from entrypoints.serving import ServiceRunner
 
 COATCHECK = Path(sys.executable).with_name("coatcheck")
 README_RUN_COMMAND = Path(__file__).parents[2] / "scripts" / "serve"
@@ -85,3 +90,10 @@ async def stop(server: asyncio.subprocess.Process) -> None:
     except TimeoutError:
         os.killpg(server.pid, signal.SIGKILL)
         await server.wait()
+
+
+class ServiceTestServer(TestServer):
+    """aiohttp's test server, its app run through coatcheck's ServiceRunner."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        return ServiceRunner(self.app, **kwargs)

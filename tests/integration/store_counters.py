@@ -5,42 +5,61 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import redis.asyncio as redis
 
+_NAME = re.compile(r'\] "(\w+)"')
+
 
 class RedisMonitor:
-    """Commands that touch the prefix, as Redis itself received them."""
+    """Commands that touch the prefix, as Redis itself received them: MONITOR's lines as
+    they are (redis-py's parsing of them splits a binary key ending in a backslash wrongly)."""
 
     def __init__(self) -> None:
         self.commands: list[str] = []
 
     def named(self, name: str) -> list[str]:
-        return [command for command in self.commands if command.split()[0].upper() == name]
+        return [line for line in self.commands if _command(line) == name]
+
+
+def _command(line: str) -> str:
+    found = _NAME.search(line)
+    return found.group(1).upper() if found else ""
 
 
 @contextlib.asynccontextmanager
 async def monitor_redis(url: str, prefix: str) -> AsyncIterator[RedisMonitor]:
+    """Every command on the prefix between entering and leaving, as Redis received them.
+    On leaving, a marker command is sent and waited for: MONITOR reports commands in the
+    order Redis ran them, so once the marker is seen, so is everything before it."""
     seen = RedisMonitor()
+    marker = f"{prefix}monitor-marker"
     client = redis.Redis.from_url(url)
     async with client.monitor() as monitor:
-        ready = asyncio.Event()
+        ready, done = asyncio.Event(), asyncio.Event()
 
         async def listen() -> None:
             ready.set()
-            async for event in monitor.listen():
-                if prefix in event["command"]:
-                    seen.commands.append(event["command"])
+            while True:
+                raw = await monitor.connection.read_response()
+                line = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+                if marker in line:
+                    done.set()
+                elif prefix in line:
+                    seen.commands.append(line)
 
         task = asyncio.create_task(listen())
         await ready.wait()
         await client.ping()  # MONITOR is in place before the caller's first command
         try:
             yield seen
-            await asyncio.sleep(0.2)  # let the last events arrive
+            await client.get(marker)
+            async with asyncio.timeout(10):
+                await done.wait()
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -37,7 +37,7 @@ async def rows_of(dsn: str, user_id: str) -> dict[str, int]:
             for table, column in [
                 ("users", "id"),
                 ("account_tokens", "user_id"),
-                ("known_devices", "user_id"),
+                ("seen_devices", "user_id"),
             ]
         }
     finally:
@@ -64,13 +64,14 @@ async def test_deleting_my_account_ends_every_session_and_leaves_nothing_behind(
     assert await rows_of(postgres_dsn, user_id) == {
         "users": 0,
         "account_tokens": 0,
-        "known_devices": 0,
+        "seen_devices": 0,
     }
     url, prefix = redis_space
     raw = redis.Redis.from_url(url)
     left = [key async for key in raw.scan_iter(match=prefix + "*")]
     await raw.aclose()
-    assert [key for key in left if b"address:" not in key] == []  # clients' counts are shared
+    # Clients' counts (log-ins, registrations) are shared.
+    assert [key for key in left if b"address:" not in key and b"register:" not in key] == []
     assert await status_with_ticket(client, cookie) == 401
     assert await status_with_token(client, bearer_token) == 401
     assert (await client.post("/authentication/log-in", json=CREDENTIALS)).status == 401
@@ -103,4 +104,4 @@ async def test_deleting_an_account_in_the_embedded_store(
     assert await status_with_ticket(client, cookie) == 401
     client.session.cookie_jar.clear()
     assert (await client.post("/authentication/register", json=REGISTRATION)).status == 201
-    assert (await client.delete("/authentication/account")).status == 400  # no body
+    assert (await client.delete("/authentication/account")).status == 415  # no JSON body

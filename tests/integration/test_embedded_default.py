@@ -107,8 +107,10 @@ async def test_the_readme_run_command_serves_the_flow_with_nothing_configured(
 
     secret = data_dir / "session_secret"
     assert secret.is_file()
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert (data_dir / "coatcheck.sqlite3").is_file()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # the hashes are no one else's
+    for file in data_dir.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
     output_text = output_of(log)
     assert "/authentication/log-in" in output_text  # the access log was captured
     for ticket in tickets:

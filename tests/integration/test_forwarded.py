@@ -4,9 +4,12 @@ compares with; from anyone else they change nothing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
+from tests.integration.http import raw_exchange, status_of
 
 CLIENT_ADDRESS = "203.0.113.7"
 SOCKET_ADDRESS = "127.0.0.1"  # the test client's
@@ -48,7 +51,19 @@ async def test_the_client_address_is_the_last_hop_before_the_trusted_proxies(
     assert address == CLIENT_ADDRESS
 
 
-@pytest.mark.parametrize("forwarded", ["not-an-address", "", " , "])
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "not-an-address",
+        "",
+        " , ",
+        # A zone names an interface of whichever host wrote it: no client's address here.
+        "fe80::1%eth0",
+        f"{CLIENT_ADDRESS}, fe80::1%eth0",
+        "fe80::1%25eth0",
+        "::1%1",
+    ],
+)
 async def test_a_trusted_proxy_without_a_usable_forwarded_address_leaves_the_socket_address(
     make_client: MakeClient, shared_settings: MakeSettings, forwarded: str
 ) -> None:
@@ -124,3 +139,20 @@ async def test_an_untrusted_client_cannot_dodge_the_address_limit_with_x_forward
         statuses.append(response.status)
 
     assert statuses == [401, 401, 429, 429]
+
+
+@pytest.mark.parametrize("path", ["/authentication/register", "/authentication/log-in"])
+async def test_a_forwarded_hop_with_an_undecodable_zone_is_never_a_500(
+    make_client: MakeClient, shared_settings: MakeSettings, path: str
+) -> None:
+    client = await make_client(shared_settings(trusted_proxies="127.0.0.1"))
+    body = json.dumps(REGISTRATION).encode()
+
+    answer = await raw_exchange(
+        client.port,
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nX-Forwarded-For: fe80::1%\xff\xfe\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body,
+    )
+
+    assert status_of(answer) in {201, 401}

@@ -86,7 +86,7 @@ async def test_authenticated_requests_arriving_together_share_one_redis_command(
     reads = redis_seen.named("MGET")
     assert redis_seen.commands == reads  # nothing but batched reads
     assert len(reads) < SESSIONS / 4  # far fewer round trips than requests
-    assert sum(command.count(redis_space[1]) for command in reads) == SESSIONS
+    assert sum(command.count(redis_space[1]) for command in reads) == SESSIONS, reads
     assert queries.queries == []
 
 

@@ -20,11 +20,14 @@ from tests.integration.http import COOKIE, bearer, register, set_cookies, token
 
 REMEMBER_IDLE_TIMEOUT = 30 * 24 * 60 * 60  # the default
 UNKNOWN_TICKET = "A" * 43  # the shape of a ticket, issued by no one
+HOST_COOKIE = "__Host-" + COOKIE  # the name whenever the cookie is Secure, by default
 
 
 def the_cookie(response: ClientResponse, name: str = COOKIE) -> dict[str, str]:
+    """The session cookie the response sets; it sets no other but the device cookie."""
     cookies = set_cookies(response)
-    assert list(cookies) == [name]
+    assert name in cookies
+    assert set(cookies) <= {name, name + "-device"}
     return cookies[name]
 
 
@@ -60,12 +63,12 @@ async def test_cookie_is_secure_by_default_also_when_cleared(
     assert Settings.model_fields["cookie_secure"].default is True
     client = await make_client(shared_settings(cookie_secure=True))
     registered = await register(client)
-    ticket = the_cookie(registered)[""]
+    ticket = the_cookie(registered, HOST_COOKIE)[""]
     remembered = await client.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
-    logged_out = await client.post("/authentication/log-out", cookies={COOKIE: ticket})
+    logged_out = await client.post("/authentication/log-out", cookies={HOST_COOKIE: ticket})
 
     for response in (registered, remembered, logged_out):
-        assert "secure" in the_cookie(response)
+        assert "secure" in the_cookie(response, HOST_COOKIE)
 
 
 async def test_cookie_is_not_secure_when_turned_off_for_plain_http(client: Client) -> None:
@@ -339,3 +342,112 @@ async def test_nothing_read_out_of_redis_works_as_a_ticket(
         as_cookie = await client.get("/authentication", cookies={COOKIE: candidate})
         as_bearer = await client.get("/authentication", headers=bearer(candidate))
         assert (as_cookie.status, as_bearer.status) == (401, 401), candidate
+
+
+async def test_a_log_in_gives_the_browser_a_device_cookie_of_its_own(client: Client) -> None:
+    await register(client)
+    client.session.cookie_jar.clear()
+
+    logged_in = await client.post("/authentication/log-in", json=CREDENTIALS)
+
+    device = set_cookies(logged_in)[COOKIE + "-device"]
+    assert device[""] not in (logged_in.cookies[COOKIE].value, "")
+    assert device["max-age"] == str(90 * 24 * 60 * 60)
+    assert {"httponly", "path", "samesite"} <= set(device)
+    assert device["path"] == "/"
+    assert device["samesite"] == "Lax"
+    assert "secure" not in device  # as the session cookie, whose Secure is off in these tests
+    failed = await client.post("/authentication/log-in", json=CREDENTIALS | {"password": "x" * 8})
+    assert "Set-Cookie" not in failed.headers
+
+
+async def test_a_secure_cookie_is_named_with_the_host_prefix_by_default(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(cookie_secure=True))
+
+    registered = await register(client)
+
+    assert set(set_cookies(registered)) == {HOST_COOKIE, HOST_COOKIE + "-device"}
+    for cookie in set_cookies(registered).values():
+        assert "secure" in cookie
+        assert cookie["path"] == "/"
+        assert "domain" not in cookie
+    ticket = the_cookie(registered, HOST_COOKIE)[""]
+    assert (await client.get("/authentication", cookies={HOST_COOKIE: ticket})).status == 200
+
+
+async def before_the_upgrade(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock, **login: bool
+) -> str:
+    """A session made by a release whose cookie had no prefix; its ticket. The clock then
+    moves on, and the new release starts."""
+    old = await make_client(shared_settings(cookie_secure=True, cookie_host_prefix=False))
+    await register(old)
+    logged_in = await old.post("/authentication/log-in", json=CREDENTIALS | login)
+    clock.advance(timedelta(seconds=5))
+    return the_cookie(logged_in)[""]
+
+
+async def test_an_upgrade_keeps_a_cookie_under_the_old_name_and_answers_with_the_new_one(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    ticket = await before_the_upgrade(make_client, shared_settings, clock, remember=True)
+    new = await make_client(shared_settings(cookie_secure=True))
+
+    answer = await new.get("/authentication", cookies={COOKIE: ticket})
+
+    assert answer.status == 200
+    cookies = set_cookies(answer)
+    assert cookies[HOST_COOKIE][""] == ticket  # the same session, under the new name
+    assert "secure" in cookies[HOST_COOKIE]
+    assert cookies[HOST_COOKIE]["max-age"] == str(REMEMBER_IDLE_TIMEOUT)  # still remembered
+    assert cookies[COOKIE][""] == ""
+    assert cookies[COOKIE]["max-age"] == "0"  # the old one goes
+    again = await new.get("/authentication", cookies={HOST_COOKIE: ticket})
+    assert again.status == 200
+    assert "Set-Cookie" not in again.headers
+
+
+async def test_a_browser_session_cookie_under_the_old_name_stays_a_browser_session_cookie(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    ticket = await before_the_upgrade(make_client, shared_settings, clock)
+    new = await make_client(shared_settings(cookie_secure=True))
+
+    answer = await new.get("/authentication/sessions", cookies={COOKIE: ticket})
+
+    assert answer.status == 200
+    assert "max-age" not in set_cookies(answer)[HOST_COOKIE]
+
+
+async def test_a_cookie_under_the_old_name_for_a_session_made_since_is_refused(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    """Only the previous release handed out cookies under the old name: a sibling site
+    that plants one with a ticket of its own (made since) gets no __Host- cookie out of it."""
+    new = await make_client(shared_settings(cookie_secure=True))
+    clock.advance(timedelta(seconds=5))
+    await register(new)
+    attackers = await new.post("/authentication/log-in", json=CREDENTIALS)
+    ticket = the_cookie(attackers, HOST_COOKIE)[""]
+    new.session.cookie_jar.clear()
+
+    answer = await new.get("/authentication", cookies={COOKIE: ticket})
+
+    assert answer.status == 401
+    assert HOST_COOKIE not in set_cookies(answer) or set_cookies(answer)[HOST_COOKIE][""] == ""
+    assert_cleared(answer, COOKIE)
+
+
+async def test_log_out_clears_a_cookie_under_the_old_name_and_ends_its_session(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    ticket = await before_the_upgrade(make_client, shared_settings, clock)
+    new = await make_client(shared_settings(cookie_secure=True))
+
+    logged_out = await new.post("/authentication/log-out", cookies={COOKIE: ticket})
+
+    assert logged_out.status == 204
+    assert set_cookies(logged_out)[COOKIE]["max-age"] == "0"
+    assert (await new.get("/authentication", cookies={COOKIE: ticket})).status == 401

@@ -3,6 +3,8 @@ an allowed one; requests with no browser headers (curl) and bearer requests pass
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiohttp import ClientResponse
 
@@ -216,3 +218,57 @@ async def test_a_bearer_header_does_not_let_a_cross_site_request_use_the_cookie(
         assert response.status in {204, 401}, (method, path)  # the cookie was not used
 
     await assert_nothing_happened(client, user_id)
+
+
+# A page on any site can send these without a preflight: a form, or fetch() with no-cors.
+SIMPLE_CONTENT_TYPES = {
+    "text-plain": "text/plain",
+    "form": "application/x-www-form-urlencoded",
+    "multipart": "multipart/form-data; boundary=x",
+    "none": None,
+}
+JSON_ROUTES = [
+    ("/authentication/log-in", CREDENTIALS),
+    ("/authentication/register", SECOND_USER),
+    ("/authentication/change-password", NEW_PASSWORD),
+    ("/authentication/token", CREDENTIALS),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), JSON_ROUTES)
+@pytest.mark.parametrize("content_type", SIMPLE_CONTENT_TYPES.values(), ids=SIMPLE_CONTENT_TYPES)
+async def test_a_simple_request_without_browser_headers_is_refused_415_without_effect(
+    client: Client, path: str, body: dict[str, str], content_type: str | None
+) -> None:
+    user_id = await logged_in(client)
+    headers = {} if content_type is None else {"Content-Type": content_type}
+
+    response = await client.post(path, data=json.dumps(body).encode(), headers=headers)
+
+    assert response.status == 415
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert problem["type"] == "urn:coatcheck:problem:unsupported-media-type"
+    assert problem["status"] == 415
+    assert "Set-Cookie" not in response.headers
+    await assert_nothing_happened(client, user_id)
+
+
+async def test_json_with_a_charset_is_json(client: Client) -> None:
+    response = await client.post(
+        "/authentication/register",
+        data=json.dumps(REGISTRATION).encode(),
+        headers={"Content-Type": "Application/JSON; charset=UTF-8"},
+    )
+
+    assert response.status == 201
+
+
+async def test_log_out_takes_no_body_and_so_any_content_type(client: Client) -> None:
+    await logged_in(client)
+
+    response = await client.post(
+        "/authentication/log-out", data=b"x=1", headers={"Content-Type": "text/plain"}
+    )
+
+    assert response.status == 204

@@ -222,3 +222,34 @@ def keys_of(document: object) -> set[str]:
     if isinstance(document, list):
         return set().union(*(keys_of(item) for item in document))
     return set()
+
+
+async def test_a_password_of_nul_characters_is_refused_and_the_empty_one_never_logs_in(
+    client: Client,
+) -> None:
+    nuls = "\x00" * 10  # bcrypt cycles its key bytes: all NULs is the empty key
+
+    await assert_field_error(await register(client, nuls), "password", nuls)
+    client.session.cookie_jar.clear()
+    for password in ("", "\x00"):
+        response = await log_in(client, password)
+        assert response.status == 400
+        assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("password", ["correct\x00horse", "correct\thorse", "correct\x7fhorse"])
+async def test_a_password_with_a_control_character_is_a_400_naming_it(
+    client: Client, password: str
+) -> None:
+    await assert_field_error(await register(client, password), "password", password)
+    assert (await register(client, REGISTRATION["password"])).status == 201
+    client.session.cookie_jar.clear()
+    await assert_field_error(await log_in(client, password), "password", password)
+
+
+async def test_the_same_password_typed_on_another_keyboard_logs_in(client: Client) -> None:
+    decomposed, composed = "cre\u0300me bru\u0302le\u0301e", "crème brûlée"
+    assert (await register(client, decomposed)).status == 201
+    client.session.cookie_jar.clear()
+
+    assert (await log_in(client, composed)).status == 200

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+from pathlib import Path
 
 import pytest
 
+from entrypoints.http.openapi import document_of
+from tests.integration.conformance import check
 from tests.integration.conftest import REGISTRATION, Client
+from tests.integration.http import raw_exchange
+from tests.integration.serving import coatcheck_serve, output_of
 
 HEADERS = ["User-Agent", "Origin", "Sec-Fetch-Site", "Cookie", "Authorization", "X-Forwarded-For"]
 
@@ -53,3 +60,137 @@ async def test_a_user_agent_with_undecodable_bytes_is_stored_as_readable_text(
     assert listed.status == 200
     [session] = await listed.json()
     assert session["userAgent"] == "Mozilla \ufffd bad"
+
+
+# --- what aiohttp refuses before any handler runs: problem+json, nothing echoed ---------------
+
+SECRET = b"Sw0rdfish" + b"A" * 34  # ticket-shaped: what must never come back or be logged
+LONG = SECRET + b"B" * 9000  # over aiohttp's 8,190-byte limit of a header field
+HOST = b"Host: 127.0.0.1\r\n"
+CLOSE = b"Connection: close\r\n"
+POST_JSON = b"POST /authentication/log-in HTTP/1.1\r\n" + HOST + CLOSE
+REFUSED = {
+    "over-long-cookie": (
+        431,
+        b"GET /authentication HTTP/1.1\r\n" + HOST + b"Cookie: coatcheck=" + LONG + b"\r\n\r\n",
+    ),
+    "over-long-authorization": (
+        431,
+        b"GET /authentication HTTP/1.1\r\n" + HOST + b"Authorization: Bearer " + LONG + b"\r\n\r\n",
+    ),
+    "over-long-user-agent": (
+        431,
+        b"GET / HTTP/1.1\r\n" + HOST + b"User-Agent: " + LONG + b"\r\n\r\n",
+    ),
+    "over-long-path": (431, b"GET /" + LONG + b" HTTP/1.1\r\n" + HOST + b"\r\n"),
+    "too-many-headers": (
+        431,
+        b"GET / HTTP/1.1\r\n"
+        + HOST
+        + b"".join(b"X-%d: " % n + SECRET + b"\r\n" for n in range(200)),
+    ),
+    "bad-request-line": (
+        400,
+        b"GET /authentication?" + SECRET + b" HTTP/1.1 junk\r\n" + HOST + b"\r\n",
+    ),
+    "bad-method": (400, b"G(T /" + SECRET + b" HTTP/1.1\r\n" + HOST + b"\r\n"),
+    "header-without-colon": (400, b"GET / HTTP/1.1\r\n" + HOST + b"Cookie " + SECRET + b"\r\n\r\n"),
+    "control-character-in-a-header": (
+        400,
+        b"GET / HTTP/1.1\r\n" + HOST + b"Cookie: coatcheck=" + SECRET + b"\x01\r\n\r\n",
+    ),
+    "bad-chunk-size": (
+        400,
+        POST_JSON + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz" + SECRET + b"\r\n{}\r\n0\r\n\r\n",
+    ),
+    "chunked-and-length": (
+        400,
+        POST_JSON + b"Transfer-Encoding: chunked\r\nContent-Length: 3" + SECRET + b"\r\n\r\n",
+    ),
+    "bad-content-length": (400, POST_JSON + b"Content-Length: 1" + SECRET + b"\r\n\r\n"),
+    "tls-on-the-http-port": (400, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + SECRET),
+}
+
+
+def problem_in(answer: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
+    """Status, headers (lower-cased names) and JSON body of a raw HTTP/1.1 answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+    }
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+def assert_refused_without_echo(answer: bytes, status: int) -> None:
+    got, headers, problem = problem_in(answer)
+    assert got == status, answer[:200]
+    assert headers["content-type"].startswith("application/problem+json")
+    assert headers["server"] == "coatcheck"
+    assert problem["status"] == status
+    assert str(problem["type"]).startswith("urn:coatcheck:problem:")
+    assert SECRET not in answer
+    assert b"Sw0rdfish" not in answer
+
+
+@pytest.mark.parametrize(("status", "request_bytes"), REFUSED.values(), ids=REFUSED)
+async def test_what_aiohttp_refuses_is_problem_json_that_echoes_and_logs_nothing_sent(
+    client: Client, caplog: pytest.LogCaptureFixture, status: int, request_bytes: bytes
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    answer = await raw_exchange(client.port, request_bytes)
+
+    assert_refused_without_echo(answer, status)
+    logged = [record for record in caplog.records if record.name != "asyncio"]
+    assert logged, "the refusal is logged"
+    for record in logged:
+        line = record.getMessage() + (record.exc_text or "") + repr(record.exc_info or "")
+        assert "Sw0rdfish" not in line, line
+        assert record.levelno < logging.ERROR  # a client's mistake, not the server's
+
+
+async def test_a_refused_request_is_logged_by_the_name_of_its_problem(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    await raw_exchange(client.port, REFUSED["over-long-cookie"][1])
+
+    assert any("LineTooLong" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_431_answer_conforms_to_the_openapi_document(client: Client) -> None:
+    answer = await raw_exchange(client.port, REFUSED["over-long-cookie"][1])
+    status, headers, problem = problem_in(answer)
+    body = json.dumps(problem).encode()
+    content_type = headers["content-type"].split(";")[0]
+
+    assert (
+        check(document_of(client.app), "GET", "/authentication", status, content_type, body) == []
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["serve", "serve-workers-2"])
+async def test_coatcheck_serve_refuses_an_over_long_cookie_without_echo(
+    tmp_path: Path, workers: int
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "BCRYPT_ROUNDS": "4",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "server.log"
+    async with coatcheck_serve("--workers", str(workers), env=env, log=log) as base:
+        port = int(base.rsplit(":", 1)[1])
+        answer = await raw_exchange(port, REFUSED["over-long-cookie"][1])
+        await asyncio.sleep(0.6)  # request lines are written at the latest half a second late
+
+    assert_refused_without_echo(answer, 431)
+    output = output_of(log)
+    assert "Sw0rdfish" not in output
+    assert "LineTooLong" in output
+    assert '"level":"ERROR"' not in output  # a client's mistake, not the server's
+    assert '"route":null,"status":431' in output  # its request line, as every request's

@@ -132,6 +132,7 @@ async def test_session_list_holds_exactly_the_live_sessions_newest_first_current
         "lastSeenAt",
         "expiresAt",
         "userAgent",
+        "device",
         "ipAddress",
         "current",
     }

@@ -211,3 +211,107 @@ async def test_wrong_current_passwords_on_change_password_are_throttled_like_log
         assert response.status == 400
     await retry_after(await client.post("/authentication/change-password", json=right))
     await retry_after(await attempt(client, RIGHT))  # the account itself is locked
+
+
+DEVICE_COOKIE = "coatcheck-device"
+
+
+async def test_the_owners_browser_logs_in_while_others_keep_the_account_locked(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(**THROTTLE))
+    registered = await client.post("/authentication/register", json=REGISTRATION)
+    device = registered.cookies[DEVICE_COOKIE].value
+    client.session.cookie_jar.clear()
+    await fail(client, ACCOUNT_LIMIT)  # someone else, from a browser that never logged in
+
+    await retry_after(await attempt(client, RIGHT))  # a new browser waits, as they do
+    owners = await client.post(
+        "/authentication/log-in", json=RIGHT, cookies={DEVICE_COOKIE: device}
+    )
+
+    assert owners.status == 200
+    assert owners.cookies[DEVICE_COOKIE].value == device  # kept, and its Max-Age renewed
+
+
+async def test_a_device_cookie_of_another_account_does_not_escape_the_lock_out(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(**THROTTLE))
+    await client.post("/authentication/register", json=REGISTRATION)
+    client.session.cookie_jar.clear()  # Eve's browser is not Ada's
+    other = REGISTRATION | {"email": "eve@example.com"}
+    device = (await client.post("/authentication/register", json=other)).cookies[DEVICE_COOKIE]
+    client.session.cookie_jar.clear()
+    await fail(client, ACCOUNT_LIMIT)
+
+    response = await client.post(
+        "/authentication/log-in", json=RIGHT, cookies={DEVICE_COOKIE: device.value}
+    )
+
+    await retry_after(response)
+
+
+async def test_an_ipv6_client_rotating_inside_its_64_has_one_budget(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    settings = shared_settings(**THROTTLE, trusted_proxies="127.0.0.1", throttle_address_limit=2)
+    client = await make_client(settings)
+
+    async def from_address(address: str, email: str) -> ClientResponse:
+        body = {"email": email, "password": "wrong horse"}
+        forwarded = {"X-Forwarded-For": address}
+        return await client.post("/authentication/log-in", json=body, headers=forwarded)
+
+    assert (await from_address("2001:db8::1", "a@example.com")).status == 401
+    assert (await from_address("2001:db8::2:3", "b@example.com")).status == 401
+    await retry_after(await from_address("2001:db8::ffff:1", "c@example.com"))
+    assert (await from_address("2001:db8:0:1::1", "c@example.com")).status == 401
+
+
+async def test_an_ipv4_mapped_client_shares_the_budget_of_its_ipv4_form(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    settings = shared_settings(**THROTTLE, trusted_proxies="127.0.0.1", throttle_address_limit=2)
+    client = await make_client(settings)
+    statuses = []
+    for number, address in enumerate(["203.0.113.7", "::ffff:203.0.113.7", "203.0.113.7"]):
+        body = {"email": f"user{number}@example.com", "password": "wrong horse"}
+        forwarded = {"X-Forwarded-For": address}
+        response = await client.post("/authentication/log-in", json=body, headers=forwarded)
+        statuses.append(response.status)
+
+    assert statuses == [401, 401, 429]
+
+
+REGISTER_LIMIT = 10  # REGISTER_THROTTLE_LIMIT's default
+
+
+def someone(number: int) -> dict[str, str]:
+    return REGISTRATION | {"email": f"user{number}@example.com"}
+
+
+async def test_registrations_from_one_address_answer_429_after_the_limit_409s_included(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings())
+    statuses = []
+    for number in range(REGISTER_LIMIT):
+        body = REGISTRATION if number % 2 else someone(number)  # Ada's email, taken: 409
+        response = await client.post("/authentication/register", json=body)
+        statuses.append(response.status)
+
+    refused = await client.post("/authentication/register", json=someone(REGISTER_LIMIT))
+
+    assert sorted(set(statuses)) == [201, 409]
+    assert await retry_after(refused) == 3600  # REGISTER_THROTTLE_WINDOW's default
+    assert "registrations" in (await refused.json())["detail"]
+
+
+async def test_with_register_throttle_false_registrations_are_not_throttled(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(register_throttle=False))
+    for number in range(REGISTER_LIMIT + 2):
+        response = await client.post("/authentication/register", json=someone(number))
+        assert response.status == 201

@@ -263,8 +263,35 @@ async def test_coatcheck_s_own_paths_are_served_by_coatcheck_without_the_check(
     account = await site.request("GET", "/account/")
 
     assert health.status == 401
-    assert account.headers["Content-Type"].startswith("application/problem+json")
+    assert account.status == 200
+    assert account.headers["Content-Type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in account.headers["Content-Security-Policy"]
     assert site.application.seen == []
+
+
+async def test_the_events_websocket_passes_through_nginx_and_closes_when_revoked(
+    site: Site,
+) -> None:
+    watched = await site.log_in()
+    own = await site.log_in()
+    url = site.proxy.https.replace("https:", "wss:") + "/authentication/events"
+    headers = {"Cookie": f"{site.cookie_name}={watched}", "X-Auth-User-Id": "forged"}
+
+    async with site.http.ws_connect(url, headers=headers, origin=site.proxy.https) as socket:
+        ready = await socket.receive_json(timeout=5)
+        revoked = await site.request(
+            "DELETE", f"/authentication/sessions/{ready['session']}", own, headers=site.origin
+        )
+        ended = await socket.receive_json(timeout=5)
+        closing = await socket.receive(timeout=5)
+
+    assert revoked.status == 204
+    assert ended == {"type": "session-ended", "reason": "revoked"}
+    assert closing.type is aiohttp.WSMsgType.CLOSE
+    assert closing.data == 4001
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await site.http.ws_connect(url, headers=headers, origin="https://evil.example")
+    assert refused.value.status == 403
 
 
 async def test_coatcheck_unreachable_is_503_from_nginx_and_the_application_never_sees_it(

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
+from adapters.deadline import StoreTimeouts
 from adapters.postgres_migrations import migrate, migrations, pending
 from adapters.postgres_users import PostgresUsers, create_pool
-from domain.errors import StoreUnavailable
+from domain.errors import Overloaded, StoreUnavailable
 
 pytestmark = pytest.mark.postgres
 
@@ -68,27 +69,40 @@ async def test_email_index_ignores_case_in_the_database_itself(postgres_dsn: str
         await connection.close()
 
 
-@pytest.mark.parametrize("attempt", ["migrate", "pending", "create_pool"])
+async def _ping_through_a_pool(dsn: str) -> None:
+    pool = await create_pool(dsn)
+    try:
+        await PostgresUsers(pool).ping()
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("attempt", ["migrate", "pending", "pool"])
 async def test_unreachable_server_is_store_unavailable_naming_no_address(attempt: str) -> None:
     calls: dict[str, Callable[[str], Awaitable[object]]] = {
         "migrate": migrate,
         "pending": pending,
-        "create_pool": create_pool,
+        "pool": _ping_through_a_pool,
     }
     with pytest.raises(StoreUnavailable) as raised:
         await calls[attempt](UNREACHABLE_DSN)
     assert str(raised.value) == "user store unavailable"
 
 
-async def test_exhausted_pool_is_store_unavailable_after_the_acquire_timeout(
+async def test_a_pool_is_made_while_the_server_is_unreachable() -> None:
+    pool = await create_pool(UNREACHABLE_DSN)
+    await pool.close()
+
+
+async def test_exhausted_pool_of_a_server_that_answers_is_overloaded_after_the_wait(
     postgres_dsn: str,
 ) -> None:
     await migrate(postgres_dsn)
     pool = await create_pool(postgres_dsn, min_size=1, max_size=1)
-    users = PostgresUsers(pool, acquire_timeout=0.05)
+    users = PostgresUsers(pool, timeouts=StoreTimeouts(pool_wait=0.05, connect=1, command=1))
     try:
         async with pool.acquire():
-            with pytest.raises(StoreUnavailable):
+            with pytest.raises(Overloaded):
                 await users.ping()
         await users.ping()
     finally:

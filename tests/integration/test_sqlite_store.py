@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import stat
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from attrs import evolve
 from adapters.sqlite import SqliteStore, migrate_sqlite
 from domain.errors import EmailTaken, StoreUnavailable
 from domain.model import Email
+from entrypoints.resources import embedded_session_secret
 from tests.factories import NOW, digest_for, make_session, make_user
 
 WINDOW = timedelta(minutes=15)
@@ -164,3 +167,48 @@ async def test_a_log_in_attempt_sweeps_dead_attempt_rows(tmp_path: Path) -> None
         assert rows == [("account:locked",), ("account:new",)]
     finally:
         await store.close()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The umask most shells run with (0022), which makes files world-readable."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_the_embedded_store_and_its_folder_are_its_owners_alone(path: Path) -> None:
+    store = await migrated(path)
+    try:
+        await store.users.add(make_user())  # the write-ahead log and its index exist now
+        embedded_session_secret(path.parent)
+        modes = {file.name: mode(file) for file in path.parent.iterdir()}
+    finally:
+        await store.close()
+
+    assert mode(path.parent) == 0o700
+    assert set(modes) >= {
+        "coatcheck.sqlite3",
+        "coatcheck.sqlite3-wal",
+        "coatcheck.sqlite3-shm",
+        "session_secret",
+    }
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_a_store_file_others_could_read_is_made_its_owners_alone(path: Path) -> None:
+    await migrate_sqlite(path)
+    for file in path.parent.iterdir():
+        file.chmod(0o644)  # as the first release made it
+
+    store = await SqliteStore.open(path)
+    await store.close()
+
+    assert mode(path) == 0o600
+    assert all(mode(file) == 0o600 for file in path.parent.iterdir())

@@ -21,6 +21,7 @@ from adapters.in_memory import (
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutbox,
+    InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
@@ -28,7 +29,7 @@ from domain.model import ClientInfo, Email, Name, NewPassword, Password, Session
 from domain.ports import PasswordHasher
 from domain.sessions import LoggedIn, SessionPolicy
 from domain.throttle import ThrottlePolicy
-from domain.tickets import TicketKey
+from domain.tickets import DeviceToken, TicketKey
 from entrypoints.container import Services, build_container
 from entrypoints.settings import Settings
 from tests.factories import NOW
@@ -69,8 +70,9 @@ class Domain(Services):
         password: str = PASSWORD,
         kind: SessionKind = SessionKind.BROWSER,
         client: ClientInfo = CLIENT,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        return await self.log_in(Email(email), Password(password), client, kind)
+        return await self.log_in(Email(email), Password(password), client, kind, device=device)
 
     def user_session_count(self, user_id: uuid.UUID) -> int:
         return sum(1 for s in self.sessions.by_digest.values() if s.user_id == user_id)
@@ -86,6 +88,7 @@ class Build(Protocol):
         sessions: InMemorySessions = ...,
         users: InMemoryUsers = ...,
         login_attempts: InMemoryLoginAttempts = ...,
+        session_events: InMemorySessionEvents = ...,
         ticket_key: TicketKey = ...,
         outbox: InMemoryOutbox = ...,
         require_verified_email: bool = ...,
@@ -130,6 +133,11 @@ def outbox() -> InMemoryOutbox:
 
 
 @pytest.fixture
+def events() -> InMemorySessionEvents:
+    return InMemorySessionEvents()
+
+
+@pytest.fixture
 def hasher() -> Iterator[BcryptHasher]:
     hasher = BcryptHasher(rounds=BCRYPT_ROUNDS)
     yield hasher
@@ -157,6 +165,7 @@ async def build(
     users: InMemoryUsers,
     sessions: InMemorySessions,
     attempts: InMemoryLoginAttempts,
+    events: InMemorySessionEvents,
     hasher: BcryptHasher,
     ticket_key: TicketKey,
     session_policy: SessionPolicy,
@@ -176,6 +185,7 @@ async def build(
                 "ticket_key": ticket_key,
                 "users": users,
                 "sessions": sessions,
+                "session_events": events,
                 "hasher": hasher,
                 "session_policy": session_policy,
                 "throttle_policy": throttle_policy,

@@ -9,8 +9,10 @@ from adapters.in_memory import (
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutbox,
+    InMemorySessionEvents,
 )
 from domain.errors import NotAuthenticated, UserNotFound, WrongPassword
+from domain.events import EndReason, SessionsEnded
 from domain.mail_throttle import recipient_key
 from domain.model import Email, Password
 from domain.throttle import account_key
@@ -68,3 +70,14 @@ async def test_an_operator_deletes_a_user_by_email(app: Domain) -> None:
     with pytest.raises(UserNotFound):
         await app.delete_user(Email(EMAIL))
     assert me.user.email == Email(EMAIL)
+
+
+async def test_deleting_an_account_tells_whoever_watches_its_sessions(
+    app: Domain, events: InMemorySessionEvents
+) -> None:
+    me = await app.sign_up()
+    events.published.clear()
+
+    await app.delete_account(await app.authenticate(me.ticket), Password(PASSWORD), CLIENT)
+
+    assert events.published == [SessionsEnded(me.user.id, EndReason.ACCOUNT_DELETED, every=True)]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import bcrypt
 import pytest
 
 from adapters.bcrypt_hasher import BcryptHasher
 from domain.errors import InvalidCredentials, NotAuthenticated
 from domain.model import ClientInfo, Email, Password, SessionKind
+from domain.throttle import ThrottlePolicy
 from domain.tickets import SessionTicket
 from tests.unit.conftest import BCRYPT_ROUNDS, CLIENT, EMAIL, PASSWORD, Build, Domain
 
@@ -228,3 +234,101 @@ async def test_logged_in_result_never_prints_the_ticket_or_the_hash(app: Domain)
     printed = repr(logged_in)
     assert logged_in.ticket.value not in printed
     assert logged_in.user.password_hash not in printed
+
+
+DECOMPOSED = "cre\u0300me bru\u0302le\u0301e"  # as some keyboards type it
+COMPOSED = "crème brûlée"  # the same text as most keyboards type it
+
+
+async def test_a_password_typed_in_another_unicode_form_logs_in(app: Domain) -> None:
+    await app.sign_up(password=DECOMPOSED)
+
+    logged_in = await app.logged_in(password=COMPOSED)
+
+    assert logged_in.user.email == Email(EMAIL)
+
+
+async def test_a_hash_made_before_normalisation_logs_in_and_is_rehashed_normalised(
+    app: Domain,
+) -> None:
+    user = await app.add_user()
+    legacy = bcrypt.hashpw(DECOMPOSED.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    await app.users.set_password_hash(user.id, legacy, user.password_hash)
+
+    await app.logged_in(password=DECOMPOSED)
+
+    stored = app.users.by_id[user.id].password_hash
+    assert stored != legacy
+    assert await app.hasher.verify(Password(COMPOSED), stored)
+    assert (await app.logged_in(password=COMPOSED)).user.id == user.id
+
+
+async def test_text_with_another_form_costs_as_many_checks_for_unknown_and_known_emails(
+    build: Build, counting: CountingHasher
+) -> None:
+    app = await build(hasher=counting)
+    await app.add_user()
+    with pytest.raises(InvalidCredentials):
+        await app.logged_in(password=DECOMPOSED)
+    known = counting.verifications
+    with pytest.raises(InvalidCredentials):
+        await app.logged_in("nobody@example.com", password=DECOMPOSED)
+
+    assert known == 2
+    assert counting.verifications - known == known
+
+
+async def _median_seconds(attempt: Callable[[], Awaitable[object]], times: int) -> float:
+    durations = []
+    for _ in range(times):
+        started = time.perf_counter()
+        with pytest.raises(InvalidCredentials):
+            await attempt()
+        durations.append(time.perf_counter() - started)
+    return statistics.median(durations)
+
+
+async def _known_over_unknown(app: Domain, times: int = 11) -> float:
+    """How much longer a wrong password takes for a known email than for an unknown one,
+    measured in turns so that the machine's load weighs on both alike."""
+    known, unknown = [], []
+    for _ in range(times):
+        known.append(await _median_seconds(lambda: app.logged_in(password="wrong horse"), 1))
+        unknown.append(
+            await _median_seconds(lambda: app.logged_in("nobody@example.com", "wrong horse"), 1)
+        )
+    return statistics.median(known) / statistics.median(unknown)
+
+
+async def _user_with_a_hash_of_cost(app: Domain, cost: int) -> None:
+    user = await app.add_user()
+    older = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(cost)).decode()
+    await app.users.set_password_hash(user.id, older, user.password_hash)
+
+
+async def test_a_hash_made_at_a_lower_cost_answers_as_slowly_as_an_unknown_email(
+    build: Build,
+) -> None:
+    """After BCRYPT_ROUNDS was raised, accounts that have not logged in since still hold
+    hashes of the old cost: they must not answer faster than unknown emails do."""
+    hasher = BcryptHasher(rounds=8)
+    try:
+        app = await build(hasher=hasher, throttle_policy=ThrottlePolicy(enabled=False))
+        await _user_with_a_hash_of_cost(app, 4)
+
+        assert 2 / 3 < await _known_over_unknown(app) < 3 / 2  # it was 1 / 16
+    finally:
+        hasher.close()
+
+
+async def test_once_a_costlier_hash_was_met_unknown_emails_answer_as_slowly(
+    build: Build,
+) -> None:
+    """After BCRYPT_ROUNDS was lowered, hashes of the old cost remain: once one has been
+    checked, every check costs as much, unknown emails included."""
+    app = await build(throttle_policy=ThrottlePolicy(enabled=False))  # cost 4
+    await _user_with_a_hash_of_cost(app, 8)
+    with pytest.raises(InvalidCredentials):
+        await app.logged_in(password="wrong horse")
+
+    assert 2 / 3 < await _known_over_unknown(app) < 3 / 2  # it was 16

@@ -146,9 +146,69 @@ def test_password_of_25_characters_over_72_bytes_is_refused() -> None:
         Password(raw)
 
 
-def test_password_for_log_in_has_no_minimum_length() -> None:
+def test_password_for_log_in_has_no_minimum_length_but_one_character() -> None:
     # The length policy is for choosing a password; a short one simply fails to match.
-    assert Password("").value == ""
+    assert Password("x").value == "x"
+
+
+@pytest.mark.parametrize("factory", [Password, NewPassword])
+def test_an_empty_password_is_refused(factory: type[Password]) -> None:
+    # bcrypt reads "" as a key of NUL bytes: it would match a hash of NULs made before.
+    with pytest.raises(InvalidValue, match="empty"):
+        factory("")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\x00" * 10,
+        "correct\x00horse",
+        "correct\thorse",
+        "correct\rhorse",
+        "del\x7fete me",
+        "nel\x85nel",
+    ],
+    ids=["nuls", "nul", "tab", "cr", "del", "c1"],
+)
+@pytest.mark.parametrize("factory", [Password, NewPassword])
+def test_a_password_with_nul_or_control_characters_is_refused(
+    factory: type[Password], raw: str
+) -> None:
+    with pytest.raises(InvalidValue, match="control characters"):
+        factory(raw)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [
+        ("cre\u0300me bru\u0302le\u0301e", "crème brûlée"),  # decomposed, as some keyboards type
+        ("\uff30\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", "Password"),  # full-width forms
+        ("\ufb01sh and chips", "fish and chips"),  # a ligature
+    ],
+    ids=["decomposed", "full-width", "ligature"],
+)
+@pytest.mark.parametrize("factory", [Password, NewPassword])
+def test_a_password_is_normalised_to_nfkc(
+    factory: type[Password], typed: str, normalised: str
+) -> None:
+    assert factory(typed).value == normalised
+    assert factory(typed) == factory(normalised)
+
+
+def test_a_password_in_nfkc_already_has_no_other_form_to_try() -> None:
+    assert Password("crème brûlée").as_typed() is None
+
+
+def test_a_password_typed_in_another_form_keeps_that_form_for_older_hashes() -> None:
+    typed = Password("cre\u0300me bru\u0302le\u0301e").as_typed()
+    assert typed is not None
+    assert typed.value == "cre\u0300me bru\u0302le\u0301e"
+
+
+def test_new_password_length_counts_the_normalised_characters() -> None:
+    assert NewPassword("e\u0301" * 8).value == "\u00e9" * 8
+    with pytest.raises(InvalidValue, match="at least 8"):
+        NewPassword("e\u0301" * 4)  # 8 code points typed, 4 characters once composed
 
 
 def test_new_password_of_7_characters_is_refused() -> None:

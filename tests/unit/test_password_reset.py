@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from adapters.clock import FakeClock
-from adapters.in_memory import InMemoryAccountTokens, InMemoryOutbox
+from adapters.in_memory import InMemoryAccountTokens, InMemoryOutbox, InMemorySessionEvents
 from domain.errors import EmailUnavailable, InvalidToken, TooManyEmails
+from domain.events import EndReason, SessionsEnded
 from domain.letters import Letter, LetterKind
 from domain.model import Email, NewPassword, Password
 from domain.tokens import OneTimeToken
@@ -136,3 +137,16 @@ async def test_without_an_email_backend_the_request_is_refused(build: Build) -> 
     with pytest.raises(EmailUnavailable):
         await app.request_password_reset(Email(EMAIL), CLIENT)
     assert (await app.logged_in(password=PASSWORD)).user.email == Email(EMAIL)
+
+
+async def test_reset_tells_whoever_watches_the_sessions_that_it_ended_them(
+    app: Domain, outbox: InMemoryOutbox, events: InMemorySessionEvents
+) -> None:
+    first = await app.sign_up()
+    letter = await reset_letter(app, outbox)
+    events.published.clear()
+
+    await app.reset_password(token_of(letter), NewPassword(NEW), CLIENT)
+
+    ended = [event for event in events.published if isinstance(event, SessionsEnded)]
+    assert ended == [SessionsEnded(first.user.id, EndReason.PASSWORD_RESET, every=True)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.in_memory import InMemorySessions, InMemoryUsers
-from domain.errors import EmailTaken, StoreUnavailable
-from domain.model import Email, Name, NewPassword, Password, Session, SessionKind, User
+from domain.errors import EmailTaken, StoreUnavailable, TooManyAttempts
+from domain.model import ClientInfo, Email, Name, NewPassword, Password, Session, SessionKind, User
+from domain.throttle import ThrottlePolicy
 from tests.unit.conftest import CLIENT, EMAIL, NAME, PASSWORD, Build, Domain
 
 
@@ -110,3 +111,57 @@ async def test_no_session_is_left_behind_when_the_user_store_refuses(app: Domain
     with pytest.raises(EmailTaken):
         await app.sign_up(email=EMAIL.upper())
     assert len(app.sessions.by_digest) == 1
+
+
+def _registration(number: int) -> tuple[Email, Name, NewPassword]:
+    return Email(f"user{number}@example.com"), Name(NAME), NewPassword(PASSWORD)
+
+
+async def test_registrations_from_one_address_are_throttled_after_the_limit(
+    app: Domain,
+) -> None:
+    policy = app.throttle_policy
+    for number in range(policy.register_limit):
+        await app.register_user(*_registration(number), CLIENT)
+
+    with pytest.raises(TooManyAttempts) as raised:
+        await app.register_user(*_registration(policy.register_limit), CLIENT)
+    assert raised.value.retry_after_seconds == policy.register_window.total_seconds()
+    assert "registrations" in str(raised.value)
+    assert len(app.users.by_id) == policy.register_limit
+    app.clock.advance(policy.register_window)
+    await app.register_user(*_registration(policy.register_limit), CLIENT)
+
+
+async def test_an_email_already_taken_counts_against_the_registration_budget(
+    build: Build,
+) -> None:
+    app = await build(throttle_policy=ThrottlePolicy(register_limit=3))
+    await app.sign_up()
+    for _ in range(2):
+        with pytest.raises(EmailTaken):
+            await app.sign_up()
+
+    with pytest.raises(TooManyAttempts):
+        await app.sign_up("grace@example.com")
+
+
+async def test_registrations_count_per_address_ipv6_by_its_prefix(build: Build) -> None:
+    app = await build(throttle_policy=ThrottlePolicy(register_limit=2))
+    for number, address in enumerate(["2001:db8::1", "2001:db8::2"]):
+        await app.register_user(*_registration(number), ClientInfo("x", address))
+
+    with pytest.raises(TooManyAttempts):
+        await app.register_user(*_registration(2), ClientInfo("x", "2001:db8::ffff"))
+    await app.register_user(*_registration(3), ClientInfo("x", "2001:db8:0:1::1"))
+    await app.register_user(*_registration(4), ClientInfo("x", "203.0.113.8"))
+
+
+async def test_with_the_registration_throttle_off_registrations_are_not_counted(
+    build: Build,
+) -> None:
+    app = await build(throttle_policy=ThrottlePolicy(register_enabled=False, register_limit=1))
+    for number in range(5):
+        await app.register_user(*_registration(number), CLIENT)
+
+    assert len(app.users.by_id) == 5

@@ -141,3 +141,40 @@ def test_token_lifetimes_and_email_throttle_come_from_the_settings() -> None:
         20,
         timedelta(minutes=1),
     )
+
+
+def test_an_accounts_window_must_outlast_its_longest_lock_out() -> None:
+    # Else an account's failures would be forgotten while it is locked, and growth lost.
+    with pytest.raises(ConfigError, match="THROTTLE_ACCOUNT_WINDOW"):
+        load_settings(throttle_account_window=3600, throttle_max_delay=3600)
+
+
+def test_throttle_settings_become_the_throttle_policy() -> None:
+    policy = load_settings(
+        throttle_account_window=7200,
+        throttle_max_delay=600,
+        throttle_ipv6_prefix=56,
+        throttle_device_lifetime=86400,
+    ).throttle_policy()
+    assert policy.account.window == timedelta(hours=2)
+    assert policy.account.sliding is True
+    assert policy.account.max_delay == policy.address.max_delay == timedelta(minutes=10)
+    assert policy.ipv6_prefix == 56
+    assert policy.device_lifetime == timedelta(days=1)
+
+
+def test_a_secure_cookie_is_named_with_the_host_prefix_by_default() -> None:
+    assert load_settings().cookie_full_name == "__Host-coatcheck"
+    assert load_settings().cookie_legacy_name == "coatcheck"  # still read, from 0.1's days
+
+
+def test_a_cookie_for_plain_http_has_no_prefix_and_no_other_name() -> None:
+    settings = load_settings(cookie_secure=False)
+    assert settings.cookie_full_name == "coatcheck"
+    assert settings.cookie_legacy_name is None
+
+
+def test_the_host_prefix_can_be_turned_off() -> None:
+    settings = load_settings(cookie_host_prefix=False)
+    assert settings.cookie_full_name == "coatcheck"
+    assert settings.cookie_legacy_name is None

@@ -3,6 +3,7 @@
 from adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import SchemaNotCurrent, migrate_sqlite
+from adapters.sqlite.session_events import SqliteSessionEvents
 from adapters.sqlite.sessions import SqliteSessions
 from adapters.sqlite.store import SqliteStore
 from adapters.sqlite.users import SqliteUsers
@@ -12,6 +13,7 @@ __all__ = [
     "SqliteAccountTokens",
     "SqliteKnownDevices",
     "SqliteLoginAttempts",
+    "SqliteSessionEvents",
     "SqliteSessions",
     "SqliteStore",
     "SqliteUsers",

@@ -62,11 +62,11 @@ class SqliteKnownDevices:
     async def remember(self, user_id: uuid.UUID, fingerprint: str, now: datetime) -> bool:
         async with self._database.transaction() as connection:
             [(others,)] = await connection.execute_fetchall(
-                "SELECT count(*) FROM known_devices WHERE user_id = ? AND fingerprint != ?",
+                "SELECT count(*) FROM seen_devices WHERE user_id = ? AND fingerprint != ?",
                 (str(user_id), fingerprint),
             )
             cursor = await connection.execute(
-                "INSERT INTO known_devices (user_id, fingerprint, first_seen_at) VALUES (?, ?, ?)"
+                "INSERT INTO seen_devices (user_id, fingerprint, first_seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (str(user_id), fingerprint, iso_utc(now)),
             )

@@ -14,9 +14,11 @@ from typing import Any
 
 import aiosqlite
 
+from adapters.private_files import keep_private, private_file, private_folder
 from domain.errors import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 5000
+_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database
 
 _Parameters = Sequence[Any] | Mapping[str, Any]
 
@@ -38,9 +40,13 @@ class Database:
 
     @classmethod
     async def connect(cls, path: Path) -> Database:
-        """Open the file, creating it and its folder as needed; its schema is left as it is."""
+        """Open the file, creating it and its folder as needed, both its owner's alone (SQLite
+        gives its write-ahead log the file's mode); its schema is left as it is."""
         with _unavailable_as_domain_error():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
+            private_file(path)
+            for companion in _COMPANIONS:
+                keep_private(path.with_name(path.name + companion))
             connection = await aiosqlite.connect(path, isolation_level=None)
         try:
             with _unavailable_as_domain_error():

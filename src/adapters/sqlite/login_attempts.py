@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from adapters.sqlite.connection import Database
 from adapters.timestamps import iso_utc
@@ -22,8 +22,15 @@ class SqliteLoginAttempts:
         )
         return None if until is None else datetime.fromisoformat(until)
 
-    async def record_failure(self, key: str, window: timedelta, now: datetime) -> int:
-        parameters = {"key": key, "now": iso_utc(now), "ends": iso_utc(now + window)}
+    async def record_failure(
+        self, key: str, window: timedelta, now: datetime, sliding: bool = False
+    ) -> int:
+        parameters = {
+            "key": key,
+            "now": iso_utc(now),
+            "ends": iso_utc(now + window),
+            "sliding": sliding,
+        }
         async with self._database.transaction() as connection:
             # Rows whose window and lock have both ended are dead: sweep them as we go.
             await connection.execute(
@@ -31,13 +38,14 @@ class SqliteLoginAttempts:
                 " AND coalesce(window_ends_at, '') <= :now AND coalesce(locked_until, '') <= :now",
                 parameters,
             )
-            # A new window starts when there is none or the stored one has ended.
+            # A new window starts when there is none or the stored one has ended; a sliding
+            # one is moved on by every attempt.
             [(failures,)] = await connection.execute_fetchall(
                 "INSERT INTO login_attempts (key, failures, window_ends_at)"
                 " VALUES (:key, 1, :ends) ON CONFLICT (key) DO UPDATE SET"
                 " failures = iif(coalesce(window_ends_at <= :now, 1), 1, failures + 1),"
-                " window_ends_at = iif(coalesce(window_ends_at <= :now, 1), :ends, window_ends_at)"
-                " RETURNING failures",
+                " window_ends_at = iif(coalesce(window_ends_at <= :now, 1) OR :sliding,"
+                " :ends, window_ends_at) RETURNING failures",
                 parameters,
             )
         return int(failures)
@@ -53,3 +61,21 @@ class SqliteLoginAttempts:
 
     async def clear(self, key: str) -> None:
         await self._database.change("DELETE FROM login_attempts WHERE key = ?", (key,))
+
+    async def trust(self, key: str, until: datetime) -> None:
+        async with self._database.transaction() as connection:
+            # Nothing expires rows by itself here: each new one sweeps those that have ended.
+            await connection.execute(
+                "DELETE FROM known_devices WHERE trusted_until <= ?", (iso_utc(datetime.now(UTC)),)
+            )
+            await connection.execute(
+                "INSERT INTO known_devices (key, trusted_until) VALUES (:key, :until)"
+                " ON CONFLICT (key) DO UPDATE SET trusted_until = :until",
+                {"key": key, "until": iso_utc(until)},
+            )
+
+    async def trusted(self, key: str, now: datetime) -> bool:
+        rows = await self._database.fetch(
+            "SELECT 1 FROM known_devices WHERE key = ? AND trusted_until > ?", (key, iso_utc(now))
+        )
+        return bool(rows)

@@ -9,6 +9,7 @@ from adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevic
 from adapters.sqlite.connection import Database
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import check_schema
+from adapters.sqlite.session_events import SqliteSessionEvents
 from adapters.sqlite.sessions import SqliteSessions
 from adapters.sqlite.users import SqliteUsers
 
@@ -23,6 +24,7 @@ class SqliteStore:
         self.login_attempts = SqliteLoginAttempts(database)
         self.account_tokens = SqliteAccountTokens(database)
         self.known_devices = SqliteKnownDevices(database)
+        self.session_events = SqliteSessionEvents(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

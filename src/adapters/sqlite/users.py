@@ -45,18 +45,35 @@ def _now() -> str:
 
 
 class SqliteUsers:
-    _SELECT = f"SELECT {_COLUMNS} FROM users WHERE "  # noqa: S608 -- constant columns
+    _SELECT = f"SELECT {_COLUMNS} FROM users WHERE pending = 0 AND "  # noqa: S608 -- constant
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, pending: bool = False) -> None:
+        """A real user; or a pending one (`pending`), which replaces a pending one of the email."""
         row = (str(user.id), user.email.value, user.name.value, user.password_hash)
         with _email_taken_on_conflict():
-            await self._database.change(
-                f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
-                (*row, iso_utc(user.created_at), user.email_verified),
+            changed = await self._database.change(
+                f"INSERT INTO users ({_COLUMNS}, pending)"  # noqa: S608 -- constant columns
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (email) DO UPDATE SET id = excluded.id, name = excluded.name,"
+                " password_hash = excluded.password_hash, created_at = excluded.created_at,"
+                " email_verified = excluded.email_verified,"
+                " pending = excluded.pending WHERE users.pending = 1",
+                (*row, iso_utc(user.created_at), user.email_verified, int(pending)),
             )
+        if changed == 0:  # a real user holds the email
+            raise EmailTaken()
+
+    async def add_pending(self, user: User) -> None:
+        await self.add(user, pending=True)
+
+    async def confirm(self, user_id: uuid.UUID) -> bool:
+        changed = await self._database.change(
+            "UPDATE users SET pending = 0 WHERE id = ? AND pending = 1", (str(user_id),)
+        )
+        return changed == 1
 
     async def _one(self, condition: str, value: str) -> User | None:
         rows = await self._database.fetch(self._SELECT + condition, (value,))
@@ -96,7 +113,7 @@ class SqliteUsers:
 
     async def remove(self, user_id: uuid.UUID) -> bool:
         async with self._database.transaction() as connection:
-            for table in ("account_tokens", "known_devices"):
+            for table in ("account_tokens", "seen_devices"):
                 await connection.execute(
                     f"DELETE FROM {table} WHERE user_id = ?",  # noqa: S608 -- our tables
                     (str(user_id),),

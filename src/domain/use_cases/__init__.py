@@ -2,6 +2,7 @@
 
 from domain.use_cases.authentication import (
     Authenticate,
+    CheckSession,
     CurrentUser,
     LogIn,
     LogOut,
@@ -30,6 +31,7 @@ __all__ = [
     "Authenticate",
     "ChangeEmail",
     "ChangePassword",
+    "CheckSession",
     "CurrentPasswordCheck",
     "CurrentUser",
     "DeleteAccount",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Awaitable
 
 from attrs import evolve, frozen
 
-from domain.errors import EmailNotVerified, EmailTaken, InvalidCredentials, NotAuthenticated
+from domain.errors import (
+    CoatcheckError,
+    EmailNotVerified,
+    EmailTaken,
+    InvalidCredentials,
+    NotAuthenticated,
+    StoreUnavailable,
+)
+from domain.events import EndReason
 from domain.model import (
     ClientInfo,
     Email,
@@ -19,13 +29,14 @@ from domain.model import (
     to_the_second,
 )
 from domain.notices import Notices
-from domain.ports import Clock, PasswordHasher, Sessions, Users
+from domain.ports import Clock, Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
-from domain.tickets import SessionTicket, TicketKey
+from domain.tickets import DeviceToken, SessionTicket, TicketKey
 from domain.token_issuer import TokenIssuer
 from domain.tokens import TokenPurpose
 from domain.use_cases.email_address import SendVerification
+from domain.use_cases.password_forms import matching_form, spend_a_miss
 
 
 @frozen
@@ -37,10 +48,16 @@ class Registered:
 class RegisterUser:
     """Creates a user and logs them in.
 
+    - registrations are throttled per client address, whatever their outcome, so that
+      probing which emails are taken is too (TooManyAttempts);
     - the email is unique regardless of case (EmailTaken);
     - the password meets the policy (NewPassword) and is stored only as a hash;
     - the new session gets a fresh ticket; the session the client held before, if any, ends;
-    - all or nothing: no user without a session, no session without a user;
+    - all or nothing, whatever fails: the user is pending (found by nothing) until its last
+      step, the confirmation, succeeds after the session is stored. A registration that
+      failed leaves no user that can log in or that holds the email: a later registration
+      of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
+    - the client's device is known on the account from now on;
     - a link to verify the address is sent; when a verified address is required to log in,
       no session starts until it is followed.
     """
@@ -49,16 +66,20 @@ class RegisterUser:
         self,
         users: Users,
         hasher: PasswordHasher,
+        throttle: LoginThrottle,
         issuer: SessionIssuer,
         clock: Clock,
+        events: Events,
         send_verification: SendVerification,
         notices: Notices,
         require_verified_email: bool = False,
     ) -> None:
         self._users = users
         self._hasher = hasher
+        self._throttle = throttle
         self._issuer = issuer
         self._clock = clock
+        self._events = events
         self._send_verification = send_verification
         self._notices = notices
         self._require_verified_email = require_verified_email
@@ -71,7 +92,9 @@ class RegisterUser:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> Registered:
+        await self._throttle.registration(client.address)
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
         user = User(
@@ -81,32 +104,62 @@ class RegisterUser:
             password_hash=await self._hasher.hash(password),
             created_at=to_the_second(self._clock.now()),
         )
-        logged_in = None
         if self._require_verified_email:
-            await self._users.add(user)
+            await self._users.add(user)  # no session to wait for: real at once
+            logged_in = None
         else:
-            # The session first: if the session store fails, no user is left half registered.
-            logged_in = await self._issuer.start(user, kind, client)
-            try:
-                await self._users.add(user)  # raises EmailTaken if a concurrent register won
-            except BaseException:
-                await self._issuer.end(logged_in.ticket)
-                raise
-            await self._issuer.end(replacing)
+            logged_in = await self._start(user, kind, client, replacing, device)
+        self._events.registered(user)
         self._send_verification(user)
         self._notices.seen(user, client)  # its first device: remembered, nobody told
         return Registered(user, logged_in)
+
+    async def _start(
+        self,
+        user: User,
+        kind: SessionKind,
+        client: ClientInfo,
+        replacing: SessionTicket | None,
+        device: DeviceToken | None,
+    ) -> LoggedIn:
+        await self._users.add_pending(user)  # raises EmailTaken if a real user has the email
+        logged_in = await self._issuer.start(user, kind, client)
+        try:
+            confirmed = await self._users.confirm(user.id)
+        except BaseException:
+            await _quietly(self._issuer.end(logged_in.ticket))
+            raise
+        if not confirmed:  # a concurrent registration of the email replaced this one
+            await self._issuer.end(logged_in.ticket)
+            raise EmailTaken()
+        await self._issuer.end(replacing, EndReason.REPLACED)
+        return evolve(logged_in, device=await self._known(user.email, device))
+
+    async def _known(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
+        """The device, known on the new account from now on; the user exists already, so a
+        store failure here costs only the device cookie, never the answer."""
+        with contextlib.suppress(StoreUnavailable):
+            return await self._throttle.know(email, device)
+        return None
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """Tidy up after a failure without hiding it: a second failure changes nothing."""
+    with contextlib.suppress(CoatcheckError):
+        await step
 
 
 class LogIn:
     """Checks credentials and starts a new session.
 
     - unknown email and wrong password raise the same InvalidCredentials, and an
-      unknown email still costs one hash verification;
-    - throttled per account and per client address (TooManyAttempts);
+      unknown email costs what a wrong password does;
+    - throttled per account (or per device known there) and per client address
+      (TooManyAttempts); the client's device is known on the account from now on;
     - when required, the address must be verified (EmailNotVerified, once the password
       is right);
-    - a hash made with an outdated cost is upgraded;
+    - a hash made with an outdated cost, or of a password before it was normalised, is
+      upgraded;
     - the session the client held before, if any, ends; the new one has a fresh ticket,
       and carries the user as stored once it exists;
     - password-reset links sent before stop working; a log-in from a device the account
@@ -122,6 +175,7 @@ class LogIn:
         sessions: Sessions,
         tokens: TokenIssuer,
         notices: Notices,
+        events: Events,
         require_verified_email: bool = False,
     ) -> None:
         self._users = users
@@ -131,6 +185,7 @@ class LogIn:
         self._sessions = sessions
         self._tokens = tokens
         self._notices = notices
+        self._events = events
         self._require_verified_email = require_verified_email
 
     async def __call__(
@@ -140,20 +195,25 @@ class LogIn:
         client: ClientInfo,
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        await self._throttle.attempt(email, client.address)
+        attempt = await self._throttle.attempt(email, client.address, device)
         user = await self._users.by_email(email)
         if user is None:
-            await self._hasher.verify_dummy(password)
+            await spend_a_miss(self._hasher, password)
+            self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
-        if not await self._hasher.verify(password, user.password_hash):
+        matched = await matching_form(self._hasher, password, user.password_hash)
+        if matched is None:
+            self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
-        await self._throttle.succeeded(email)
+        device = await self._throttle.succeeded(attempt)
         if self._require_verified_email and not user.email_verified:
+            self._events.log_in_failed("email-not-verified")
             raise EmailNotVerified()
         verified_hash = user.password_hash
-        user = await self._upgrade_hash(user, password)
-        await self._issuer.end(replacing)
+        user = await self._upgrade_hash(user, password, outdated=matched is not password)
+        await self._issuer.end(replacing, EndReason.REPLACED)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
         stored = await self._end_if_password_changed(logged_in, password, known_hashes)
@@ -162,10 +222,11 @@ class LogIn:
             logged_in = evolve(logged_in, user=stored)
         await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
         self._notices.seen(logged_in.user, client)
-        return logged_in
+        self._events.logged_in(user, logged_in.session)
+        return evolve(logged_in, device=device)
 
-    async def _upgrade_hash(self, user: User, password: Password) -> User:
-        if not self._hasher.needs_rehash(user.password_hash):
+    async def _upgrade_hash(self, user: User, password: Password, outdated: bool) -> User:
+        if not outdated and not self._hasher.needs_rehash(user.password_hash):
             return user
         upgraded = await self._hasher.hash(password)
         # Compare-and-set: a password changed meanwhile is never overwritten.
@@ -185,7 +246,8 @@ class LogIn:
             or await self._hasher.verify(password, stored.password_hash)
         ):
             return stored
-        await self._issuer.end(logged_in.ticket)
+        await self._issuer.end(logged_in.ticket, EndReason.PASSWORD_CHANGED)
+        self._events.log_in_failed("password-changed")
         raise InvalidCredentials()
 
 
@@ -225,6 +287,28 @@ class Authenticate:
         return Authenticated(renewed, digest, renewed=True)
 
 
+class CheckSession:
+    """Finds the live session a ticket names, and nothing more: watching a session (an open
+    WebSocket) is not using it, so this never renews it, nor deletes it.
+
+    - a missing, unknown, revoked or expired ticket raises NotAuthenticated.
+    """
+
+    def __init__(self, sessions: Sessions, key: TicketKey, clock: Clock) -> None:
+        self._sessions = sessions
+        self._key = key
+        self._clock = clock
+
+    async def __call__(self, ticket: SessionTicket | None) -> Authenticated:
+        if ticket is None:
+            raise NotAuthenticated()
+        digest = self._key.digest(ticket)
+        session = await self._sessions.get(digest)
+        if session is None or not session.is_live(self._clock.now()):
+            raise NotAuthenticated()
+        return Authenticated(session, digest)
+
+
 class CurrentUser:
     """The user an authenticated session belongs to.
 
@@ -248,8 +332,11 @@ class CurrentUser:
 class LogOut:
     """Ends the session a ticket names, server-side. Ending no session is not an error."""
 
-    def __init__(self, issuer: SessionIssuer) -> None:
+    def __init__(self, issuer: SessionIssuer, events: Events) -> None:
         self._issuer = issuer
+        self._events = events
 
     async def __call__(self, ticket: SessionTicket | None) -> None:
         await self._issuer.end(ticket)
+        if ticket is not None:
+            self._events.sessions_ended(None, 1, "log-out")

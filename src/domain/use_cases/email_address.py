@@ -10,6 +10,7 @@ from domain.model import ClientInfo, Email, Password, PublicUser, User
 from domain.notices import Notices
 from domain.ports import Outbox, Sessions, Users
 from domain.sessions import Authenticated
+from domain.tickets import DeviceToken
 from domain.token_issuer import TokenIssuer
 from domain.tokens import OneTimeToken, TokenPurpose
 from domain.use_cases.passwords import CurrentPasswordCheck
@@ -103,10 +104,11 @@ class RequestEmailChange:
         current_password: Password,
         new_email: Email,
         client: ClientInfo,
+        device: DeviceToken | None = None,
     ) -> None:
         if not self._outbox.delivers:
             raise EmailUnavailable()
-        user = await self._check(caller, current_password, client)
+        user = (await self._check(caller, current_password, client, device)).user
         if new_email == user.email:
             raise InvalidValue("the new email is the account's email already")
         if await self._users.by_email(new_email) is not None:

@@ -4,10 +4,11 @@ cookie), and deleting them."""
 from __future__ import annotations
 
 from domain.errors import UserNotFound
+from domain.events import EndReason
 from domain.model import Email, Session, User
-from domain.ports import Clock, Sessions, Users
+from domain.ports import Clock, Events, SessionEvents, Sessions, Users
 from domain.use_cases.deletion import EraseUser
-from domain.use_cases.sessions import remove_by_id
+from domain.use_cases.sessions import revoke_all, revoke_by_id
 
 
 async def _user(users: Users, email: Email) -> User:
@@ -34,17 +35,32 @@ class UserSessions:
 class RevokeUserSessions:
     """Ends one session of a user (by public id) or all of them; returns how many ended."""
 
-    def __init__(self, users: Users, sessions: Sessions, clock: Clock) -> None:
+    def __init__(
+        self,
+        users: Users,
+        sessions: Sessions,
+        clock: Clock,
+        events: Events,
+        session_events: SessionEvents,
+    ) -> None:
         self._users = users
         self._sessions = sessions
         self._clock = clock
+        self._events = events
+        self._session_events = session_events
 
     async def __call__(self, email: Email, session_id: str | None = None) -> int:
         user = await _user(self._users, email)
         if session_id is None:
-            return await self._sessions.remove_of_user(user.id)
-        await remove_by_id(self._sessions, user.id, session_id, self._clock.now())
-        return 1
+            ended = await revoke_all(
+                self._sessions, self._session_events, user.id, EndReason.REVOKED
+            )
+        else:
+            now = self._clock.now()
+            await revoke_by_id(self._sessions, self._session_events, user.id, session_id, now)
+            ended = 1
+        self._events.sessions_ended(user.id, ended, "operator")
+        return ended
 
 
 class DeleteUser:
@@ -56,4 +72,4 @@ class DeleteUser:
         self._erase = erase
 
     async def __call__(self, email: Email) -> int:
-        return await self._erase(await _user(self._users, email))
+        return await self._erase(await _user(self._users, email), "operator-delete")

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from functools import partial
 
 from attrs import evolve
 
-from domain.errors import EmailUnavailable, InvalidToken
+from domain.errors import EmailUnavailable, InvalidToken, StoreUnavailable
+from domain.events import EndReason
 from domain.letters import Letter
 from domain.mail_throttle import MailThrottle
 from domain.model import ClientInfo, Email, NewPassword, SessionKind, User
 from domain.notices import Notices
-from domain.ports import Outbox, PasswordHasher, Sessions, Users
+from domain.ports import Events, Outbox, PasswordHasher, SessionEvents, Sessions, Users
 from domain.sessions import LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
-from domain.tickets import SessionTicket
+from domain.tickets import DeviceToken, SessionTicket
 from domain.token_issuer import TokenIssuer
 from domain.tokens import OneTimeToken, TokenPurpose
+from domain.use_cases.sessions import revoke_all
 
 
 class RequestPasswordReset:
@@ -56,8 +59,9 @@ class ResetPassword:
     - the token must be live, unused and still fit its account (sent to its address as it
       is now): InvalidToken otherwise; it is used up either way;
     - the password policy applies (NewPassword);
-    - every session of the user ends, and the answer starts a fresh one; the other reset
-      links stop working; the log-in throttle of the account is cleared;
+    - every session of the user ends (whoever watches them is told), and the answer starts
+      a fresh one on a device known there from now on; the other reset links stop working;
+      the log-in throttle of the account is cleared;
     - following the link proved the address: it is verified now;
     - the account's address is told that the password was reset.
     """
@@ -71,6 +75,8 @@ class ResetPassword:
         issuer: SessionIssuer,
         throttle: LoginThrottle,
         notices: Notices,
+        events: Events,
+        session_events: SessionEvents,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -79,6 +85,8 @@ class ResetPassword:
         self._issuer = issuer
         self._throttle = throttle
         self._notices = notices
+        self._events = events
+        self._session_events = session_events
 
     async def __call__(
         self,
@@ -86,6 +94,7 @@ class ResetPassword:
         new_password: NewPassword,
         client: ClientInfo,
         replacing: SessionTicket | None = None,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
         record = await self._tokens.redeem(token, TokenPurpose.PASSWORD_RESET)
         user = await self._owner(record.user_id, record.email)
@@ -99,12 +108,20 @@ class ResetPassword:
         await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
         if not user.email_verified:
             user = await self._users.verify_email(user.id, user.email) or user
-        await self._sessions.remove_of_user(user.id)
-        await self._issuer.end(replacing)  # another account's, if the client held one
-        await self._throttle.succeeded(user.email)
+        ended = await revoke_all(
+            self._sessions, self._session_events, user.id, EndReason.PASSWORD_RESET
+        )
+        self._events.sessions_ended(user.id, ended, "password-reset")
+        # Another account's session, if the client held one.
+        await self._issuer.end(replacing, EndReason.REPLACED)
+        await self._throttle.forget(user.email)
         self._notices.password_changed(user, client)
         self._notices.seen(user, client)
-        return await self._issuer.start(user, SessionKind.BROWSER, client)
+        logged_in = await self._issuer.start(user, SessionKind.BROWSER, client)
+        with contextlib.suppress(StoreUnavailable):  # it costs only the device cookie
+            device = await self._throttle.know(user.email, device)
+            return evolve(logged_in, device=device)
+        return logged_in
 
     async def _owner(self, user_id: uuid.UUID, email: Email) -> User:
         user = await self._users.get(user_id)

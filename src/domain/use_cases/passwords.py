@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from domain.errors import NotAuthenticated, WrongPassword
+from domain.events import EndReason
 from domain.model import ClientInfo, NewPassword, Password, User
 from domain.notices import Notices
-from domain.ports import PasswordHasher, Sessions, Users
+from domain.ports import Events, PasswordHasher, SessionEvents, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
+from domain.tickets import DeviceToken
 from domain.token_issuer import TokenIssuer
 from domain.tokens import TokenPurpose
+from domain.use_cases.password_forms import matching_form
+from domain.use_cases.sessions import revoke_all
+
+
+@frozen
+class PasswordChecked:
+    """The caller's user, and the device token its client keeps (None when not throttled)."""
+
+    user: User
+    device: DeviceToken | None
 
 
 class CurrentPasswordCheck:
     """The caller's user, once the current password they gave is right.
 
     - a wrong password raises WrongPassword (the caller is logged in: not a 401);
-    - attempts are throttled like log-ins (TooManyAttempts).
+    - attempts are throttled like log-ins (TooManyAttempts), per device known there too.
     """
 
     def __init__(self, users: Users, hasher: PasswordHasher, throttle: LoginThrottle) -> None:
@@ -26,15 +38,20 @@ class CurrentPasswordCheck:
         self._hasher = hasher
         self._throttle = throttle
 
-    async def __call__(self, caller: Authenticated, password: Password, client: ClientInfo) -> User:
+    async def __call__(
+        self,
+        caller: Authenticated,
+        password: Password,
+        client: ClientInfo,
+        device: DeviceToken | None = None,
+    ) -> PasswordChecked:
         user = await self._users.get(caller.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        await self._throttle.attempt(user.email, client.address)
-        if not await self._hasher.verify(password, user.password_hash):
+        attempt = await self._throttle.attempt(user.email, client.address, device)
+        if await matching_form(self._hasher, password, user.password_hash) is None:
             raise WrongPassword()
-        await self._throttle.succeeded(user.email)
-        return user
+        return PasswordChecked(user, await self._throttle.succeeded(attempt))
 
 
 class ChangePassword:
@@ -56,6 +73,8 @@ class ChangePassword:
         issuer: SessionIssuer,
         tokens: TokenIssuer,
         notices: Notices,
+        events: Events,
+        session_events: SessionEvents,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -64,6 +83,8 @@ class ChangePassword:
         self._issuer = issuer
         self._tokens = tokens
         self._notices = notices
+        self._events = events
+        self._session_events = session_events
 
     async def __call__(
         self,
@@ -71,14 +92,20 @@ class ChangePassword:
         current_password: Password,
         new_password: NewPassword,
         client: ClientInfo,
+        device: DeviceToken | None = None,
     ) -> LoggedIn:
-        user = await self._check(caller, current_password, client)
+        checked = await self._check(caller, current_password, client, device)
+        user = checked.user
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
         await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
-        await self._sessions.remove_of_user(user.id)
+        ended = await revoke_all(
+            self._sessions, self._session_events, user.id, EndReason.PASSWORD_CHANGED
+        )
+        self._events.sessions_ended(user.id, ended, "password-change")
         self._notices.password_changed(user, client)
-        return await self._issuer.start(
+        logged_in = await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )
+        return evolve(logged_in, device=checked.device)

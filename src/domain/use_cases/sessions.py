@@ -8,20 +8,42 @@ from datetime import datetime
 from attrs import frozen
 
 from domain.errors import SessionNotFound
+from domain.events import EndReason, SessionsEnded
 from domain.model import Session
-from domain.ports import Clock, Sessions
+from domain.ports import Clock, Events, SessionEvents, Sessions
 from domain.sessions import Authenticated
 
 
-async def remove_by_id(
-    sessions: Sessions, user_id: uuid.UUID, session_id: str, now: datetime
+async def revoke_by_id(
+    sessions: Sessions,
+    session_events: SessionEvents,
+    user_id: uuid.UUID,
+    session_id: str,
+    now: datetime,
 ) -> Session:
     """End the user's session with this public id; SessionNotFound if the user has none."""
     for item in await sessions.of_user(user_id, now):
         if item.session.id == session_id:
             await sessions.remove(item.digest)
+            ended = SessionsEnded(user_id, EndReason.REVOKED, ids=(session_id,))
+            await session_events.publish(ended)
             return item.session
     raise SessionNotFound()
+
+
+async def revoke_all(
+    sessions: Sessions,
+    session_events: SessionEvents,
+    user_id: uuid.UUID,
+    reason: EndReason,
+    keep: Authenticated | None = None,
+) -> int:
+    """End every session of the user (but `keep`'s); return how many ended."""
+    ended = await sessions.remove_of_user(user_id, keep=None if keep is None else keep.digest)
+    if ended:
+        kept = None if keep is None else keep.session.id
+        await session_events.publish(SessionsEnded(user_id, reason, every=True, kept=kept))
+    return ended
 
 
 @frozen
@@ -50,21 +72,35 @@ class RevokeSession:
     it exists, so no one learns about another user's sessions.
     """
 
-    def __init__(self, sessions: Sessions, clock: Clock) -> None:
+    def __init__(
+        self, sessions: Sessions, clock: Clock, events: Events, session_events: SessionEvents
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._events = events
+        self._session_events = session_events
 
     async def __call__(self, caller: Authenticated, session_id: str) -> Session:
-        return await remove_by_id(
-            self._sessions, caller.session.user_id, session_id, self._clock.now()
+        user_id = caller.session.user_id
+        revoked = await revoke_by_id(
+            self._sessions, self._session_events, user_id, session_id, self._clock.now()
         )
+        self._events.sessions_ended(user_id, 1, "revoked")
+        return revoked
 
 
 class RevokeOtherSessions:
     """Log out everywhere else: every session of the caller but the current one ends."""
 
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, events: Events, session_events: SessionEvents) -> None:
         self._sessions = sessions
+        self._events = events
+        self._session_events = session_events
 
     async def __call__(self, caller: Authenticated) -> int:
-        return await self._sessions.remove_of_user(caller.session.user_id, keep=caller.digest)
+        user_id = caller.session.user_id
+        ended = await revoke_all(
+            self._sessions, self._session_events, user_id, EndReason.REVOKED, caller
+        )
+        self._events.sessions_ended(user_id, ended, "revoked-others")
+        return ended

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import aiohttp_cors
@@ -9,21 +11,29 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import openapi
+from entrypoints.http import events, headers, openapi
+from entrypoints.http.context import context_middleware
 from entrypoints.http.forwarded import forwarded_middleware
-from entrypoints.http.keys import SERVICES, SETTINGS
+from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
-from entrypoints.http.problems import problem_middleware
+from entrypoints.http.problems import OVERLOADED, problem_middleware
 from entrypoints.http.routes import (
     account,
+    account_life,
     authentication,
     health,
     passwords,
     sessions,
     verify,
 )
-from entrypoints.http.tickets import CookiePolicy, TicketStorage
-from entrypoints.migrations import apply_migrations
+from entrypoints.http.routes import metrics as metrics_routes
+from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
+from entrypoints.metrics import Metrics
+from entrypoints.migrations import (
+    migrate_embedded,
+    migrate_postgres_once,
+    migrate_postgres_when_up,
+)
 from entrypoints.settings import Settings, load_settings
 
 
@@ -33,9 +43,16 @@ def create_app(
     """The service. `overrides` replace container providers by name (tests swap in fakes)."""
     settings = settings or load_settings()
     cookie = CookiePolicy.of(settings)
+    metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
+            context_middleware(
+                settings.request_deadline,
+                settings.hashing_deadline,
+                settings.trusted_proxies,
+                metrics if settings.metrics else None,
+            ),
             # Without trusted proxies there is nothing to read from forwarded headers.
             *([forwarded_middleware(settings.trusted_proxies)] if settings.trusted_proxies else []),
             session_middleware(TicketStorage(cookie)),
@@ -44,19 +61,30 @@ def create_app(
         ],
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services(settings, overrides))
+    app[METRICS] = metrics
+    app[OVERLOADED] = metrics.overloaded
+    app.cleanup_ctx.append(_services(settings, {"metrics": metrics, **(overrides or {})}))
+    app[COOKIES] = cookie
+    events.setup(app)
     for table in (
         authentication.routes,
         verify.routes,
         sessions.routes,
         passwords.routes,
-        account.routes,
+        account_life.routes,
         health.routes,
         openapi.routes,
     ):
         app.add_routes(table)
+    if settings.metrics and settings.metrics_port is not None:
+        app.cleanup_ctx.append(_metrics_site(metrics, settings.metrics_host, settings.metrics_port))
+    elif settings.metrics:
+        app.add_routes(metrics_routes.routes)
+    if settings.account_page:
+        app.add_routes(account.routes())
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
+    app.on_response_prepare.append(headers.on_response_prepare(cors=bool(settings.allowed_origins)))
     return app
 
 
@@ -75,12 +103,46 @@ def _allow_cross_origin(app: web.Application, origins: list[str]) -> None:
 
 
 def _services(
-    settings: Settings, overrides: Mapping[str, object] | None
+    settings: Settings, overrides: Mapping[str, object]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The stores, opened whether or not they answer: until they do, requests that need them
+    get 503 and readiness says so; PostgreSQL's migrations are applied once it answers."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
-        await apply_migrations(settings)
+        await migrate_embedded(settings)
         async with build_container(settings, overrides) as services:
             app[SERVICES] = services
+            app[LEGACY_BEFORE] = services.clock.now()
+            watch = services.watches["users"]
+            if await migrate_postgres_once(settings, watch):
+                yield
+                return
+            migrating = asyncio.create_task(migrate_postgres_when_up(settings, watch))
+            try:
+                yield
+            finally:
+                migrating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await migrating
+
+    return context
+
+
+def _metrics_site(
+    metrics: Metrics, host: str, port: int
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """/metrics on a port of its own, apart from the API."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        metrics_app = web.Application()
+        metrics_app[METRICS] = metrics
+        metrics_app.add_routes(metrics_routes.routes)
+        runner = web.AppRunner(metrics_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        try:
             yield
+        finally:
+            await runner.cleanup()
 
     return context

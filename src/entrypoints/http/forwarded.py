@@ -17,13 +17,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address, or None: a zone (`fe80::1%eth0`) names an interface of whichever host
+    wrote it, so an address with one is no client's address here."""
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        return None
+    return address
 
 
-def _trusted(text: str | None, networks: Sequence[Network]) -> bool:
+def trusted(text: str | None, networks: Sequence[Network]) -> bool:
     address = _address(text or "")
     return address is not None and any(address in network for network in networks)
 
@@ -33,15 +38,16 @@ def forwarded_middleware(trusted_proxies: Sequence[str]) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.remote is None or not _trusted(request.remote, networks):
+        if request.remote is None or not trusted(request.remote, networks):
             return await handler(request)
         hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
         client: str = request.remote
         for hop in reversed([hop for hop in hops if hop]):
-            if _address(hop) is None:
+            address = _address(hop)
+            if address is None:  # what lies before an invalid hop cannot be believed
                 break
-            client = hop
-            if not _trusted(hop, networks):
+            client = str(address)
+            if not any(address in network for network in networks):
                 break
         proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
         scheme = proto if proto in {"http", "https"} else request.scheme

@@ -99,6 +99,8 @@ def _operation(
         answer: dict[str, Any] = {"description": reply.description}
         if reply.model is not None:
             answer["content"] = {JSON: {"schema": refs[reply.model]}}
+        elif reply.media is not None:
+            answer["content"] = {reply.media: {"schema": {"type": "string"}}}
         headers = {
             name: {"description": description, "schema": {"type": "string"}}
             for name, description in reply.headers

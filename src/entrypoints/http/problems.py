@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.typedefs import Handler
 from attrs import frozen
+from prometheus_client import Counter
 
 from domain.errors import (
     CoatcheckError,
@@ -19,6 +22,7 @@ from domain.errors import (
     InvalidToken,
     InvalidValue,
     NotAuthenticated,
+    Overloaded,
     SessionNotFound,
     StoreUnavailable,
     TooManyAttempts,
@@ -26,10 +30,12 @@ from domain.errors import (
     UserNotFound,
     WrongPassword,
 )
-from entrypoints.http.responses import FieldError, Problem, json_response
+from entrypoints.http.responses import FieldError, Problem, bytes_response, json_response, to_json
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+OVERLOADED = web.AppKey("overloaded", Counter)  # the app's count of overloaded answers
+_TOO_MANY_HEADERS = "Too many headers received"  # aiohttp's message: no class of its own
 
 
 class RequestInvalid(Exception):
@@ -45,6 +51,29 @@ class CrossSiteRequest(Exception):
         super().__init__("cross-site request refused: the Origin is not allowed")
 
 
+class MalformedRequest(Exception):
+    """aiohttp's parser refused the request before any handler ran."""
+
+    def __init__(self) -> None:
+        super().__init__("the request is not valid HTTP/1.1")
+
+
+class HeaderFieldsTooLarge(Exception):
+    """aiohttp's parser refused a request line or header over its limits (8,190 bytes a
+    line, 128 headers), before any handler ran: any route may answer so."""
+
+    def __init__(self) -> None:
+        super().__init__("a request line or header field is too large, or there are too many")
+
+
+class NotJson(Exception):
+    """A route that takes a JSON body got another content type: what a foreign page can
+    send without a preflight (a form, text/plain), so it is refused before anything."""
+
+    def __init__(self) -> None:
+        super().__init__("this route takes a body of Content-Type application/json")
+
+
 @frozen
 class Kind:
     slug: str
@@ -58,6 +87,7 @@ class Kind:
 
 _KINDS: dict[type[Exception], Kind] = {
     RequestInvalid: Kind("invalid-request", 400, "Invalid request"),
+    MalformedRequest: Kind("malformed-request", 400, "Malformed request"),
     InvalidValue: Kind("invalid-request", 400, "Invalid request"),
     WrongPassword: Kind("wrong-password", 400, "Wrong current password"),
     InvalidToken: Kind("invalid-token", 400, "Invalid or expired link"),
@@ -68,10 +98,13 @@ _KINDS: dict[type[Exception], Kind] = {
     SessionNotFound: Kind("not-found", 404, "Not found"),
     UserNotFound: Kind("not-found", 404, "Not found"),
     EmailTaken: Kind("email-taken", 409, "Email already registered"),
+    NotJson: Kind("unsupported-media-type", 415, "Unsupported media type"),
+    HeaderFieldsTooLarge: Kind("header-fields-too-large", 431, "Request header fields too large"),
     TooManyAttempts: Kind("too-many-attempts", 429, "Too many attempts"),
     TooManyEmails: Kind("too-many-emails", 429, "Too many emails asked for"),
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
     EmailUnavailable: Kind("email-unavailable", 503, "Email not configured"),
+    Overloaded: Kind("overloaded", 503, "Service overloaded"),
 }
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
 
@@ -93,10 +126,32 @@ def problem(
     headers: dict[str, str] | None = None,
     errors: tuple[FieldError, ...] = (),
 ) -> web.Response:
+    if not errors:  # the usual case: a fixed text, its JSON made once
+        return bytes_response(_problem_body(kind, detail), kind.status, headers, PROBLEM_JSON)
     body = Problem(
         type=kind.type, title=kind.title, status=kind.status, detail=detail, errors=errors
     )
     return json_response(body, kind.status, headers, PROBLEM_JSON)
+
+
+@functools.lru_cache(maxsize=256)
+def _problem_body(kind: Kind, detail: str) -> bytes:
+    return to_json(Problem(type=kind.type, title=kind.title, status=kind.status, detail=detail))
+
+
+def refused_by_the_parser(error: HttpProcessingError) -> web.Response:
+    """The answer to a request aiohttp's parser refused: what was wrong, never what was sent
+    (aiohttp's own answer quotes the offending line, a ticket included)."""
+    too_large = isinstance(error, LineTooLong) or error.message == _TOO_MANY_HEADERS
+    return _from_error(HeaderFieldsTooLarge() if too_large else MalformedRequest())
+
+
+def internal_error(status: int = 500) -> web.Response:
+    """An error of the server's own (500), or aiohttp's handler timeout (504)."""
+    if status == _INTERNAL.status:
+        return problem(_INTERNAL, "an unexpected error occurred")
+    phrase = HTTPStatus(status).phrase
+    return problem(_http_kind(status, phrase), phrase)
 
 
 def _from_http_exception(error: web.HTTPException) -> web.Response:
@@ -111,8 +166,8 @@ def _from_error(error: Exception) -> web.Response:
     if isinstance(error, TooManyAttempts | TooManyEmails):
         retry = str(error.retry_after_seconds)
         return problem(kind, str(error), {"Retry-After": retry})
-    if isinstance(error, StoreUnavailable):
-        log.warning("store unavailable: %s", error)
+    if isinstance(error, StoreUnavailable | Overloaded):
+        # Counted and logged where it happens (the store's watch, the overload metric).
         return problem(kind, str(error), {"Retry-After": "1"})
     return problem(kind, str(error))
 
@@ -125,8 +180,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error.status < 400:
             raise
         return _from_http_exception(error)
-    except (CoatcheckError, RequestInvalid, CrossSiteRequest) as error:
+    except Overloaded as error:
+        overloaded = request.app.get(OVERLOADED)
+        if overloaded is not None:
+            overloaded.labels(error.resource).inc()
+        return _from_error(error)
+    except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson) as error:
         return _from_error(error)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(_INTERNAL, "an unexpected error occurred")
+        return internal_error()

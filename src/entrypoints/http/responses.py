@@ -17,6 +17,7 @@ from domain.model import PublicUser, SessionKind
 from domain.sessions import LoggedIn
 from domain.use_cases import SessionView
 from entrypoints.presentation import timestamp
+from entrypoints.user_agents import describe
 
 JSON = "application/json"
 Time = Annotated[
@@ -33,19 +34,25 @@ Time = Annotated[
 Check = Literal["ok", "unavailable"]
 
 
+def to_json(body: BaseModel) -> bytes:
+    """The one way an answer's JSON is written: the model's own serialiser, straight to bytes."""
+    return body.__pydantic_serializer__.to_json(body, by_alias=True)
+
+
 def json_response(
     body: BaseModel,
     status: int = 200,
     headers: LooseHeaders | None = None,
     content_type: str = JSON,
 ) -> web.Response:
-    """The one way an answer's JSON is written: the model's own serialiser, straight to bytes."""
+    return bytes_response(to_json(body), status, headers, content_type)
+
+
+def bytes_response(
+    body: bytes, status: int, headers: LooseHeaders | None, content_type: str = JSON
+) -> web.Response:
     return web.Response(
-        body=body.__pydantic_serializer__.to_json(body, by_alias=True),
-        status=status,
-        headers=headers,
-        content_type=content_type,
-        charset="utf-8",
+        body=body, status=status, headers=headers, content_type=content_type, charset="utf-8"
     )
 
 
@@ -100,6 +107,9 @@ class SessionOut(_Out):
     last_seen_at: Time
     expires_at: Time
     user_agent: str
+    device: str = Field(
+        description='browser and system read from the user agent: "Firefox on Linux"'
+    )
     ip_address: str
     current: bool
 
@@ -113,6 +123,7 @@ class SessionOut(_Out):
             last_seen_at=session.last_seen_at,
             expires_at=session.expires_at,
             user_agent=session.client.user_agent,
+            device=describe(session.client.user_agent),
             ip_address=session.client.address,
             current=view.current,
         )

@@ -37,12 +37,14 @@ def _domain_value(factory: Callable[[str], _V], schema: dict[str, Any]) -> Any:
     return (PlainValidator(validate), WithJsonSchema({"type": "string", **schema}))
 
 
-_BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes"
+_BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes in NFKC, no control characters"
 EmailField = Annotated[
     Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
 ]
 NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
-PasswordField = Annotated[Password, *_domain_value(Password, {"description": f"≤ {_BYTES}"})]
+PasswordField = Annotated[
+    Password, *_domain_value(Password, {"minLength": 1, "description": f"1 character to {_BYTES}"})
+]
 NewPasswordField = Annotated[
     NewPassword,
     *_domain_value(

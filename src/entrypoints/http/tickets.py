@@ -4,6 +4,7 @@ bearer header; sessions themselves live behind the domain's Sessions port."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
@@ -13,12 +14,14 @@ from domain.errors import NotAuthenticated
 from domain.model import Session as DomainSession
 from domain.model import SessionKind
 from domain.sessions import Authenticated, LoggedIn
-from domain.tickets import SessionTicket
+from domain.tickets import DeviceToken, SessionTicket
 from entrypoints.http.keys import services
 from entrypoints.settings import Settings
 
 TICKET = "ticket"
-NO_STORE = {"Cache-Control": "no-store"}  # on every response that carries a ticket
+DEVICE = "device"
+LEGACY = "legacy"  # the ticket came in the cookie under its legacy name
+NO_STORE = {"Cache-Control": "no-store"}  # on every answer (http/headers.py)
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -28,29 +31,59 @@ def bearer_value(request: web.BaseRequest) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def ticket_of(request: web.BaseRequest, cookie_name: str) -> SessionTicket | None:
-    """The ticket a request holds: its bearer header's, else its cookie's. Nowhere else."""
+def held_by(request: web.BaseRequest, cookie: CookiePolicy) -> tuple[SessionTicket | None, bool]:
+    """The ticket a request holds: its bearer header's, else its cookie's (under the cookie's
+    name, or its legacy name from before the __Host- prefix). Nowhere else. And whether it
+    came under the legacy name."""
     raw = bearer_value(request)
-    if raw is None:
-        raw = request.cookies.get(cookie_name)
-    return SessionTicket.parse(raw)
+    if raw is not None:
+        return SessionTicket.parse(raw), False
+    raw = request.cookies.get(cookie.name)
+    if raw is None and cookie.legacy_name is not None:
+        raw = request.cookies.get(cookie.legacy_name)
+        return SessionTicket.parse(raw), raw is not None
+    return SessionTicket.parse(raw), False
+
+
+def ticket_of(request: web.BaseRequest, cookie: CookiePolicy) -> SessionTicket | None:
+    return held_by(request, cookie)[0]
 
 
 @frozen
 class CookiePolicy:
-    """Every attribute of the session cookie, in one place."""
+    """Every attribute of the session cookie and of the device cookie (which a browser keeps
+    to be known on the accounts it logged in to), in one place."""
 
     name: str
     secure: bool = True
     samesite: str = "Lax"
+    device_max_age: int = 90 * 24 * 60 * 60
+    legacy_name: str | None = None  # the name before the __Host- prefix, still read
 
     @classmethod
     def of(cls, settings: Settings) -> CookiePolicy:
-        return cls(settings.cookie_full_name, settings.cookie_secure, settings.cookie_samesite)
+        return cls(
+            settings.cookie_full_name,
+            settings.cookie_secure,
+            settings.cookie_samesite,
+            settings.throttle_device_lifetime,
+            settings.cookie_legacy_name,
+        )
 
-    def write(self, response: web.StreamResponse, value: str, max_age: int | None) -> None:
+    @property
+    def device_name(self) -> str:
+        return self.name + "-device"
+
+    def write(
+        self,
+        response: web.StreamResponse,
+        value: str,
+        max_age: int | None,
+        *,
+        name: str | None = None,
+    ) -> None:
         response.set_cookie(
-            self.name,
+            name or self.name,
             value,
             max_age=max_age,
             expires=_EPOCH if max_age == 0 else None,
@@ -61,8 +94,15 @@ class CookiePolicy:
         )
 
 
+COOKIES = web.AppKey("cookies", CookiePolicy)
+# Sessions made before this moment (this process's start) were handed out by the previous
+# release, under the legacy name; since, only ever under the new one.
+LEGACY_BEFORE = web.AppKey("legacy_cookies_before", datetime)
+
+
 class TicketStorage(AbstractStorage):
-    """Reads the ticket from a bearer header (first) or the cookie; writes only cookies.
+    """Reads the ticket from a bearer header (first) or the cookie (or the cookie under its
+    legacy name); writes only cookies.
 
     A request that authenticates with a bearer header never gets a Set-Cookie.
     """
@@ -72,10 +112,11 @@ class TicketStorage(AbstractStorage):
         self._cookie = cookie
 
     async def load_session(self, request: web.Request) -> Session:
-        ticket = ticket_of(request, self._cookie.name)
+        ticket, legacy = held_by(request, self._cookie)
         if ticket is None:
             return Session(None, data=None, new=True)
-        return Session(None, data={"session": {TICKET: ticket}}, new=False)
+        data = {TICKET: ticket, LEGACY: True} if legacy else {TICKET: ticket}
+        return Session(None, data={"session": data}, new=False)
 
     async def save_session(
         self, request: web.Request, response: web.StreamResponse, session: Session
@@ -87,7 +128,13 @@ class TicketStorage(AbstractStorage):
             self._cookie.write(response, ticket.value, session.max_age)
         elif self.load_cookie(request) is not None:
             self._cookie.write(response, "", 0)
-        response.headers.update(NO_STORE)
+        legacy = self._cookie.legacy_name
+        if legacy is not None and legacy in request.cookies:
+            self._cookie.write(response, "", 0, name=legacy)
+        device = session.get(DEVICE)
+        if isinstance(device, DeviceToken):
+            cookie = self._cookie
+            cookie.write(response, device.value, cookie.device_max_age, name=cookie.device_name)
 
 
 def cookie_max_age(session: DomainSession) -> int | None:
@@ -103,11 +150,19 @@ async def held_ticket(request: web.Request) -> SessionTicket | None:
     return ticket if isinstance(ticket, SessionTicket) else None
 
 
+def held_device(request: web.Request) -> DeviceToken | None:
+    """The token of the device cookie, if the client holds one of the shape we issue."""
+    return DeviceToken.parse(request.cookies.get(request.app[COOKIES].device_name))
+
+
 async def hand_out(request: web.Request, logged_in: LoggedIn) -> None:
-    """Give the client the ticket of its new session (a fresh aiohttp session, never the old)."""
+    """Give the client the ticket of its new session (a fresh aiohttp session, never the old)
+    and the token that makes its device known on the account."""
     session = await new_session(request)
     session[TICKET] = logged_in.ticket
     session.max_age = cookie_max_age(logged_in.session)
+    if logged_in.device is not None:
+        session[DEVICE] = logged_in.device
 
 
 async def take_back(request: web.Request) -> None:
@@ -127,4 +182,16 @@ async def authenticate(request: web.Request) -> Authenticated:
         session.max_age = cookie_max_age(authenticated.session)
         if session.max_age is not None:
             session.changed()
+    if LEGACY in session:
+        _adopt_legacy_cookie(request, session, authenticated)
     return authenticated
+
+
+def _adopt_legacy_cookie(request: web.Request, session: Session, caller: Authenticated) -> None:
+    """Answer a cookie under the legacy name with the new one, if the previous release can
+    have handed it out; one planted since (by a sibling site) is refused and cleared."""
+    if caller.session.created_at >= request.app[LEGACY_BEFORE]:
+        session.invalidate()
+        raise NotAuthenticated()
+    session.max_age = cookie_max_age(caller.session)
+    session.changed()

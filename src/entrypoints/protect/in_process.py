@@ -44,7 +44,7 @@ class InProcess:
         )
 
     async def __call__(self, request: web.BaseRequest) -> Checked:
-        ticket = ticket_of(request, self._cookie.name)
+        ticket = ticket_of(request, self._cookie)
         services = self._services()
         try:
             async with asyncio.timeout(self._timeout):

@@ -6,16 +6,23 @@ from how it is reached. The OpenAPI document is generated from these declaration
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 from attrs import frozen
 from pydantic import BaseModel
 
-from domain.errors import NotAuthenticated, StoreUnavailable
+from domain.errors import NotAuthenticated, Overloaded, StoreUnavailable
 from entrypoints.http.origin import SAFE_METHODS
-from entrypoints.http.problems import CrossSiteRequest, RequestInvalid
+from entrypoints.http.problems import (
+    CrossSiteRequest,
+    HeaderFieldsTooLarge,
+    NotJson,
+    RequestInvalid,
+)
+from entrypoints.http.responses import JSON
 
 _H = TypeVar("_H", bound=Callable[..., Any])
 _ANSWERS = "__coatcheck_answers__"
@@ -30,6 +37,7 @@ class Reply:
     model: type[BaseModel] | None = None
     cookie: bool = False  # it hands out the session cookie
     headers: tuple[tuple[str, str], ...] = ()  # (name, description) of headers it carries
+    media: str | None = None  # a body that is not JSON: its media type (a string)
 
 
 @frozen
@@ -40,18 +48,19 @@ class Answers:
     raises: tuple[type[Exception], ...]
     authenticates: bool
     stores: bool
+    hashes: bool  # hashes or checks a password: the longer deadline
 
     def errors(self, method: str) -> tuple[type[Exception], ...]:
         """What the route raises, and what follows from how it is reached."""
-        derived: list[type[Exception]] = []
+        derived: list[type[Exception]] = [HeaderFieldsTooLarge]  # before any handler runs
         if self.body is not None:
-            derived += [RequestInvalid, web.HTTPRequestEntityTooLarge]
+            derived += [RequestInvalid, web.HTTPRequestEntityTooLarge, NotJson]
         if self.authenticates:
             derived.append(NotAuthenticated)
         if method not in SAFE_METHODS:  # the Origin check of cookie requests
             derived.append(CrossSiteRequest)
         if self.stores:
-            derived.append(StoreUnavailable)
+            derived += [StoreUnavailable, Overloaded]
         return (*derived, *self.raises)
 
 
@@ -61,15 +70,37 @@ def answers(
     raises: tuple[type[Exception], ...] = (),
     authenticates: bool = True,
     stores: bool = True,
+    hashes: bool = False,
 ) -> Callable[[_H], _H]:
-    """Declares what a handler answers; its docstring's first line is the summary."""
+    """Declares what a handler answers; its docstring's first line is the summary. A route
+    with a body refuses any other content type than JSON (415) before its handler runs."""
 
     def declare(handler: _H) -> _H:
         summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
-        setattr(handler, _ANSWERS, Answers(summary, replies, body, raises, authenticates, stores))
+        if body is not None:
+            handler = _json_only(handler)
+        declared = Answers(summary, replies, body, raises, authenticates, stores, hashes)
+        setattr(handler, _ANSWERS, declared)
         return handler
 
     return declare
+
+
+def hashes_passwords(handler: object) -> bool:
+    """Whether the handler hashes or checks a password (cheap: on every request)."""
+    declared = getattr(handler, _ANSWERS, None)
+    return declared is not None and declared.hashes
+
+
+def _json_only(handler: _H) -> _H:
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        if request.content_type != JSON:
+            raise NotJson()
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return cast(_H, checked)
 
 
 def answers_of(handler: object) -> Answers | None:

@@ -1,139 +1,75 @@
-"""The account's life: password reset, email verification, change of email, deletion.
+"""GET /account/: the account page. Static HTML, CSS and JavaScript modules, shipped with the
+package (no build step, no CDN), that use nothing but the public API with the cookie.
+ACCOUNT_PAGE=false leaves these routes out.
 
-Every route that sends a message answers before it is sent (the outbox sends it after)."""
+Every file is answered with a Content-Security-Policy that allows no inline script or
+style and nothing from elsewhere: the page's own files, its API calls and its WebSocket.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from importlib import resources
+
 from aiohttp import web
 
-from domain.errors import (
-    EmailTaken,
-    EmailUnavailable,
-    InvalidToken,
-    InvalidValue,
-    TooManyAttempts,
-    TooManyEmails,
-    WrongPassword,
-)
-from entrypoints.http.client import client_info
-from entrypoints.http.keys import services
-from entrypoints.http.responses import Accepted, UserOut, json_response
 from entrypoints.http.routes import Reply, answers
-from entrypoints.http.schemas import (
-    ChangeEmailBody,
-    DeleteAccountBody,
-    PasswordResetBody,
-    PasswordResetConfirmBody,
-    TokenBody,
-    parse,
+
+PAGE = "/account/"
+FILES = {  # file: media type; index.html is the page itself
+    "index.html": "text/html",
+    "account.css": "text/css",
+    "account.js": "text/javascript",
+    "api.js": "text/javascript",
+    "forms.js": "text/javascript",
+    "events.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+}
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",  # 'self' covers ws: and wss: to the same host
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
 )
-from entrypoints.http.tickets import authenticate, hand_out, held_ticket, take_back
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-cache",  # always revalidated: a new release is seen at once
+}
 
-routes = web.RouteTableDef()
-_MAILING = (TooManyEmails, EmailUnavailable)
-RESET_ASKED = Accepted(detail="if an account has this email, a link to reset its password is sent")
-LINK_SENT = Accepted(detail="a link is on its way")
-
-
-@routes.post("/authentication/password-reset")
-@answers(
-    Reply(202, "taken in: the same answer, in the same time, for any email", Accepted),
-    body=PasswordResetBody,
-    raises=_MAILING,
-    authenticates=False,
-)
-async def request_password_reset(request: web.Request) -> web.Response:
-    """Ask for a password-reset link by email.
-
-    The answer says nothing about whether an account has the email.
-    """
-    body = await parse(request, PasswordResetBody)
-    await services(request).request_password_reset(body.email, client_info(request))
-    return json_response(RESET_ASKED, 202)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@routes.post("/authentication/password-reset/confirm")
-@answers(
-    Reply(200, "the password is reset, every session ended: logged in anew", UserOut, cookie=True),
-    body=PasswordResetConfirmBody,
-    raises=(InvalidToken,),
-    authenticates=False,
-)
-async def reset_password(request: web.Request) -> web.Response:
-    """Choose a new password with the token of a reset link."""
-    body = await parse(request, PasswordResetConfirmBody)
-    logged_in = await services(request).reset_password(
-        body.token, body.new_password, client_info(request), await held_ticket(request)
-    )
-    await hand_out(request, logged_in)
-    return json_response(UserOut.of(logged_in.user.public))
+def _file(name: str, media_type: str, body: bytes) -> Handler:
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type=media_type, charset="utf-8", headers=HEADERS)
+
+    file.__doc__ = "The account page." if name == "index.html" else f"The account page's {name}."
+    reply = Reply(200, name, media=media_type)
+    return answers(reply, authenticates=False, stores=False)(file)
 
 
-@routes.post("/authentication/verify-email")
-@answers(
-    Reply(204, "the address is verified"),
-    body=TokenBody,
-    raises=(InvalidToken,),
-    authenticates=False,
-)
-async def verify_email(request: web.Request) -> web.Response:
-    """Verify the address with the token of a verification link."""
-    body = await parse(request, TokenBody)
-    await services(request).verify_email(body.token)
-    return web.Response(status=204)
+@answers(Reply(308, "to /account/"), authenticates=False, stores=False)
+async def to_the_page(request: web.Request) -> web.Response:
+    """The account page is at /account/."""
+    return web.Response(status=308, headers={"Location": PAGE})
 
 
-@routes.post("/authentication/verify-email/resend")
-@answers(Reply(202, "a new link is on its way (none once verified)", Accepted), raises=_MAILING)
-async def resend_verification(request: web.Request) -> web.Response:
-    """Send me a new verification link."""
-    caller = await authenticate(request)
-    await services(request).resend_verification(caller, client_info(request))
-    return json_response(LINK_SENT, 202)
-
-
-@routes.post("/authentication/change-email")
-@answers(
-    Reply(
-        202, "a link is on its way to the new address; nothing changes until it is used", Accepted
-    ),
-    body=ChangeEmailBody,
-    raises=(WrongPassword, TooManyAttempts, InvalidValue, EmailTaken, *_MAILING),
-)
-async def request_email_change(request: web.Request) -> web.Response:
-    """Change my email: a link goes to the new address."""
-    caller = await authenticate(request)
-    body = await parse(request, ChangeEmailBody)
-    await services(request).request_email_change(
-        caller, body.current_password, body.new_email, client_info(request)
-    )
-    return json_response(LINK_SENT, 202)
-
-
-@routes.post("/authentication/change-email/confirm")
-@answers(
-    Reply(204, "the account has the new address, verified; the old one is told"),
-    body=TokenBody,
-    raises=(InvalidToken, EmailTaken),
-    authenticates=False,
-)
-async def change_email(request: web.Request) -> web.Response:
-    """Make the change of email with the token of the link sent to the new address."""
-    body = await parse(request, TokenBody)
-    await services(request).change_email(body.token, client_info(request))
-    return web.Response(status=204)
-
-
-@routes.delete("/authentication/account")
-@answers(
-    Reply(204, "deleted with everything stored about it; every session ended"),
-    body=DeleteAccountBody,
-    raises=(WrongPassword, TooManyAttempts),
-)
-async def delete_account(request: web.Request) -> web.Response:
-    """Delete my account."""
-    caller = await authenticate(request)
-    body = await parse(request, DeleteAccountBody)
-    await services(request).delete_account(caller, body.current_password, client_info(request))
-    await take_back(request)
-    return web.Response(status=204)
+def routes() -> web.RouteTableDef:
+    """The page's routes, each file read once from the package."""
+    folder = resources.files("entrypoints.http").joinpath("static", "account")
+    table = web.RouteTableDef()
+    table.get(PAGE.rstrip("/"))(to_the_page)
+    for name, media_type in FILES.items():
+        path = PAGE if name == "index.html" else PAGE + name
+        table.get(path)(_file(name, media_type, folder.joinpath(name).read_bytes()))
+    return table

@@ -11,7 +11,7 @@ from entrypoints.http.keys import services
 from entrypoints.http.responses import TokenOut, UserOut, json_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse
-from entrypoints.http.tickets import NO_STORE, authenticate, hand_out, held_ticket, take_back
+from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
 
 routes = web.RouteTableDef()
 _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts, EmailNotVerified)
@@ -27,8 +27,9 @@ _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts, EmailNotVerified)
         cookie=True,
     ),
     body=RegisterBody,
-    raises=(EmailTaken,),
+    raises=(EmailTaken, TooManyAttempts),
     authenticates=False,
+    hashes=True,
 )
 async def register(request: web.Request) -> web.Response:
     """Create a user and log them in."""
@@ -39,6 +40,7 @@ async def register(request: web.Request) -> web.Response:
         body.password,
         client_info(request),
         replacing=await held_ticket(request),
+        device=held_device(request),
     )
     if registered.logged_in is not None:
         await hand_out(request, registered.logged_in)
@@ -51,13 +53,19 @@ async def register(request: web.Request) -> web.Response:
     body=LogInBody,
     raises=_LOG_IN_FAILURES,
     authenticates=False,
+    hashes=True,
 )
 async def log_in(request: web.Request) -> web.Response:
     """Log in with a cookie (a fresh session every time)."""
     body = await parse(request, LogInBody)
     kind = SessionKind.REMEMBERED if body.remember else SessionKind.BROWSER
     logged_in = await services(request).log_in(
-        body.email, body.password, client_info(request), kind, await held_ticket(request)
+        body.email,
+        body.password,
+        client_info(request),
+        kind,
+        await held_ticket(request),
+        held_device(request),
     )
     await hand_out(request, logged_in)
     return json_response(UserOut.of(logged_in.user.public))
@@ -69,14 +77,20 @@ async def log_in(request: web.Request) -> web.Response:
     body=LogInBody,
     raises=_LOG_IN_FAILURES,
     authenticates=False,
+    hashes=True,
 )
 async def token(request: web.Request) -> web.Response:
     """Log in for a bearer token (no cookie)."""
     body = await parse(request, LogInBody)
     logged_in = await services(request).log_in(
-        body.email, body.password, client_info(request), SessionKind.TOKEN
+        body.email,
+        body.password,
+        client_info(request),
+        SessionKind.TOKEN,
+        None,
+        held_device(request),
     )
-    return json_response(TokenOut.of(logged_in), headers=NO_STORE)
+    return json_response(TokenOut.of(logged_in))
 
 
 @routes.get("/authentication")

@@ -10,7 +10,7 @@ from entrypoints.http.keys import services
 from entrypoints.http.responses import TokenOut, json_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import ChangePasswordBody, parse
-from entrypoints.http.tickets import NO_STORE, authenticate, bearer_value, hand_out
+from entrypoints.http.tickets import authenticate, bearer_value, hand_out, held_device
 
 routes = web.RouteTableDef()
 
@@ -21,6 +21,7 @@ routes = web.RouteTableDef()
     Reply(200, "changed; a bearer caller's new token", TokenOut),
     body=ChangePasswordBody,
     raises=(WrongPassword, TooManyAttempts),
+    hashes=True,
 )
 async def change_password(request: web.Request) -> web.Response:
     """Change my password: every other session ends, this one gets a new ticket.
@@ -30,9 +31,9 @@ async def change_password(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body = await parse(request, ChangePasswordBody)
     logged_in = await services(request).change_password(
-        caller, body.current_password, body.new_password, client_info(request)
+        caller, body.current_password, body.new_password, client_info(request), held_device(request)
     )
     if bearer_value(request) is not None:
-        return json_response(TokenOut.of(logged_in), headers=NO_STORE)
+        return json_response(TokenOut.of(logged_in))
     await hand_out(request, logged_in)
     return web.Response(status=204)

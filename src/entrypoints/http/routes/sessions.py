@@ -8,7 +8,7 @@ from domain.errors import SessionNotFound
 from entrypoints.http.keys import services
 from entrypoints.http.responses import SessionsOut, json_response
 from entrypoints.http.routes import Reply, answers
-from entrypoints.http.tickets import NO_STORE, authenticate, take_back
+from entrypoints.http.tickets import authenticate, take_back
 
 routes = web.RouteTableDef()
 
@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 async def list_sessions(request: web.Request) -> web.Response:
     """My live sessions, newest first."""
     views = await services(request).list_sessions(await authenticate(request))
-    return json_response(SessionsOut.of(views), headers=NO_STORE)
+    return json_response(SessionsOut.of(views))
 
 
 @routes.delete("/authentication/sessions/{id}")

@@ -11,8 +11,10 @@ CREATE TABLE account_tokens (
 CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose);
 CREATE INDEX account_tokens_expiry ON account_tokens (expires_at);
 
--- The browsers and clients each user has logged in from, by keyed fingerprint.
-CREATE TABLE known_devices (
+-- The browsers and clients each user has logged in from, by keyed fingerprint (user agent and
+-- address prefix), for the notice of a log-in from a new one. Not the devices the log-in
+-- throttle knows by their device cookie: those are kept with the attempt counts.
+CREATE TABLE seen_devices (
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     fingerprint text NOT NULL,
     first_seen_at timestamptz NOT NULL,

@@ -1,0 +1,154 @@
+"""A store's health as its adapter sees it: one log line when it goes down (with the cause:
+error class and address, never a password), one when it answers again (with how many
+operations failed in between), and the metrics of every round trip and failure."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from prometheus_client import Counter, Gauge, Histogram
+
+log = logging.getLogger("coatcheck.store")
+
+_CAUSES_BY_NAME = {
+    "OutOfMemoryError": "out-of-memory",
+    "ReadOnlyError": "read-only",
+    "ReadOnlySQLTransactionError": "read-only",
+    "QueryCanceledError": "timeout",
+    "ClusterDownError": "cluster",
+    "TryAgainError": "cluster",
+    "ClusterError": "cluster",
+    "MasterDownError": "cluster",
+    "TooManyConnectionsError": "too-many-connections",
+    "InvalidAuthorizationSpecificationError": "refused-credentials",
+    "AuthenticationError": "refused-credentials",
+    "InvalidCatalogNameError": "no-database",
+    "CannotConnectNowError": "starting-up",
+    "UndefinedTableError": "not-migrated",
+}
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def cause_of(error: BaseException) -> tuple[str, str]:
+    """(a short cause: refused, timeout, out-of-memory, ...; the class of the error that says
+    it) for an error a store client raised."""
+    chain = _chain(error)
+    for link in chain:
+        name = type(link).__name__
+        if name in _CAUSES_BY_NAME:
+            return _CAUSES_BY_NAME[name], name
+    for link in chain:
+        if isinstance(link, ConnectionRefusedError) or "Connection refused" in str(link):
+            return "refused", type(link).__name__
+    for link in chain:
+        if isinstance(link, TimeoutError) or type(link).__name__ == "TimeoutError":
+            return "timeout", type(link).__name__
+    for link in chain:
+        if isinstance(link, OSError) or "Connection" in type(link).__name__:
+            return "connection", type(link).__name__
+    return "client-error", type(error).__name__  # a store client's own fault: AttributeError...
+
+
+class StoreMetrics:
+    """The store metrics of one registry."""
+
+    def __init__(self, registry: Any) -> None:
+        self.errors = Counter(
+            "coatcheck_store_errors",
+            "Store operations that failed, by store and cause",
+            ["store", "cause"],
+            registry=registry,
+        )
+        self.up = Gauge(
+            "coatcheck_store_up",
+            "1 while the store answers, 0 while it fails",
+            ["store"],
+            registry=registry,
+        )
+        self.round_trip = Histogram(
+            "coatcheck_store_round_trip_seconds",
+            "Time of one store operation (a batch of reads counts once)",
+            ["store"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=registry,
+        )
+
+
+class StoreWatch:
+    """One store (named as readiness names it: "users", "sessions"), at one address."""
+
+    def __init__(self, store: str, address: str, metrics: StoreMetrics | None = None) -> None:
+        self.store = store
+        self.address = address
+        self._metrics = metrics
+        self._observe = metrics.round_trip.labels(store).observe if metrics else None
+        self._up = metrics.up.labels(store) if metrics else None
+        if self._up is not None:
+            self._up.set(1)
+        self.down = False
+        self._since = 0.0
+        self._failed = 0
+
+    def answered(self, seconds: float) -> None:
+        if self._observe is not None:
+            self._observe(seconds)
+        if self.down:
+            self._came_back()
+
+    def failed(self, error: BaseException) -> None:
+        cause, error_class = cause_of(error)
+        if self._metrics is not None:
+            self._metrics.errors.labels(self.store, cause).inc()
+        self._failed += 1
+        if self.down:
+            return
+        self.down, self._since, self._failed = True, time.monotonic(), 1
+        if self._up is not None:
+            self._up.set(0)
+        log.warning(
+            "store down",
+            extra={
+                "event": "store_down",
+                "store": self.store,
+                "address": self.address,
+                "cause": cause,
+                "error": error_class,
+            },
+        )
+
+    def _came_back(self) -> None:
+        self.down = False
+        if self._up is not None:
+            self._up.set(1)
+        log.info(
+            "store up",
+            extra={
+                "event": "store_up",
+                "store": self.store,
+                "address": self.address,
+                "failed_operations": self._failed,
+                "down_seconds": round(time.monotonic() - self._since, 3),
+            },
+        )
+
+
+def address_of(url: str) -> str:
+    """host:port of a store URL, never its credentials."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or parts.path or "-"
+    return f"{host}:{port}" if port else host

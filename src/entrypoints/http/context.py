@@ -1,0 +1,149 @@
+"""Each request's context, set by the outermost middleware: its id (a trusted proxy's
+X-Request-ID, or a new one), returned in X-Request-ID and carried by every log line made
+for it; its deadline, after which it is answered 503 whatever it waits for; its metrics.
+
+Cheap on purpose, as it runs on every request: an id is a per-process random prefix and a
+counter, and the metrics' label children are resolved once per route and status."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import math
+import re
+import secrets
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from adapters import deadline
+from domain.errors import StoreUnavailable
+from entrypoints.http.forwarded import Network, trusted
+from entrypoints.http.problems import kind_of, problem
+from entrypoints.http.routes import hashes_passwords
+from entrypoints.logs import REQUEST_ID, REQUEST_ID_KEY
+from entrypoints.metrics import Metrics
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_PREFIX = secrets.token_hex(4) + "-"
+_NUMBERS = itertools.count(1)
+
+
+def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:
+    offered = request.headers.get(REQUEST_ID_HEADER)
+    if offered is None or not _ID_SHAPE.fullmatch(offered) or not trusted(request.remote, proxies):
+        return None
+    return offered
+
+
+# An entry of Deadlines: [deadline, task, done, expired].
+_AT, _TASK, _DONE, _EXPIRED = range(4)
+_DEADLINE_ENTRY = web.RequestKey("deadline_entry", list)
+SWEEP_SECONDS = 0.05  # a request past its deadline is answered at most this much later
+
+
+class Deadlines:
+    """Cancels the requests that outlive their deadline, with one timer for all of them
+    (every SWEEP_SECONDS while any request is running) rather than a timer of its own per
+    request, which costs more than the rest of the deadline's work. Requests of one deadline
+    length end in the order they started, so each length keeps a queue in deadline order."""
+
+    def __init__(self) -> None:
+        self._queues: dict[float, deque[list[Any]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, seconds: float, at: float, task: asyncio.Task[Any]) -> list[Any]:
+        entry = [at, task, False, False]
+        queue = self._queues.get(seconds)
+        if queue is None:
+            queue = self._queues[seconds] = deque()
+        queue.append(entry)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(SWEEP_SECONDS, self._sweep)
+        return entry
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for queue in self._queues.values():
+            while queue and (queue[0][_DONE] or queue[0][_AT] <= now):
+                entry = queue.popleft()
+                if not entry[_DONE]:
+                    entry[_EXPIRED] = True
+                    entry[_TASK].cancel()
+        running = any(self._queues.values())
+        self._timer = loop.call_later(SWEEP_SECONDS, self._sweep) if running else None
+
+
+def context_middleware(
+    request_deadline: float,
+    hashing_deadline: float,
+    trusted_proxies: Sequence[str] = (),
+    metrics: Metrics | None = None,
+) -> Middleware:
+    proxies = [ipaddress.ip_network(item, strict=False) for item in trusted_proxies]
+    late = kind_of(StoreUnavailable)
+    deadlines = Deadlines()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = (proxies and _offered_id(request, proxies)) or f"{_PREFIX}{next(_NUMBERS):x}"
+        request[REQUEST_ID_KEY] = request_id
+        named = REQUEST_ID.set(request_id)
+        seconds = (
+            hashing_deadline if hashes_passwords(request.match_info.handler) else request_deadline
+        )
+        at, timed = deadline.start(seconds)
+        task = asyncio.current_task()
+        assert task is not None
+        watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, at, task)
+        response: web.StreamResponse
+        try:
+            response = await handler(request)
+        except asyncio.CancelledError:
+            if not watched[_EXPIRED] or task.uncancel() > 0:
+                raise  # not ours, or cancelled for another reason too
+            if metrics is not None:
+                metrics.deadline_exceeded.inc()
+            detail = "no answer within the request's deadline"
+            response = problem(late, detail, {"Retry-After": "1"})
+        except web.HTTPException as error:  # a redirect and the like, answered by aiohttp
+            error.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        finally:
+            watched[_DONE] = True
+            deadline.end(timed)
+            REQUEST_ID.reset(named)
+        if not response.prepared:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        if metrics is not None:
+            route = request.match_info.route.resource
+            metrics.requests.observe(
+                None if route is None else route.canonical,
+                request.method,
+                response.status,
+                asyncio.get_running_loop().time() - (at - seconds),
+            )
+        return response
+
+    return middleware
+
+
+@contextlib.contextmanager
+def beyond_deadline(request: web.Request) -> Iterator[None]:
+    """For an answer that lasts (a WebSocket, once its handshake is done): the request's
+    deadline no longer cancels it, and the stores it asks wait as outside a request."""
+    entry = request.get(_DEADLINE_ENTRY)
+    if entry is not None:
+        entry[_DONE] = True
+    _, unbounded = deadline.start(math.inf)
+    try:
+        yield
+    finally:
+        deadline.end(unbounded)
