@@ -166,7 +166,9 @@ class Bench:
         login = bodies = None
         if "login" in workloads:
             cost = str(arguments.bcrypt_rounds)
-            login = self.coatcheck("login", BCRYPT_ROUNDS=cost, LOGIN_THROTTLE="false")
+            login = self.coatcheck(
+                "login", BCRYPT_ROUNDS=cost, LOGIN_THROTTLE="false", REGISTER_THROTTLE="false"
+            )
             bodies = self.login_bodies(login)
             self.data.facts["bcrypt"] = (
                 f"log-ins at bcrypt cost {cost}, {arguments.login_connections} connections,"
