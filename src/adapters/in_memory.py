@@ -1,5 +1,6 @@
-"""Dict-backed users, sessions and log-in attempts: real implementations of the ports,
-for unit tests and in-process use."""
+"""Dict-backed users, sessions, log-in attempts, one-time tokens and known devices, and an
+outbox and an email sender that keep what they are given: real implementations of the
+ports, for unit tests and in-process use."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from attrs import evolve
 
 from domain.errors import EmailTaken
 from domain.events import SessionEvent
-from domain.model import Email, Session, User
-from domain.ports import StoredSession
+from domain.letters import Letter
+from domain.model import Email, PublicUser, Session, User
+from domain.ports import Compose, StoredSession
+from domain.tokens import TokenPurpose, TokenRecord
 
 
 class InMemoryUsers:
-    def __init__(self) -> None:
+    """`belongings`: the stores of what a user owns (tokens, devices), emptied of a removed
+    user's, as the other user stores delete them with the user."""
+
+    def __init__(self, *belongings: InMemoryAccountTokens | InMemoryKnownDevices) -> None:
         self.by_id: dict[uuid.UUID, User] = {}
         self.pending: dict[uuid.UUID, User] = {}
+        self._belongings = belongings
 
     async def add(self, user: User) -> None:
         if any(existing.email == user.email for existing in self.by_id.values()):
@@ -55,6 +63,27 @@ class InMemoryUsers:
         self.by_id[user_id] = evolve(user, password_hash=password_hash)
         return True
 
+    async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
+        user = self.by_id.get(user_id)
+        if user is None or user.email != email:
+            return None
+        self.by_id[user_id] = evolve(user, email_verified=True)
+        return self.by_id[user_id]
+
+    async def change_email(self, user_id: uuid.UUID, email: Email, replacing: Email) -> User | None:
+        user = self.by_id.get(user_id)
+        if user is None or user.email != replacing:
+            return None
+        if any(other.email == email for other in self.by_id.values() if other.id != user_id):
+            raise EmailTaken()
+        self.by_id[user_id] = evolve(user, email=email, email_verified=True)
+        return self.by_id[user_id]
+
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        for belonging in self._belongings:
+            belonging.forget(user_id)
+        return self.by_id.pop(user_id, None) is not None
+
     async def ping(self) -> None:
         return None
 
@@ -74,10 +103,11 @@ class InMemorySessions:
         return self.by_digest.get(digest)
 
     async def replace(self, digest: str, session: Session) -> bool:
-        if digest not in self.by_digest:
+        stored = self.by_digest.get(digest)
+        if stored is None:
             return False
         self.writes += 1
-        self.by_digest[digest] = session
+        self.by_digest[digest] = evolve(session, user=stored.user)
         return True
 
     async def remove(self, digest: str) -> None:
@@ -104,6 +134,15 @@ class InMemorySessions:
             del self.by_digest[digest]
         self.writes += 1
         return len(doomed)
+
+    async def update_user(self, user: PublicUser) -> int:
+        rewritten = 0
+        for digest, session in self.by_digest.items():
+            if session.user_id == user.id and session.user is not None:
+                self.by_digest[digest] = evolve(session, user=user)
+                rewritten += 1
+        self.writes += 1
+        return rewritten
 
     async def ping(self) -> None:
         return None
@@ -190,3 +229,85 @@ class InMemorySessionEvents:
             await asyncio.Event().wait()  # until cancelled
         finally:
             self._listeners.remove(deliver)
+
+
+class InMemoryAccountTokens:
+    def __init__(self) -> None:
+        self.by_digest: dict[str, TokenRecord] = {}
+
+    async def issue(self, digest: str, record: TokenRecord, now: datetime) -> None:
+        self.by_digest = {
+            other: kept
+            for other, kept in self.by_digest.items()
+            if kept.is_live(now)
+            and (kept.user_id, kept.purpose) != (record.user_id, record.purpose)
+        }
+        self.by_digest[digest] = record
+
+    async def take(self, digest: str, purpose: TokenPurpose) -> TokenRecord | None:
+        record = self.by_digest.get(digest)
+        if record is None or record.purpose is not purpose:
+            return None
+        return self.by_digest.pop(digest)
+
+    async def discard(self, user_id: uuid.UUID, purposes: Sequence[TokenPurpose]) -> None:
+        for digest, record in list(self.by_digest.items()):
+            if record.user_id == user_id and record.purpose in purposes:
+                del self.by_digest[digest]
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        self.by_digest = {d: r for d, r in self.by_digest.items() if r.user_id != user_id}
+
+
+class InMemoryKnownDevices:
+    def __init__(self) -> None:
+        self.by_user: dict[uuid.UUID, set[str]] = {}
+
+    async def remember(self, user_id: uuid.UUID, fingerprint: str, now: datetime) -> bool:
+        known = self.by_user.setdefault(user_id, set())
+        new = fingerprint not in known and bool(known)
+        known.add(fingerprint)
+        return new
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        self.by_user.pop(user_id, None)
+
+
+class InMemoryOutbox:
+    """Keeps the letters posted; what is posted for later runs at `settle()`."""
+
+    def __init__(self, delivers: bool = True) -> None:
+        self.letters: list[Letter] = []
+        self._delivers = delivers
+        self._later: list[Compose] = []
+
+    @property
+    def delivers(self) -> bool:
+        return self._delivers
+
+    def post(self, letter: Letter) -> None:
+        if self._delivers:
+            self.letters.append(letter)
+
+    def post_later(self, compose: Compose) -> None:
+        self._later.append(compose)
+
+    async def settle(self) -> None:
+        while self._later:
+            letter = await self._later.pop(0)()
+            if letter is not None:
+                self.post(letter)
+
+
+class InMemoryEmailSender:
+    """Keeps the messages it is given; fails the first `failures` sends, for tests of retries."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.messages: list[EmailMessage] = []
+        self.failures = failures
+
+    async def send(self, message: EmailMessage) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("the in-memory sender was told to fail")
+        self.messages.append(message)

@@ -26,7 +26,6 @@ from domain.model import Email, Name, User
 DEFAULT_TIMEOUTS = StoreTimeouts.within(1.0)
 CONNECT_TIMEOUT = 5.0  # a connection of its own (migrations, tools), not a request's
 EMAIL_INDEX = "users_email_key"
-_SELECT = "SELECT id, email, name, password_hash, created_at FROM users"
 
 _UNREACHABLE = (
     OSError,  # refused, reset, DNS; TimeoutError too: connect, acquire and command timeouts
@@ -75,6 +74,9 @@ async def _keep_as_is(connection: asyncpg.Connection[asyncpg.Record]) -> None:
     LISTEN), so the default reset, one more round trip at every release, is not needed."""
 
 
+_COLUMNS = "id, email, name, password_hash, created_at, email_verified"
+
+
 def _user(row: asyncpg.Record) -> User:
     return User(
         id=row["id"],
@@ -82,13 +84,26 @@ def _user(row: asyncpg.Record) -> User:
         name=Name(row["name"]),
         password_hash=row["password_hash"],
         created_at=row["created_at"],
+        email_verified=row["email_verified"],
     )
+
+
+@contextmanager
+def _email_taken_on_conflict() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != EMAIL_INDEX:
+            raise
+        raise EmailTaken() from None
 
 
 Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
-class PostgresUsers:
+class Pooled:
+    """An adapter on the pool: each call borrows a connection, failures as StoreUnavailable."""
+
     def __init__(
         self,
         pool: asyncpg.Pool[asyncpg.Record],
@@ -136,6 +151,8 @@ class PostgresUsers:
             await self._pool.release(connection)
         self._watch.answered(time.perf_counter() - started)
 
+
+class PostgresUsers(Pooled):
     async def add(self, user: User) -> None:
         await self._insert(user, pending=False)
 
@@ -145,15 +162,17 @@ class PostgresUsers:
     async def _insert(self, user: User, pending: bool) -> None:
         window = self._confirm_window() if pending else None
         async with self._connection() as connection:
-            try:
+            with _email_taken_on_conflict():
                 status = await connection.execute(
                     "INSERT INTO users"
-                    " (id, email, name, password_hash, created_at, registering_until)"
-                    " VALUES ($1, $2, $3, $4, $5, CASE WHEN NOT $6 THEN NULL"
-                    "  ELSE clock_timestamp() + make_interval(secs => $7::float8) END)"
+                    " (id, email, name, password_hash, created_at, email_verified,"
+                    "  registering_until)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN NOT $7 THEN NULL"
+                    "  ELSE clock_timestamp() + make_interval(secs => $8::float8) END)"
                     " ON CONFLICT ((lower(email))) DO UPDATE SET id = excluded.id,"
                     " email = excluded.email, name = excluded.name,"
                     " password_hash = excluded.password_hash, created_at = excluded.created_at,"
+                    " email_verified = excluded.email_verified,"
                     " registering_until = excluded.registering_until, updated_at = NULL"
                     " WHERE users.registering_until IS NOT NULL",
                     user.id,
@@ -161,13 +180,10 @@ class PostgresUsers:
                     user.name.value,
                     user.password_hash,
                     user.created_at,
+                    user.email_verified,
                     pending,
                     window,
                 )
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name != EMAIL_INDEX:
-                    raise
-                raise EmailTaken() from None
         if status != "INSERT 0 1":  # a real user holds the email
             raise EmailTaken()
 
@@ -195,21 +211,24 @@ class PostgresUsers:
             raise StoreUnavailable("user store answered too late")
         return True
 
-    async def get(self, user_id: uuid.UUID) -> User | None:
+    async def _one(self, sql: str, *arguments: object) -> User | None:
         async with self._connection() as connection:
-            row = await connection.fetchrow(
-                _SELECT + " WHERE id = $1 AND registering_until IS NULL",
-                user_id,
-            )
+            row = await connection.fetchrow(sql, *arguments)
         return None if row is None else _user(row)
 
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        return await self._one(
+            f"SELECT {_COLUMNS} FROM users"  # noqa: S608 -- constant columns
+            " WHERE id = $1 AND registering_until IS NULL",
+            user_id,
+        )
+
     async def by_email(self, email: Email) -> User | None:
-        async with self._connection() as connection:
-            row = await connection.fetchrow(
-                _SELECT + " WHERE lower(email) = lower($1) AND registering_until IS NULL",
-                email.value,
-            )
-        return None if row is None else _user(row)
+        return await self._one(
+            f"SELECT {_COLUMNS} FROM users"  # noqa: S608 -- constant columns
+            " WHERE lower(email) = lower($1) AND registering_until IS NULL",
+            email.value,
+        )
 
     async def set_password_hash(
         self, user_id: uuid.UUID, password_hash: str, replacing: str
@@ -223,6 +242,36 @@ class PostgresUsers:
                 replacing,
             )
         return bool(status == "UPDATE 1")
+
+    async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
+        return await self._one(
+            "UPDATE users SET email_verified = true, updated_at = now()"  # noqa: S608
+            " WHERE id = $1 AND email = $2 AND registering_until IS NULL"
+            f" RETURNING {_COLUMNS}",
+            user_id,
+            email.value,
+        )
+
+    async def change_email(self, user_id: uuid.UUID, email: Email, replacing: Email) -> User | None:
+        # Inside the connection's block: any other failure there is StoreUnavailable.
+        async with self._connection() as connection:
+            with _email_taken_on_conflict():
+                row = await connection.fetchrow(
+                    "UPDATE users SET email = $2, email_verified = true,"  # noqa: S608
+                    " updated_at = now()"
+                    " WHERE id = $1 AND email = $3 AND registering_until IS NULL"
+                    f" RETURNING {_COLUMNS}",
+                    user_id,
+                    email.value,
+                    replacing.value,
+                )
+        return None if row is None else _user(row)
+
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        # Their tokens and known devices go with them (ON DELETE CASCADE).
+        async with self._connection() as connection:
+            status = await connection.execute("DELETE FROM users WHERE id = $1", user_id)
+        return bool(status == "DELETE 1")
 
     async def ping(self) -> None:
         """Answers, and accepts writes (not a standby, not read-only), and has the schema."""

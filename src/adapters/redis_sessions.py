@@ -11,6 +11,11 @@
 Reads of one event-loop tick share one MGET; a digest that no compact record answers is
 looked up once more under its 0.1 key (the same tick's misses share that MGET too).
 
+A renewal writes a compact record only if it still ends as it did when read (its user card
+included; one script), so that it never writes back a card that update_user rewrote
+meanwhile: that renewal is skipped, and the next request renews the session. (A JSON record,
+written only during a rolling upgrade from 0.1, is renewed by SET XX, as 0.1 renews it.)
+
 A session's record and its user's index live in different slots, so no command or script
 touches both; instead the steps run in an order that keeps one invariant, on one node or
 many: every live record has an index entry (the index is written first and cleaned last),
@@ -24,15 +29,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, cast
 
+from attrs import evolve
+
 from adapters.redis_batch import TickBatcher
 from adapters.redis_client import Client, guarded, mget, ms_up
-from adapters.session_records import can_be_compact, decode, encode_compact, encode_json
+from adapters.session_records import (
+    can_be_compact,
+    decode,
+    encode_compact,
+    encode_json,
+    renewal_tails,
+)
 from adapters.store_watch import StoreWatch
-from domain.model import Session
+from domain.model import PublicUser, Session
 from domain.ports import StoredSession
 
 Encoding = Literal["compact", "json"]
 _SHORT_HEX = 32  # the compact key keeps 128 of the digest's 256 bits
+
+# KEYS: the record. ARGV: the renewed record, its expiry (ms), then the two endings the
+# record had when read (renewal_tails). 0: gone; 1: renewed; 2: its card changed, kept.
+_RENEW = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+if string.sub(stored, -#ARGV[3]) ~= ARGV[3] and string.sub(stored, -#ARGV[4]) ~= ARGV[4] then
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+return 1
+"""
+_GONE, _RENEWED = 0, 1
 
 
 class RedisSessions:
@@ -50,6 +76,7 @@ class RedisSessions:
         self._encoding = encoding
         self._reads = TickBatcher(self._fetch)
         self._legacy_reads = TickBatcher(self._fetch)
+        self._renew = client.register_script(_RENEW)
 
     # Keys and index members of the two record formats.
     def _key(self, digest: str) -> bytes:
@@ -96,14 +123,20 @@ class RedisSessions:
     async def replace(self, digest: str, session: Session) -> bool:
         expires = ms_up(session.expires_at)
         member: bytes | str = bytes.fromhex(digest[:_SHORT_HEX])
-        written = can_be_compact(session) and await self._redis.set(
-            self._key(digest), encode_compact(session), xx=True, pxat=expires
-        )
+        written = False
+        if can_be_compact(session):
+            args: list[bytes | int] = [encode_compact(session), expires, *renewal_tails(session)]
+            outcome = await self._renew(keys=[self._key(digest)], args=args)
+            if outcome not in (_GONE, _RENEWED):
+                return True  # its user card changed since it was read: left as it is
+            written = outcome == _RENEWED
         if not written and len(digest) > _SHORT_HEX:
             # A 0.1 record stays where 0.1 instances look for it, in their format.
             member = digest
-            written = await self._redis.set(
-                self._legacy_key(digest), encode_json(session), xx=True, pxat=expires
+            written = bool(
+                await self._redis.set(
+                    self._legacy_key(digest), encode_json(session), xx=True, pxat=expires
+                )
             )
         if not written:
             return False  # removed meanwhile: never resurrected
@@ -150,6 +183,29 @@ class RedisSessions:
         kept = set() if keep is None else {keep, keep[:_SHORT_HEX]}
         doomed = [member for member in await self._members(index) if _digest(member) not in kept]
         return await self._drop(index, doomed) if doomed else 0
+
+    @guarded
+    async def update_user(self, user: PublicUser) -> int:
+        members = await self._members(self._index(user.id))
+        if not members:
+            return 0
+        keys = [self._record_key(member) for member in members]
+        rewrites = []
+        for key, raw in zip(keys, await mget(self._redis, keys), strict=True):
+            session = None if raw is None else decode(cast(bytes, raw))
+            if session is None or session.user is None:
+                continue  # gone, or a 0.1 record: answered from the user store
+            fresh = evolve(session, user=user)
+            json_record = cast(bytes, raw)[:1] == b"{"
+            rewrites.append((key, encode_json(fresh) if json_record else encode_compact(fresh)))
+        if not rewrites:
+            return 0
+        # XX: a session removed since the read stays removed; KEEPTTL: and ends as it would.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, record in rewrites:
+                pipe.set(key, record, xx=True, keepttl=True)
+            written = await pipe.execute()
+        return sum(1 for ok in written if ok)
 
     def _record_key(self, member: bytes) -> bytes | str:
         if len(member) == _SHORT_HEX // 2:

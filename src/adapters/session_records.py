@@ -6,7 +6,10 @@ Compact: a MessagePack array, times in whole epoch seconds (the domain keeps the
 second), the later ones relative to the earlier ones, the address packed:
 
     [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
-     expires - seen, absolute - created, user agent, address, email, name, user created]
+     expires - seen, absolute - created, user agent, address, email, name, user created,
+     email verified]
+
+Records written before the last element was appended (13 elements) read as unverified.
 """
 
 from __future__ import annotations
@@ -63,11 +66,11 @@ def can_be_compact(session: Session) -> bool:
     )
 
 
-def encode_compact(session: Session) -> bytes:
+def _elements(session: Session) -> list[Any]:
     user = session.user
     assert user is not None
     created, seen = _seconds(session.created_at), _seconds(session.last_seen_at)
-    record = [
+    return [
         COMPACT,
         bytes.fromhex(session.id),
         user.id.bytes,
@@ -81,14 +84,35 @@ def encode_compact(session: Session) -> bytes:
         user.email.value,
         user.name.value,
         _seconds(user.created_at),
+        user.email_verified,
     ]
-    return ormsgpack.packb(record)
+
+
+def encode_compact(session: Session) -> bytes:
+    return ormsgpack.packb(_elements(session))
+
+
+_UNRENEWED = 7  # the elements from here on are the same before and after a renewal
+
+
+def renewal_tails(session: Session) -> tuple[bytes, bytes]:
+    """How a compact record of this session ends from its absolute deadline on (the part a
+    renewal leaves as it is, the user card included): as this release writes it, and as a
+    record of 13 elements does. MessagePack encodes each element of an array on its own."""
+    tail = [ormsgpack.packb(element) for element in _elements(session)[_UNRENEWED:]]
+    return b"".join(tail), b"".join(tail[:-1])
 
 
 def _decode_compact(raw: bytes) -> Session:
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
-     user_created) = ormsgpack.unpackb(raw)  # fmt: skip
-    user = PublicUser(uuid.UUID(bytes=user_id), Email(email), Name(name), _moment(user_created))
+     user_created, *verified) = ormsgpack.unpackb(raw)  # fmt: skip
+    user = PublicUser(
+        uuid.UUID(bytes=user_id),
+        Email(email),
+        Name(name),
+        _moment(user_created),
+        email_verified=bool(verified and verified[0]),
+    )
     return Session(
         id=id_.hex(),
         user_id=user.id,
@@ -116,6 +140,7 @@ def encode_json(session: Session) -> bytes:
             "email": session.user.email.value,
             "name": session.user.name.value,
             "created_at": iso_utc(session.user.created_at),
+            "email_verified": session.user.email_verified,
         }
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -127,7 +152,8 @@ def _decode_json(raw: bytes) -> Session:
     user = None
     if card is not None:
         created = datetime.fromisoformat(card["created_at"])
-        user = PublicUser(user_id, Email(card["email"]), Name(card["name"]), created)
+        verified = bool(card.get("email_verified", False))
+        user = PublicUser(user_id, Email(card["email"]), Name(card["name"]), created, verified)
     return Session(
         id=record["id"],
         user_id=user_id,

@@ -68,3 +68,33 @@ class WrongPassword(CoatcheckError):
 
     def __init__(self) -> None:
         super().__init__("the current password is wrong")
+
+
+class InvalidToken(CoatcheckError):
+    """A one-time link's token that is unknown, used, expired or no longer fits its account:
+    deliberately one error for all of them."""
+
+    def __init__(self) -> None:
+        super().__init__("the link is invalid or has expired; ask for a new one")
+
+
+class EmailNotVerified(CoatcheckError):
+    """The password is right, but the address must be verified before a log-in succeeds."""
+
+    def __init__(self) -> None:
+        super().__init__("verify your email address first: follow the link sent to it")
+
+
+class EmailUnavailable(CoatcheckError):
+    """No email backend is configured, so what must send a message cannot be done."""
+
+    def __init__(self) -> None:
+        super().__init__("email not configured")
+
+
+class TooManyEmails(CoatcheckError):
+    """Messages to one address, or asked for from one client, are throttled."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many messages asked for, try again later")
+        self.retry_after_seconds = retry_after_seconds

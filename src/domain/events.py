@@ -18,6 +18,8 @@ class EndReason(enum.Enum):
     REVOKED = "revoked"  # by the user from another session, or by an operator
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 -- a reason, not a password
     REPLACED = "replaced"  # a new log-in on the same client, or under the single-session policy
+    PASSWORD_RESET = "password-reset"  # noqa: S105 -- a reason, not a password
+    ACCOUNT_DELETED = "account-deleted"
 
 
 @frozen

@@ -148,6 +148,7 @@ class PublicUser:
     email: Email
     name: Name
     created_at: datetime = field(converter=to_the_second)
+    email_verified: bool = False
 
 
 @frozen
@@ -157,10 +158,11 @@ class User:
     name: Name
     password_hash: str = field(repr=False)
     created_at: datetime
+    email_verified: bool = False  # a link sent to the address was followed
 
     @property
     def public(self) -> PublicUser:
-        return PublicUser(self.id, self.email, self.name, self.created_at)
+        return PublicUser(self.id, self.email, self.name, self.created_at, self.email_verified)
 
 
 class SessionKind(enum.Enum):

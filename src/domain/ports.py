@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Protocol
 
 from attrs import frozen
 
 from domain.events import SessionEvent
-from domain.model import Email, Password, Session, User
+from domain.letters import Letter
+from domain.model import Email, Password, PublicUser, Session, User
+from domain.tokens import TokenPurpose, TokenRecord
 
 
 class Clock(Protocol):
@@ -47,6 +50,21 @@ class Users(Protocol):
         False, and no write, if it changed meanwhile."""
         ...
 
+    async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
+        """Mark the address verified if it is still the user's; the user as stored then, or
+        None (and no write) if the user is gone or has another address now."""
+        ...
+
+    async def change_email(self, user_id: uuid.UUID, email: Email, replacing: Email) -> User | None:
+        """Give the user the new address, verified, if the old one is still `replacing`
+        (compare-and-set); the user as stored then, or None. EmailTaken if another user has it."""
+        ...
+
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        """Delete the user and everything this store keeps about them (their one-time tokens,
+        their known devices); False if there was no such user."""
+        ...
+
 
 class PasswordHasher(Protocol):
     async def hash(self, password: Password) -> str: ...
@@ -78,7 +96,8 @@ class Sessions(Protocol):
     async def get(self, digest: str) -> Session | None: ...
 
     async def replace(self, digest: str, session: Session) -> bool:
-        """Overwrite a session that still exists; False (and no write) if it is gone."""
+        """Renew a session that still exists (its times); False (and no write) if it is gone.
+        Its user card is never written back: update_user may have changed it meanwhile."""
         ...
 
     async def remove(self, digest: str) -> None: ...
@@ -89,6 +108,12 @@ class Sessions(Protocol):
 
     async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
         """Remove every session of the user but `keep`; return how many were removed."""
+        ...
+
+    async def update_user(self, user: PublicUser) -> int:
+        """Rewrite the user card of each of the user's sessions (keeping each one's expiry,
+        never bringing back one removed meanwhile); return how many were rewritten. Sessions
+        without a card (written before sessions carried one) are left as they are."""
         ...
 
 
@@ -161,3 +186,53 @@ class Events(Protocol):
     def throttled(self, scope: str, retry_after_seconds: int) -> None: ...
 
     def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None: ...
+
+
+class AccountTokens(Protocol):
+    """One-time tokens, keyed by the HMAC digest of the token (the store never sees one)."""
+
+    async def issue(self, digest: str, record: TokenRecord, now: datetime) -> None:
+        """Store the token; every other token of the user for the same purpose is dropped (a
+        newer request makes older links useless), and so is every expired one."""
+
+    async def take(self, digest: str, purpose: TokenPurpose) -> TokenRecord | None:
+        """Remove and return the token of this purpose, atomically: of parallel takes of
+        one token, one wins. Expired ones are returned too (the caller checks)."""
+        ...
+
+    async def discard(self, user_id: uuid.UUID, purposes: Sequence[TokenPurpose]) -> None:
+        """Drop every token of the user for these purposes."""
+
+
+class KnownDevices(Protocol):
+    """The browsers and clients each user has been seen on, by keyed fingerprint."""
+
+    async def remember(self, user_id: uuid.UUID, fingerprint: str, now: datetime) -> bool:
+        """Record the device; True only if it is new to a user already seen on another."""
+        ...
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Hand the message over for delivery; raise if it could not be."""
+
+
+Compose = Callable[[], Awaitable[Letter | None]]
+
+
+class Outbox(Protocol):
+    """Letters leave after the answer, off the request's path: posting never waits."""
+
+    @property
+    def delivers(self) -> bool:
+        """False when no email backend is configured: letters are then dropped."""
+        ...
+
+    def post(self, letter: Letter) -> None: ...
+
+    def post_later(self, compose: Compose) -> None:
+        """Run `compose` after the answer and send the letter it returns, if any: its look-ups
+        and writes stay off the request's path too (so that its time tells nothing)."""
+
+    async def settle(self) -> None:
+        """Return once everything posted so far is sent or given up on (tests, shutdown)."""

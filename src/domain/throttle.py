@@ -178,6 +178,18 @@ class LoginThrottle:
         await self._attempts.clear(attempt.budget_key)
         return await self.know(attempt.email, attempt.device)
 
+    async def forget(self, email: Email, device: DeviceToken | None = None) -> None:
+        """Free the account's own budget, with no attempt (its owner proved by a reset link,
+        or the account deleted); with `device`, forget that device there too (trusted until
+        now: no longer)."""
+        if not self._policy.enabled:
+            return
+        await self._attempts.clear(account_key(email))
+        if device is not None:
+            key = self._device_key(email, device)
+            await self._attempts.clear(key)
+            await self._attempts.trust(key, self._clock.now())
+
     async def know(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
         """Know this device (a new one if None) on the account for the device lifetime."""
         if not self._policy.enabled:

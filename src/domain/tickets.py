@@ -1,4 +1,5 @@
-"""Session tickets: the opaque secret a client holds, and the only form the server keeps."""
+"""Session tickets (and the other secrets coatcheck hands out): the opaque secret a client
+holds, and the only form the server keeps."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ _TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @frozen(repr=False)
-class _Secret:
-    """256 random bits, URL-safe, that never print themselves."""
+class Secret:
+    """256 random bits, URL-safe. It never prints itself: read `.value` only to hand it out."""
 
     value: str = field(repr=False)
 
@@ -28,7 +29,7 @@ class _Secret:
 
     @classmethod
     def parse(cls, raw: str | None) -> Self | None:
-        """One of the shape we issue, or None: junk never reaches a store."""
+        """A secret of the shape we issue, or None: junk never reaches a store."""
         if raw is None or not _TICKET_SHAPE.fullmatch(raw):
             return None
         return cls(raw)
@@ -40,12 +41,12 @@ class _Secret:
 
 
 @frozen(repr=False)
-class SessionTicket(_Secret):
-    """The bearer secret. It never prints itself: read `.value` only to hand it to the client."""
+class SessionTicket(Secret):
+    """The bearer secret of a session."""
 
 
 @frozen(repr=False)
-class DeviceToken(_Secret):
+class DeviceToken(Secret):
     """What a browser that logged in to an account keeps (in a cookie of its own) to be
     known there again: it spends a log-in budget of its own, not the one everyone shares.
     As opaque and as unprintable as a ticket; the server keeps only a digest of it."""
@@ -61,8 +62,11 @@ class TicketKey:
         if len(self.secret) < 32:
             raise InvalidValue("the session secret must be at least 32 bytes")
 
-    def digest(self, ticket: SessionTicket) -> str:
-        return hmac.new(self.secret, ticket.value.encode(), hashlib.sha256).hexdigest()
+    def digest(self, secret: Secret) -> str:
+        return self.mac(secret.value)
+
+    def mac(self, text: str) -> str:
+        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
 
     def device_digest(self, account: str, device: DeviceToken) -> str:
         """The digest of a device on one account: a token says nothing about another one."""

@@ -1,4 +1,4 @@
-"""The coatcheck command: serve, migrate, and an operator's view of sessions."""
+"""The coatcheck command: serve, migrate, and an operator's view of sessions and users."""
 
 from __future__ import annotations
 
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("--session", metavar="ID", help="the public id shown by `list`")
     which.add_argument("--all", action="store_true", help="every session of the user")
+    users = commands.add_parser("users", help="operate on a user")
+    user_actions = users.add_subparsers(dest="action", required=True)
+    user_actions.add_parser(
+        "delete", help="delete a user and everything stored about them; their sessions end"
+    ).add_argument("email")
     return parser
 
 
@@ -66,6 +71,11 @@ async def _revoke_sessions(services: Services, email: Email, session_id: str | N
     return f"ended {ended} session(s) of {email}"
 
 
+async def _delete_user(services: Services, email: Email) -> str:
+    ended = await services.delete_user(email)
+    return f"deleted {email} and everything stored about them; ended {ended} session(s)"
+
+
 async def _migrate(settings: Settings) -> str:
     return "\n".join(
         f"{store}: applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
@@ -80,6 +90,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
     email = Email(arguments.email)
+    if arguments.command == "users":
+        return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))
     if arguments.action == "list":
         return asyncio.run(_with_services(settings, lambda c: _list_sessions(c, email)))
     session_id = None if arguments.all else arguments.session

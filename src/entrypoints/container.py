@@ -16,16 +16,22 @@ from attrs import frozen
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.postgres_account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from adapters.postgres_users import PostgresUsers
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_session_events import RedisSessionEvents
 from adapters.redis_sessions import RedisSessions
 from adapters.store_watch import StoreWatch
+from domain.mail_throttle import MailThrottle
+from domain.notices import Notices
 from domain.ports import (
+    AccountTokens,
     Clock,
     Events,
     HealthCheck,
+    KnownDevices,
     LoginAttempts,
+    Outbox,
     PasswordHasher,
     SessionEventFeed,
     Sessions,
@@ -34,19 +40,31 @@ from domain.ports import (
 from domain.sessions import SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle, ThrottlePolicy
 from domain.tickets import TicketKey
+from domain.token_issuer import TokenIssuer
 from domain.use_cases import (
     Authenticate,
+    ChangeEmail,
     ChangePassword,
     CheckSession,
+    CurrentPasswordCheck,
     CurrentUser,
+    DeleteAccount,
+    DeleteUser,
+    EraseUser,
     ListSessions,
     LogIn,
     LogOut,
     RegisterUser,
+    RequestEmailChange,
+    RequestPasswordReset,
+    ResendVerification,
+    ResetPassword,
     RevokeOtherSessions,
     RevokeSession,
     RevokeUserSessions,
+    SendVerification,
     UserSessions,
+    VerifyEmail,
 )
 from entrypoints import resources
 from entrypoints.events import LoggedEvents
@@ -62,6 +80,9 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    account_tokens: AccountTokens
+    known_devices: KnownDevices
+    outbox: Outbox
     session_events: SessionEventFeed
     hasher: PasswordHasher
     ticket_key: TicketKey
@@ -83,6 +104,14 @@ class Services:
     change_password: ChangePassword
     user_sessions: UserSessions
     revoke_user_sessions: RevokeUserSessions
+    request_password_reset: RequestPasswordReset
+    reset_password: ResetPassword
+    resend_verification: ResendVerification
+    verify_email: VerifyEmail
+    request_email_change: RequestEmailChange
+    change_email: ChangeEmail
+    delete_account: DeleteAccount
+    delete_user: DeleteUser
 
 
 class Container(containers.DeclarativeContainer):
@@ -99,11 +128,16 @@ class Container(containers.DeclarativeContainer):
     redis = providers.Resource(resources.redis_client, settings, sessions_watch)
     sqlite = providers.Resource(resources.sqlite_store, settings)
     hasher = providers.Resource(resources.bcrypt_hasher, settings)
+    email_sender = providers.Singleton(resources.email_sender, settings)
+    outbox = providers.Resource(resources.outbox, settings, email_sender)
 
     clock = providers.Singleton(SystemClock)
     ticket_key = providers.Singleton(TicketKey, secret=session_secret)
     session_policy = providers.Singleton(settings.provided.session_policy.call())
     throttle_policy = providers.Singleton(settings.provided.throttle_policy.call())
+    mail_throttle_policy = providers.Singleton(settings.provided.mail_throttle_policy.call())
+    token_lifetimes = providers.Singleton(settings.provided.token_lifetimes.call())
+    require_verified_email = settings.provided.require_verified_email
 
     users = providers.Selector(
         settings.provided.users_store,
@@ -133,6 +167,21 @@ class Container(containers.DeclarativeContainer):
         ),
         sqlite=sqlite.provided.login_attempts,
     )
+    # One-time tokens and known devices belong to users: they live in the users' store.
+    account_tokens = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresAccountTokens, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
+        sqlite=sqlite.provided.account_tokens,
+    )
+    known_devices = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresKnownDevices, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
+        sqlite=sqlite.provided.known_devices,
+    )
     session_events = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
@@ -149,12 +198,34 @@ class Container(containers.DeclarativeContainer):
         key=ticket_key,
         events=events,
     )
+    mail_throttle = providers.Singleton(
+        MailThrottle, attempts=login_attempts, policy=mail_throttle_policy, clock=clock
+    )
     issuer = providers.Singleton(
         SessionIssuer,
         sessions=sessions,
         key=ticket_key,
         clock=clock,
         policy=session_policy,
+        session_events=session_events,
+    )
+    token_issuer = providers.Singleton(
+        TokenIssuer, tokens=account_tokens, key=ticket_key, clock=clock, lifetimes=token_lifetimes
+    )
+    notices = providers.Singleton(
+        Notices, outbox=outbox, devices=known_devices, key=ticket_key, clock=clock
+    )
+    send_verification = providers.Singleton(SendVerification, tokens=token_issuer, outbox=outbox)
+    password_check = providers.Singleton(
+        CurrentPasswordCheck, users=users, hasher=hasher, throttle=throttle
+    )
+    erase_user = providers.Singleton(
+        EraseUser,
+        users=users,
+        sessions=sessions,
+        login_throttle=throttle,
+        mail_throttle=mail_throttle,
+        events=events,
         session_events=session_events,
     )
 
@@ -166,9 +237,21 @@ class Container(containers.DeclarativeContainer):
         issuer=issuer,
         clock=clock,
         events=events,
+        send_verification=send_verification,
+        notices=notices,
+        require_verified_email=require_verified_email,
     )
     log_in = providers.Singleton(
-        LogIn, users=users, hasher=hasher, throttle=throttle, issuer=issuer, events=events
+        LogIn,
+        users=users,
+        hasher=hasher,
+        throttle=throttle,
+        issuer=issuer,
+        sessions=sessions,
+        tokens=token_issuer,
+        notices=notices,
+        events=events,
+        require_verified_email=require_verified_email,
     )
     authenticate = providers.Singleton(
         Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
@@ -193,9 +276,11 @@ class Container(containers.DeclarativeContainer):
         ChangePassword,
         users=users,
         hasher=hasher,
-        throttle=throttle,
+        check=password_check,
         sessions=sessions,
         issuer=issuer,
+        tokens=token_issuer,
+        notices=notices,
         events=events,
         session_events=session_events,
     )
@@ -208,6 +293,48 @@ class Container(containers.DeclarativeContainer):
         events=events,
         session_events=session_events,
     )
+    request_password_reset = providers.Singleton(
+        RequestPasswordReset,
+        users=users,
+        tokens=token_issuer,
+        throttle=mail_throttle,
+        outbox=outbox,
+    )
+    reset_password = providers.Singleton(
+        ResetPassword,
+        users=users,
+        hasher=hasher,
+        tokens=token_issuer,
+        sessions=sessions,
+        issuer=issuer,
+        throttle=throttle,
+        notices=notices,
+        events=events,
+        session_events=session_events,
+    )
+    resend_verification = providers.Singleton(
+        ResendVerification,
+        users=users,
+        send=send_verification,
+        throttle=mail_throttle,
+        outbox=outbox,
+    )
+    verify_email = providers.Singleton(
+        VerifyEmail, users=users, tokens=token_issuer, sessions=sessions
+    )
+    request_email_change = providers.Singleton(
+        RequestEmailChange,
+        users=users,
+        check=password_check,
+        tokens=token_issuer,
+        throttle=mail_throttle,
+        outbox=outbox,
+    )
+    change_email = providers.Singleton(
+        ChangeEmail, users=users, tokens=token_issuer, sessions=sessions, notices=notices
+    )
+    delete_account = providers.Singleton(DeleteAccount, check=password_check, erase=erase_user)
+    delete_user = providers.Singleton(DeleteUser, users=users, erase=erase_user)
 
     services = providers.Singleton(
         Services,
@@ -215,6 +342,9 @@ class Container(containers.DeclarativeContainer):
         users=users,
         sessions=sessions,
         login_attempts=login_attempts,
+        account_tokens=account_tokens,
+        known_devices=known_devices,
+        outbox=outbox,
         session_events=session_events,
         hasher=hasher,
         ticket_key=ticket_key,
@@ -236,6 +366,14 @@ class Container(containers.DeclarativeContainer):
         change_password=change_password,
         user_sessions=user_sessions,
         revoke_user_sessions=revoke_user_sessions,
+        request_password_reset=request_password_reset,
+        reset_password=reset_password,
+        resend_verification=resend_verification,
+        verify_email=verify_email,
+        request_email_change=request_email_change,
+        change_email=change_email,
+        delete_account=delete_account,
+        delete_user=delete_user,
     )
 
 
@@ -261,4 +399,6 @@ async def build_container(
     try:
         yield await _resolved(container.services())
     finally:
+        # Letters still queued need the stores (their look-ups and writes): sent first.
+        await _resolved(container.outbox.shutdown())
         await _resolved(container.shutdown_resources())

@@ -4,6 +4,7 @@ shutdown by the container (dependency-injector Resource providers)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -12,14 +13,18 @@ from pathlib import Path
 import asyncpg
 
 from adapters.bcrypt_hasher import BcryptHasher
+from adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
 from adapters.postgres_users import create_pool
 from adapters.private_files import private_folder
 from adapters.redis_client import Client as RedisClient
 from adapters.redis_client import open_redis
 from adapters.sqlite import SqliteStore
 from adapters.store_watch import StoreWatch, address_of
+from domain.ports import EmailSender
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
+
+log = logging.getLogger("coatcheck")
 
 
 def embedded_session_secret(data_dir: Path) -> bytes:
@@ -90,3 +95,35 @@ async def bcrypt_hasher(settings: Settings) -> AsyncIterator[BcryptHasher]:
         yield hasher
     finally:
         hasher.close()
+
+
+def email_sender(settings: Settings) -> EmailSender | None:
+    """The sender EMAIL_BACKEND chooses (see Settings.email_delivery); None: no email."""
+    delivery = settings.email_delivery
+    if delivery == "smtp":
+        assert settings.smtp_host is not None
+        password = settings.smtp_password
+        return SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_tls,
+            settings.smtp_username,
+            None if password is None else password.get_secret_value(),
+            settings.smtp_timeout,
+        )
+    if delivery == "console":
+        if settings.shared_stores:
+            log.warning(
+                "EMAIL_BACKEND=console: account links (password reset, email verification)"
+                " are printed to standard error, not sent"
+            )
+        return ConsoleSender()
+    return None  # the routes that must send answer 503 "email not configured"
+
+
+async def outbox(settings: Settings, sender: EmailSender | None) -> AsyncIterator[Outbox]:
+    box = Outbox(sender, LetterWriter(settings.sender_address, settings.base_url))
+    try:
+        yield box
+    finally:
+        await box.close()

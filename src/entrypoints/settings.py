@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,13 +12,18 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.deadline import StoreTimeouts
+from domain.mail_throttle import MailThrottlePolicy
 from domain.sessions import SessionLifetime, SessionPolicy
 from domain.throttle import ThrottlePolicy
+from domain.token_issuer import TokenLifetimes
 
 Seconds = Annotated[int, Field(gt=0)]
 Deadline = Annotated[float, Field(ge=0.05, le=60)]
 CommaList = Annotated[list[str], NoDecode]
 MIN_SECRET_BYTES = 32
+DEVELOPMENT_BASE_URL = "http://localhost:8000"  # where `coatcheck serve` listens by default
+DEVELOPMENT_SENDER = "coatcheck <coatcheck@localhost>"
+EmailDelivery = Literal["smtp", "console", "none"]
 
 
 class ConfigError(Exception):
@@ -64,6 +70,23 @@ class Settings(BaseSettings):
     register_throttle: bool = True
     register_throttle_limit: Annotated[int, Field(ge=1)] = 10
     register_throttle_window: Seconds = 60 * 60
+
+    email_backend: EmailDelivery | None = None
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: Seconds = 10
+    email_from: str | None = None
+    public_base_url: str | None = None
+    password_reset_ttl: Seconds = 30 * 60
+    email_verification_ttl: Seconds = 24 * 60 * 60
+    email_change_ttl: Seconds = 60 * 60
+    require_verified_email: bool = False
+    email_throttle_recipient_limit: Annotated[int, Field(ge=1)] = 5
+    email_throttle_client_limit: Annotated[int, Field(ge=1)] = 20
+    email_throttle_window: Seconds = 60 * 60
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
@@ -121,6 +144,23 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in {"http", "https"} or not rest or rest[0] == "/" or set("?#@") & set(rest):
+            raise ValueError("must look like https://host[:port][/path]")
+        return value.rstrip("/")
+
+    @field_validator("email_from")
+    @classmethod
+    def _check_sender(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError("must be an address, or a name and an address: Name <a@b.example>")
+        return value
+
     @field_validator("session_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -138,6 +178,18 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_ABSOLUTE_TIMEOUT must not be below SESSION_IDLE_TIMEOUT")
         if self.remember_absolute_timeout < self.remember_idle_timeout:
             raise ValueError("REMEMBER_ABSOLUTE_TIMEOUT must not be below REMEMBER_IDLE_TIMEOUT")
+        if self.email_backend == "smtp":
+            missing = [
+                name
+                for name, value in (
+                    ("SMTP_HOST", self.smtp_host),
+                    ("EMAIL_FROM", self.email_from),
+                    ("PUBLIC_BASE_URL", self.public_base_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"EMAIL_BACKEND=smtp needs {', '.join(missing)}")
         if self.hashing_deadline < self.request_deadline:
             raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
         if self.throttle_account_window <= self.throttle_max_delay:
@@ -146,6 +198,26 @@ class Settings(BaseSettings):
         if self.throttle_max_delay < self.throttle_base_delay:
             raise ValueError("THROTTLE_MAX_DELAY must not be below THROTTLE_BASE_DELAY")
         return self
+
+    @property
+    def shared_stores(self) -> bool:
+        return self.database_url is not None or self.redis_url is not None
+
+    @property
+    def email_delivery(self) -> EmailDelivery:
+        """EMAIL_BACKEND, else the console for the embedded default and none otherwise: with
+        shared stores, links are printed only when asked for explicitly."""
+        if self.email_backend is not None:
+            return self.email_backend
+        return "none" if self.shared_stores else "console"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or DEVELOPMENT_BASE_URL
+
+    @property
+    def sender_address(self) -> str:
+        return self.email_from or DEVELOPMENT_SENDER
 
     @property
     def users_store(self) -> Literal["postgres", "sqlite"]:
@@ -206,6 +278,20 @@ class Settings(BaseSettings):
             register_enabled=self.register_throttle,
             register_limit=self.register_throttle_limit,
             register_window=timedelta(seconds=self.register_throttle_window),
+        )
+
+    def token_lifetimes(self) -> TokenLifetimes:
+        return TokenLifetimes(
+            password_reset=timedelta(seconds=self.password_reset_ttl),
+            verify_email=timedelta(seconds=self.email_verification_ttl),
+            change_email=timedelta(seconds=self.email_change_ttl),
+        )
+
+    def mail_throttle_policy(self) -> MailThrottlePolicy:
+        return MailThrottlePolicy(
+            recipient_limit=self.email_throttle_recipient_limit,
+            client_limit=self.email_throttle_client_limit,
+            window=timedelta(seconds=self.email_throttle_window),
         )
 
 

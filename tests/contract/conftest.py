@@ -7,17 +7,23 @@ import importlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import asyncpg
+import attrs
 import pytest
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
 from adapters.in_memory import (
+    InMemoryAccountTokens,
+    InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
+from adapters.postgres_account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from adapters.postgres_migrations import migrate
 from adapters.postgres_users import PostgresUsers, create_pool
 from adapters.redis_client import open_redis
@@ -44,11 +50,16 @@ async def redis_client(redis_space: tuple[str, str]) -> AsyncIterator[redis.Redi
 
 
 @pytest.fixture
-async def postgres_users(postgres_dsn: str) -> AsyncIterator[PostgresUsers]:
+async def postgres_pool(postgres_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     await migrate(postgres_dsn)
     pool = await create_pool(postgres_dsn)
-    yield PostgresUsers(pool)
+    yield pool
     await pool.close()
+
+
+@pytest.fixture
+def postgres_users(postgres_pool: asyncpg.Pool) -> PostgresUsers:
+    return PostgresUsers(postgres_pool)
 
 
 @pytest.fixture
@@ -118,6 +129,42 @@ def redis_login_attempts(
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def users(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_users")
+
+
+@attrs.frozen
+class UserStore:
+    """A store set's users with what they own: one-time tokens, known devices."""
+
+    users: Any
+    tokens: Any
+    devices: Any
+
+
+@pytest.fixture
+def memory_user_store() -> UserStore:
+    tokens, devices = InMemoryAccountTokens(), InMemoryKnownDevices()
+    return UserStore(InMemoryUsers(tokens, devices), tokens, devices)
+
+
+@pytest.fixture
+def sqlite_user_store(sqlite_store: SqliteStore) -> UserStore:
+    store = sqlite_store
+    return UserStore(store.users, store.account_tokens, store.known_devices)
+
+
+@pytest.fixture
+def postgres_user_store(postgres_pool: asyncpg.Pool) -> UserStore:
+    return UserStore(
+        PostgresUsers(postgres_pool),
+        PostgresAccountTokens(postgres_pool),
+        PostgresKnownDevices(postgres_pool),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def user_store(request: pytest.FixtureRequest) -> UserStore:
+    store: UserStore = request.getfixturevalue(f"{request.param}_user_store")
+    return store
 
 
 # A Sessions adapter of one's own (docs/extending.md): "module:factory", an async generator.

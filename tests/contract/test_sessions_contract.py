@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import evolve
 
-from domain.model import SessionKind
+from domain.model import Email, SessionKind
 from tests.factories import NOW, digest_for, make_session
 
 
@@ -112,3 +112,56 @@ async def test_user_agent_and_address_round_trip(sessions: Any) -> None:
 
 async def test_ping_answers(sessions: Any) -> None:
     await sessions.ping()
+
+
+async def test_update_user_rewrites_the_card_of_each_session_of_that_user(sessions: Any) -> None:
+    ada, bob = uuid.uuid4(), uuid.uuid4()
+    mine = [make_session(ada), make_session(ada, kind=SessionKind.REMEMBERED)]
+    theirs = make_session(bob)
+    for label, session in [("a1", mine[0]), ("a2", mine[1]), ("b1", theirs)]:
+        await sessions.add(digest_for(label), session)
+    assert mine[0].user is not None
+    card = evolve(mine[0].user, email=Email("ada.new@example.com"), email_verified=True)
+
+    assert await sessions.update_user(card) == 2
+
+    for label, session in [("a1", mine[0]), ("a2", mine[1])]:
+        assert await sessions.get(digest_for(label)) == evolve(session, user=card)
+    assert await sessions.get(digest_for("b1")) == theirs
+    listed = await sessions.of_user(ada, NOW)
+    assert {item.session.user for item in listed} == {card}
+
+
+async def test_update_user_never_brings_back_a_removed_session(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    await sessions.remove(digest_for("a"))
+    assert session.user is not None
+
+    assert await sessions.update_user(evolve(session.user, email_verified=True)) == 0
+
+    assert await sessions.get(digest_for("a")) is None
+    assert await sessions.of_user(session.user_id, NOW) == []
+
+
+async def test_update_user_of_a_user_without_sessions_rewrites_none(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    assert session.user is not None
+    assert await sessions.update_user(session.user) == 0
+
+
+async def test_a_renewal_never_writes_back_the_card_update_user_replaced(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    read = await sessions.get(digest_for("a"))  # a request reads it ...
+    assert read is not None
+    assert read.user is not None
+    card = evolve(read.user, email_verified=True)
+    await sessions.update_user(card)  # ... the address is verified meanwhile ...
+    renewed = evolve(read, last_seen_at=NOW + timedelta(minutes=2))
+
+    assert await sessions.replace(digest_for("a"), renewed) is True  # ... and it renews
+
+    stored = await sessions.get(digest_for("a"))
+    assert stored is not None
+    assert stored.user == card

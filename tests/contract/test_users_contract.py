@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import attrs
 import pytest
 
 from domain.errors import EmailTaken
@@ -76,3 +77,66 @@ async def test_set_password_hash_refuses_when_the_hash_changed_meanwhile(users: 
 
 async def test_set_password_hash_of_unknown_user_changes_nothing(users: Any) -> None:
     assert await users.set_password_hash(uuid.uuid4(), "new", "old") is False
+
+
+async def test_a_verified_user_round_trips(users: Any) -> None:
+    user = attrs.evolve(make_user(), email_verified=True)
+    await users.add(user)
+    assert await users.get(user.id) == user
+
+
+async def test_verify_email_marks_the_address_while_it_is_still_the_users(users: Any) -> None:
+    user = make_user()
+    await users.add(user)
+
+    assert await users.verify_email(user.id, Email("other@example.com")) is None
+    assert (await users.get(user.id)).email_verified is False
+    verified = await users.verify_email(user.id, user.email)
+
+    assert verified == attrs.evolve(user, email_verified=True)
+    assert await users.get(user.id) == verified
+    assert await users.verify_email(uuid.uuid4(), user.email) is None
+
+
+async def test_change_email_gives_the_new_address_verified(users: Any) -> None:
+    user = make_user()
+    await users.add(user)
+
+    changed = await users.change_email(user.id, Email("Ada.New@Example.com"), user.email)
+
+    assert changed == attrs.evolve(user, email=Email("ada.new@example.com"), email_verified=True)
+    assert await users.by_email(Email("ada.new@example.com")) == changed
+    assert await users.by_email(user.email) is None
+
+
+async def test_change_email_refuses_when_the_address_changed_meanwhile(users: Any) -> None:
+    user = make_user()
+    await users.add(user)
+    await users.change_email(user.id, Email("first@example.com"), user.email)
+
+    assert await users.change_email(user.id, Email("second@example.com"), user.email) is None
+    assert (await users.get(user.id)).email == Email("first@example.com")
+
+
+async def test_change_email_to_another_users_address_in_any_case_is_refused(users: Any) -> None:
+    ada, bob = make_user("ada@example.com"), make_user("bob@example.com")
+    await users.add(ada)
+    await users.add(bob)
+
+    with pytest.raises(EmailTaken):
+        await users.change_email(ada.id, Email("BOB@example.com"), ada.email)
+
+    assert await users.get(ada.id) == ada
+
+
+async def test_remove_deletes_the_user_once(users: Any) -> None:
+    ada, bob = make_user("ada@example.com"), make_user("bob@example.com")
+    await users.add(ada)
+    await users.add(bob)
+
+    assert await users.remove(ada.id) is True
+    assert await users.remove(ada.id) is False
+
+    assert await users.get(ada.id) is None
+    assert await users.by_email(ada.email) is None
+    assert await users.get(bob.id) == bob

@@ -4,7 +4,7 @@ key prefix), or the embedded SQLite default in a temporary folder."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from adapters.clock import FakeClock
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
 from tests.integration.conformance import Conformance, Seen
+from tests.integration.mailbox import Mailbox, smtp_server
 from tests.integration.serving import ServiceTestServer
 
 SESSION_SECRET = "integration-tests-secret-" + "0" * 16
@@ -106,6 +107,22 @@ async def client(shared_settings: MakeSettings, make_client: MakeClient) -> Clie
     The stores are asked for first, so they are torn down after the app has closed.
     """
     return await make_client(shared_settings())
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[Mailbox]:
+    """A local SMTP server of this test's own; `mailbox.settings()` points coatcheck at it."""
+    async with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+async def mail_client(
+    mailbox: Mailbox, shared_settings: MakeSettings, make_client: MakeClient
+) -> Client:
+    """An app on PostgreSQL and Redis that sends its email to the test's SMTP server. (The
+    server and the stores are asked for first: they are torn down after the app.)"""
+    return await make_client(shared_settings(**mailbox.settings()))
 
 
 REGISTRATION = {"email": "ada@example.com", "name": "Ada Lovelace", "password": "correct horse"}

@@ -7,6 +7,7 @@ import asyncio
 
 from aiohttp import ClientResponse
 
+from entrypoints.http.keys import SERVICES
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client
 
 COOKIE = "coatcheck"
@@ -65,6 +66,11 @@ async def status_with_token(client: Client, token: str) -> int:
     """Who am I, with this bearer token and nothing from the cookie jar."""
     client.session.cookie_jar.clear()
     return (await client.get("/authentication", headers=bearer(token))).status
+
+
+async def settled(client: Client) -> None:
+    """Wait for what the app does after its answers (letters, known devices) to be done."""
+    await client.app[SERVICES].outbox.settle()
 
 
 async def raw_exchange(port: int, request: bytes) -> bytes:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from adapters.clock import FakeClock
@@ -287,3 +288,31 @@ async def test_migrate_with_sessions_in_the_embedded_file_migrates_both_stores(
     postgres, embedded = out.splitlines()
     assert postgres.startswith("PostgreSQL: applied ")
     assert embedded.startswith(f"embedded SQLite: applied {len(sqlite_migrations())} migration(s)")
+
+
+async def test_users_delete_removes_the_user_and_ends_every_session_at_once(
+    client: Client,
+    tickets: Tickets,
+    coatcheck: Cli,
+    caplog: pytest.LogCaptureFixture,
+    postgres_dsn: str,
+) -> None:
+    cookies = [await tickets.register(), await tickets.log_in()]
+    token = await tickets.token()
+
+    code, out, err = await coatcheck("users", "delete", EMAIL.upper())
+
+    assert code == 0, err
+    assert out.strip() == f"deleted {EMAIL} and everything stored about them; ended 3 session(s)"
+    assert [await status_with_ticket(client, ticket) for ticket in cookies] == [401, 401]
+    assert await status_with_token(client, token) == 401
+    client.session.cookie_jar.clear()
+    assert (await client.post("/authentication/log-in", json=CREDENTIALS)).status == 401
+    connection = await asyncpg.connect(postgres_dsn)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM users") == 0
+    finally:
+        await connection.close()
+    code, _out, err = await coatcheck("users", "delete", EMAIL)
+    assert (code, err.strip()) == (1, f"coatcheck: no user has the email {EMAIL}")
+    assert_no_ticket_printed(coatcheck, tickets, caplog)

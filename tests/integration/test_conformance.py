@@ -24,6 +24,7 @@ ADA = {
     "email": "ada@example.com",
     "name": "Ada Lovelace",
     "createdAt": "2024-05-01T12:00:00.000Z",
+    "emailVerified": False,
 }
 
 
@@ -71,7 +72,7 @@ def test_a_body_unlike_its_schema_is_caught(
 def test_a_missing_field_is_caught(document: dict[str, Any]) -> None:
     body = b'{"id": "6f1c2a4e-3b7d-4e8f-9a0b-1c2d3e4f5a6b", "email": "ada@example.com"}'
     violations = check(document, "GET", "/authentication", 200, JSON, body)
-    assert len(violations) == 2
+    assert len(violations) == 3
     assert all("is a required property" in violation for violation in violations)
 
 
@@ -132,5 +133,5 @@ async def test_an_answer_unlike_its_declaration_fails_the_test_that_receives_it(
     conformance.watch(app)
     client = await aiohttp_client(app)
     assert (await client.get("/liar")).status == 200
-    assert len(conformance.violations) == 4  # id's type; email, name, createdAt missing
+    assert len(conformance.violations) == 5  # id's type; email, name, createdAt, emailVerified
     conformance.violations.clear()  # caught as it should be: this test passes

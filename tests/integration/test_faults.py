@@ -53,7 +53,9 @@ async def own_postgres(own_postgres_cluster: PostgresServer) -> PostgresServer:
     """The module's cluster, with no users table yet for this test."""
     connection = await asyncpg.connect(own_postgres_cluster.dsn)
     try:
-        await connection.execute("DROP TABLE IF EXISTS users, schema_migrations")
+        await connection.execute(
+            "DROP TABLE IF EXISTS account_tokens, seen_devices, users, schema_migrations"
+        )
     finally:
         await connection.close()
     return own_postgres_cluster

@@ -28,7 +28,7 @@ async def test_register_answers_201_with_user_json_and_a_session_cookie(client: 
 
     assert response.status == 201
     body = await response.json()
-    assert set(body) == {"id", "email", "name", "createdAt"}
+    assert set(body) == {"id", "email", "name", "createdAt", "emailVerified"}
     assert body["email"] == REGISTRATION["email"]
     assert body["name"] == REGISTRATION["name"]
     text = await response.text()

@@ -4,6 +4,7 @@ and round trips that do not grow with the number of sessions."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,9 @@ from redis.asyncio.connection import Connection
 from adapters.redis_client import create_redis
 from adapters.redis_login_attempts import RedisLoginAttempts
 from adapters.redis_sessions import RedisSessions
+from adapters.session_records import encode_compact
 from domain.errors import StoreUnavailable
-from domain.model import SessionKind
+from domain.model import Email, Name, SessionKind
 from domain.tickets import SessionTicket, TicketKey
 from tests.factories import NOW, digest_for, make_session
 
@@ -147,7 +149,7 @@ async def test_stored_values_hold_no_ticket_and_the_record_no_digest(
     assert record is not None
     assert digest.encode() not in record
     assert bytes.fromhex(digest)[:16] not in record  # not even the part the key holds
-    assert len(ormsgpack.unpackb(record)) == 13  # the fields session_records names
+    assert len(ormsgpack.unpackb(record)) == 14  # the fields session_records names
     for key in await keys_of(client, redis_space[1]):
         is_string = await client.type(key) == b"string"
         values = [await client.get(key)] if is_string else await client.zrange(key, 0, -1)
@@ -192,6 +194,7 @@ async def test_each_operation_takes_a_fixed_number_of_round_trips(
     sessions, trips = counted
     user = uuid.uuid4()
     session = make_session(user)
+    await sessions.replace(digest_for("none"), session)  # a script's first use loads it
     assert await trips.of(sessions.add(digest_for("a"), session)) == 2  # index, then record
     assert await trips.of(sessions.get(digest_for("a"))) == 1
     assert await trips.of(sessions.get(digest_for("none"))) == 2  # and under 0.1's key
@@ -230,3 +233,52 @@ async def test_unreachable_redis_raises_store_unavailable_naming_no_address() ->
             assert str(raised.value) == "session store unavailable"
     finally:
         await client.aclose()
+
+
+async def test_a_record_written_before_email_verified_reads_renews_and_is_rewritten(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    session = make_session(uuid.uuid4())
+    assert session.user is not None
+    await sessions.add(digest_for("a"), session)
+    key = record_key(redis_space[1], digest_for("a"))
+    earlier = ormsgpack.unpackb(await client.get(key))[:13]  # as the release before wrote it
+    await client.set(key, ormsgpack.packb(earlier), keepttl=True)
+
+    assert await sessions.get(digest_for("a")) == session  # read as not verified
+    renewed = evolve(session, last_seen_at=NOW + timedelta(minutes=2))
+    assert await sessions.replace(digest_for("a"), renewed) is True
+    assert await sessions.get(digest_for("a")) == renewed
+    expiry = await client.pexpiretime(key)
+    verified = evolve(session.user, email_verified=True)
+
+    assert await sessions.update_user(verified) == 1
+
+    assert await client.pexpiretime(key) == expiry  # KEEPTTL
+    assert await sessions.get(digest_for("a")) == evolve(renewed, user=verified)
+    assert len(ormsgpack.unpackb(await client.get(key))) == 14
+
+
+async def test_a_json_record_gets_the_card_with_its_verified_state(
+    client: redis.Redis, redis_space: tuple[str, str]
+) -> None:
+    sessions = RedisSessions(client, prefix=redis_space[1], encoding="json")
+    session = make_session(uuid.uuid4())
+    assert session.user is not None
+    await sessions.add(digest_for("a"), session)
+    verified = evolve(session.user, email_verified=True)
+
+    assert await sessions.update_user(verified) == 1
+
+    raw = await client.get(f"{redis_space[1]}session:{digest_for('a')}")
+    assert json.loads(raw)["user"]["email_verified"] is True
+    assert await sessions.get(digest_for("a")) == evolve(session, user=verified)
+
+
+def test_a_typical_compact_record_stays_within_220_bytes() -> None:
+    session = make_session(uuid.uuid4(), user_agent="M" * 110, address="203.0.113.7")
+    assert session.user is not None
+    card = evolve(session.user, email=Email("a" * 15 + "@example.com"), name=Name("N" * 12))
+    assert len(card.email.value) == 27
+    record = encode_compact(evolve(session, user=evolve(card, email_verified=True)))
+    assert len(record) <= 220

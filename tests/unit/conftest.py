@@ -17,7 +17,10 @@ import pytest
 from adapters.bcrypt_hasher import BcryptHasher
 from adapters.clock import FakeClock
 from adapters.in_memory import (
+    InMemoryAccountTokens,
+    InMemoryKnownDevices,
     InMemoryLoginAttempts,
+    InMemoryOutbox,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
@@ -55,7 +58,11 @@ class Domain(Services):
         return user
 
     async def sign_up(self, email: str = EMAIL, password: str = PASSWORD) -> LoggedIn:
-        return await self.register_user(Email(email), Name(NAME), NewPassword(password), CLIENT)
+        registered = await self.register_user(
+            Email(email), Name(NAME), NewPassword(password), CLIENT
+        )
+        assert registered.logged_in is not None
+        return registered.logged_in
 
     async def logged_in(
         self,
@@ -83,6 +90,8 @@ class Build(Protocol):
         login_attempts: InMemoryLoginAttempts = ...,
         session_events: InMemorySessionEvents = ...,
         ticket_key: TicketKey = ...,
+        outbox: InMemoryOutbox = ...,
+        require_verified_email: bool = ...,
     ) -> Domain: ...
 
 
@@ -92,8 +101,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def users() -> InMemoryUsers:
-    return InMemoryUsers()
+def users(
+    account_tokens: InMemoryAccountTokens, known_devices: InMemoryKnownDevices
+) -> InMemoryUsers:
+    return InMemoryUsers(account_tokens, known_devices)
 
 
 @pytest.fixture
@@ -104,6 +115,21 @@ def sessions() -> InMemorySessions:
 @pytest.fixture
 def attempts() -> InMemoryLoginAttempts:
     return InMemoryLoginAttempts()
+
+
+@pytest.fixture
+def account_tokens() -> InMemoryAccountTokens:
+    return InMemoryAccountTokens()
+
+
+@pytest.fixture
+def known_devices() -> InMemoryKnownDevices:
+    return InMemoryKnownDevices()
+
+
+@pytest.fixture
+def outbox() -> InMemoryOutbox:
+    return InMemoryOutbox()
 
 
 @pytest.fixture
@@ -144,6 +170,9 @@ async def build(
     ticket_key: TicketKey,
     session_policy: SessionPolicy,
     throttle_policy: ThrottlePolicy,
+    account_tokens: InMemoryAccountTokens,
+    known_devices: InMemoryKnownDevices,
+    outbox: InMemoryOutbox,
 ) -> AsyncIterator[Build]:
     """The service's own composition root (build_container) with every store, the clock, the
     hasher and the policies overridden: no file, pool or connection is opened."""
@@ -160,6 +189,9 @@ async def build(
                 "hasher": hasher,
                 "session_policy": session_policy,
                 "throttle_policy": throttle_policy,
+                "account_tokens": account_tokens,
+                "known_devices": known_devices,
+                "outbox": outbox,
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))

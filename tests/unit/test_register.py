@@ -49,9 +49,11 @@ async def test_register_never_stores_the_ticket_itself(app: Domain) -> None:
 
 
 async def test_register_with_remember_me_starts_a_remembered_session(app: Domain) -> None:
-    logged_in = await app.register_user(
+    registered = await app.register_user(
         Email(EMAIL), Name(NAME), NewPassword(PASSWORD), CLIENT, SessionKind.REMEMBERED
     )
+    logged_in = registered.logged_in
+    assert logged_in is not None
     assert logged_in.session.kind is SessionKind.REMEMBERED
     assert logged_in.session.expires_at == app.clock.now() + app.session_policy.persistent.idle
 

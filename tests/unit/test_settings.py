@@ -88,6 +88,61 @@ def test_timeouts_become_the_session_policy() -> None:
     assert policy.single_session is True
 
 
+def test_the_embedded_default_prints_email_and_shared_stores_send_none_unless_told() -> None:
+    assert load_settings().email_delivery == "console"
+    shared = {"redis_url": "redis://127.0.0.1:6379/0", "session_secret": SECRET}
+    assert load_settings(**shared).email_delivery == "none"
+    assert load_settings(**shared, email_backend="console").email_delivery == "console"
+    assert load_settings(email_backend="none").email_delivery == "none"
+
+
+def test_smtp_needs_a_host_a_sender_and_a_public_base_url_and_never_prints_the_password() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(email_backend="smtp", smtp_password="hunter2")
+    message = str(raised.value)
+    assert "SMTP_HOST, EMAIL_FROM, PUBLIC_BASE_URL" in message
+    assert "hunter2" not in message
+    settings = load_settings(
+        email_backend="smtp",
+        smtp_host="smtp.example.com",
+        email_from="Example <no-reply@example.com>",
+        public_base_url="https://auth.example.com/",
+    )
+    assert (settings.smtp_port, settings.smtp_tls) == (587, "starttls")
+    assert settings.base_url == "https://auth.example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("public_base_url", "ftp://example.com"),
+        ("public_base_url", "https://example.com/?next=x"),
+        ("public_base_url", "https://user@example.com"),
+        ("email_from", "no address here"),
+        ("smtp_tls", "sometimes"),
+        ("email_backend", "carrier-pigeon"),
+    ],
+)
+def test_bad_email_settings_are_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(**{name: value})
+    assert name.upper() in str(raised.value)
+
+
+def test_token_lifetimes_and_email_throttle_come_from_the_settings() -> None:
+    settings = load_settings(
+        password_reset_ttl=600, email_throttle_recipient_limit=2, email_throttle_window=60
+    )
+    assert settings.token_lifetimes().password_reset == timedelta(minutes=10)
+    assert settings.token_lifetimes().verify_email == timedelta(days=1)
+    policy = settings.mail_throttle_policy()
+    assert (policy.recipient_limit, policy.client_limit, policy.window) == (
+        2,
+        20,
+        timedelta(minutes=1),
+    )
+
+
 def test_an_accounts_window_must_outlast_its_longest_lock_out() -> None:
     # Else an account's failures would be forgotten while it is locked, and growth lost.
     with pytest.raises(ConfigError, match="THROTTLE_ACCOUNT_WINDOW"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from adapters.sqlite.connection import Database
 from adapters.timestamps import iso_utc
@@ -13,13 +14,21 @@ from domain.ports import StoredSession
 
 _SESSION_SELECT = (
     "SELECT digest, id, user_id, kind, created_at, last_seen_at, expires_at,"
-    " absolute_expires_at, user_agent, address, user_email, user_name, user_created_at"
-    " FROM sessions WHERE "
+    " absolute_expires_at, user_agent, address, user_email, user_name, user_created_at,"
+    " user_email_verified FROM sessions WHERE "
 )
 
 
-def _session_row(digest: str, session: Session) -> dict[str, str | None]:
-    user = session.user
+def _card(user: PublicUser | None) -> dict[str, str | bool | None]:
+    return {
+        "user_email": None if user is None else user.email.value,
+        "user_name": None if user is None else user.name.value,
+        "user_created_at": None if user is None else iso_utc(user.created_at),
+        "user_email_verified": None if user is None else user.email_verified,
+    }
+
+
+def _session_row(digest: str, session: Session) -> dict[str, str | bool | None]:
     return {
         "digest": digest,
         "id": session.id,
@@ -31,20 +40,19 @@ def _session_row(digest: str, session: Session) -> dict[str, str | None]:
         "absolute_expires_at": iso_utc(session.absolute_expires_at),
         "user_agent": session.client.user_agent,
         "address": session.client.address,
-        "user_email": None if user is None else user.email.value,
-        "user_name": None if user is None else user.name.value,
-        "user_created_at": None if user is None else iso_utc(user.created_at),
+        **_card(session.user),
     }
 
 
-def _stored_session(row: Sequence[str]) -> StoredSession:
+def _stored_session(row: Sequence[Any]) -> StoredSession:
     digest, session_id, user_id, kind, *moments, user_agent, address = row[:10]
-    email, name, user_created_at = row[10:]
+    email, name, user_created_at, verified = row[10:]
     created_at, last_seen_at, expires_at, absolute_expires_at = map(datetime.fromisoformat, moments)
     owner = uuid.UUID(user_id)
     user = None
     if email is not None:
-        user = PublicUser(owner, Email(email), Name(name), datetime.fromisoformat(user_created_at))
+        created = datetime.fromisoformat(user_created_at)
+        user = PublicUser(owner, Email(email), Name(name), created, bool(verified))
     return StoredSession(
         digest,
         Session(
@@ -75,9 +83,10 @@ class SqliteSessions:
             await connection.execute(
                 "INSERT OR REPLACE INTO sessions (digest, id, user_id, kind, created_at,"
                 " last_seen_at, expires_at, absolute_expires_at, user_agent, address,"
-                " user_email, user_name, user_created_at) VALUES (:digest, :id, :user_id,"
-                " :kind, :created_at, :last_seen_at, :expires_at, :absolute_expires_at,"
-                " :user_agent, :address, :user_email, :user_name, :user_created_at)",
+                " user_email, user_name, user_created_at, user_email_verified) VALUES (:digest,"
+                " :id, :user_id, :kind, :created_at, :last_seen_at, :expires_at,"
+                " :absolute_expires_at, :user_agent, :address, :user_email, :user_name,"
+                " :user_created_at, :user_email_verified)",
                 _session_row(digest, session),
             )
 
@@ -86,12 +95,12 @@ class SqliteSessions:
         return _stored_session(rows[0]).session if rows else None
 
     async def replace(self, digest: str, session: Session) -> bool:
+        # Never the user card: update_user may have rewritten it since the session was read.
         changed = await self._database.change(
             "UPDATE sessions SET id = :id, user_id = :user_id, kind = :kind,"
             " created_at = :created_at, last_seen_at = :last_seen_at, expires_at = :expires_at,"
             " absolute_expires_at = :absolute_expires_at, user_agent = :user_agent,"
-            " address = :address, user_email = :user_email, user_name = :user_name,"
-            " user_created_at = :user_created_at WHERE digest = :digest",
+            " address = :address WHERE digest = :digest",
             _session_row(digest, session),
         )
         return changed == 1
@@ -113,6 +122,14 @@ class SqliteSessions:
     async def remove_of_user(self, user_id: uuid.UUID, keep: str | None = None) -> int:
         return await self._database.change(
             "DELETE FROM sessions WHERE user_id = ? AND digest IS NOT ?", (str(user_id), keep)
+        )
+
+    async def update_user(self, user: PublicUser) -> int:
+        return await self._database.change(
+            "UPDATE sessions SET user_email = :user_email, user_name = :user_name,"
+            " user_created_at = :user_created_at, user_email_verified = :user_email_verified"
+            " WHERE user_id = :user_id AND user_email IS NOT NULL",
+            {"user_id": str(user.id), **_card(user)},
         )
 
     async def ping(self) -> None:

@@ -1,9 +1,11 @@
-"""The embedded default: users, sessions and log-in attempts in one SQLite file."""
+"""The embedded default: users (with their one-time tokens and known devices), sessions and
+log-in attempts in one SQLite file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
 from adapters.sqlite.connection import Database
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.migrations import check_schema
@@ -20,6 +22,8 @@ class SqliteStore:
         self.users = SqliteUsers(database)
         self.sessions = SqliteSessions(database)
         self.login_attempts = SqliteLoginAttempts(database)
+        self.account_tokens = SqliteAccountTokens(database)
+        self.known_devices = SqliteKnownDevices(database)
         self.session_events = SqliteSessionEvents(database)
 
     @classmethod

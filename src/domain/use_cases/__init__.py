@@ -6,10 +6,20 @@ from domain.use_cases.authentication import (
     CurrentUser,
     LogIn,
     LogOut,
+    Registered,
     RegisterUser,
 )
-from domain.use_cases.operator import RevokeUserSessions, UserSessions
-from domain.use_cases.passwords import ChangePassword
+from domain.use_cases.deletion import DeleteAccount, EraseUser
+from domain.use_cases.email_address import (
+    ChangeEmail,
+    RequestEmailChange,
+    ResendVerification,
+    SendVerification,
+    VerifyEmail,
+)
+from domain.use_cases.operator import DeleteUser, RevokeUserSessions, UserSessions
+from domain.use_cases.password_reset import RequestPasswordReset, ResetPassword
+from domain.use_cases.passwords import ChangePassword, CurrentPasswordCheck
 from domain.use_cases.sessions import (
     ListSessions,
     RevokeOtherSessions,
@@ -19,16 +29,28 @@ from domain.use_cases.sessions import (
 
 __all__ = [
     "Authenticate",
+    "ChangeEmail",
     "ChangePassword",
     "CheckSession",
+    "CurrentPasswordCheck",
     "CurrentUser",
+    "DeleteAccount",
+    "DeleteUser",
+    "EraseUser",
     "ListSessions",
     "LogIn",
     "LogOut",
     "RegisterUser",
+    "Registered",
+    "RequestEmailChange",
+    "RequestPasswordReset",
+    "ResendVerification",
+    "ResetPassword",
     "RevokeOtherSessions",
     "RevokeSession",
     "RevokeUserSessions",
+    "SendVerification",
     "SessionView",
     "UserSessions",
+    "VerifyEmail",
 ]

@@ -6,10 +6,11 @@ import contextlib
 import uuid
 from collections.abc import Awaitable
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from domain.errors import (
     CoatcheckError,
+    EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
     NotAuthenticated,
@@ -27,10 +28,21 @@ from domain.model import (
     User,
     to_the_second,
 )
+from domain.notices import Notices
 from domain.ports import Clock, Events, PasswordHasher, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from domain.throttle import LoginThrottle
 from domain.tickets import DeviceToken, SessionTicket, TicketKey
+from domain.token_issuer import TokenIssuer
+from domain.tokens import TokenPurpose
+from domain.use_cases.email_address import SendVerification
+from domain.use_cases.password_forms import matching_form, spend_a_miss
+
+
+@frozen
+class Registered:
+    user: User
+    logged_in: LoggedIn | None  # None while a verified address is required to log in
 
 
 class RegisterUser:
@@ -45,7 +57,9 @@ class RegisterUser:
       step, the confirmation, succeeds after the session is stored. A registration that
       failed leaves no user that can log in or that holds the email: a later registration
       of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
-    - the client's device is known on the account from now on.
+    - the client's device is known on the account from now on;
+    - a link to verify the address is sent; when a verified address is required to log in,
+      no session starts until it is followed.
     """
 
     def __init__(
@@ -56,6 +70,9 @@ class RegisterUser:
         issuer: SessionIssuer,
         clock: Clock,
         events: Events,
+        send_verification: SendVerification,
+        notices: Notices,
+        require_verified_email: bool = False,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -63,6 +80,9 @@ class RegisterUser:
         self._issuer = issuer
         self._clock = clock
         self._events = events
+        self._send_verification = send_verification
+        self._notices = notices
+        self._require_verified_email = require_verified_email
 
     async def __call__(
         self,
@@ -73,7 +93,7 @@ class RegisterUser:
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
         device: DeviceToken | None = None,
-    ) -> LoggedIn:
+    ) -> Registered:
         await self._throttle.registration(client.address)
         if await self._users.by_email(email) is not None:
             raise EmailTaken()
@@ -84,6 +104,24 @@ class RegisterUser:
             password_hash=await self._hasher.hash(password),
             created_at=to_the_second(self._clock.now()),
         )
+        if self._require_verified_email:
+            await self._users.add(user)  # no session to wait for: real at once
+            logged_in = None
+        else:
+            logged_in = await self._start(user, kind, client, replacing, device)
+        self._events.registered(user)
+        self._send_verification(user)
+        self._notices.seen(user, client)  # its first device: remembered, nobody told
+        return Registered(user, logged_in)
+
+    async def _start(
+        self,
+        user: User,
+        kind: SessionKind,
+        client: ClientInfo,
+        replacing: SessionTicket | None,
+        device: DeviceToken | None,
+    ) -> LoggedIn:
         await self._users.add_pending(user)  # raises EmailTaken if a real user has the email
         logged_in = await self._issuer.start(user, kind, client)
         try:
@@ -94,9 +132,8 @@ class RegisterUser:
         if not confirmed:  # a concurrent registration of the email replaced this one
             await self._issuer.end(logged_in.ticket)
             raise EmailTaken()
-        self._events.registered(user)
         await self._issuer.end(replacing, EndReason.REPLACED)
-        return evolve(logged_in, device=await self._known(email, device))
+        return evolve(logged_in, device=await self._known(user.email, device))
 
     async def _known(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
         """The device, known on the new account from now on; the user exists already, so a
@@ -104,30 +141,6 @@ class RegisterUser:
         with contextlib.suppress(StoreUnavailable):
             return await self._throttle.know(email, device)
         return None
-
-
-def _forms(password: Password) -> list[Password]:
-    typed = password.as_typed()
-    return [password] if typed is None else [password, typed]
-
-
-async def matching_form(
-    hasher: PasswordHasher, password: Password, password_hash: str
-) -> Password | None:
-    """The form of the password that the hash was made of: its normalised form or, for a
-    hash made before passwords were normalised, the form it was typed in; None if neither.
-    A miss costs what `spend_a_miss` costs."""
-    for form in _forms(password):
-        if await hasher.verify(form, password_hash):
-            return form
-    return None
-
-
-async def spend_a_miss(hasher: PasswordHasher, password: Password) -> None:
-    """What checking this password against a hash it misses costs, for an email that has no
-    user: as many verifications as `matching_form` makes."""
-    for form in _forms(password):
-        await hasher.verify_dummy(form)
 
 
 async def _quietly(step: Awaitable[None]) -> None:
@@ -143,9 +156,14 @@ class LogIn:
       unknown email costs what a wrong password does;
     - throttled per account (or per device known there) and per client address
       (TooManyAttempts); the client's device is known on the account from now on;
+    - when required, the address must be verified (EmailNotVerified, once the password
+      is right);
     - a hash made with an outdated cost, or of a password before it was normalised, is
       upgraded;
-    - the session the client held before, if any, ends; the new one has a fresh ticket.
+    - the session the client held before, if any, ends; the new one has a fresh ticket,
+      and carries the user as stored once it exists;
+    - password-reset links sent before stop working; a log-in from a device the account
+      has not been seen on is told to its address.
     """
 
     def __init__(
@@ -154,13 +172,21 @@ class LogIn:
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         issuer: SessionIssuer,
+        sessions: Sessions,
+        tokens: TokenIssuer,
+        notices: Notices,
         events: Events,
+        require_verified_email: bool = False,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._throttle = throttle
         self._issuer = issuer
+        self._sessions = sessions
+        self._tokens = tokens
+        self._notices = notices
         self._events = events
+        self._require_verified_email = require_verified_email
 
     async def __call__(
         self,
@@ -182,12 +208,20 @@ class LogIn:
             self._events.log_in_failed("invalid-credentials")
             raise InvalidCredentials()
         device = await self._throttle.succeeded(attempt)
+        if self._require_verified_email and not user.email_verified:
+            self._events.log_in_failed("email-not-verified")
+            raise EmailNotVerified()
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password, outdated=matched is not password)
         await self._issuer.end(replacing, EndReason.REPLACED)
         logged_in = await self._issuer.start(user, kind, client)
         known_hashes = {verified_hash, user.password_hash}
-        await self._end_if_password_changed(logged_in, password, known_hashes)
+        stored = await self._end_if_password_changed(logged_in, password, known_hashes)
+        if stored.public != user.public:  # verified or changed meanwhile: show it at once
+            await self._sessions.update_user(stored.public)
+            logged_in = evolve(logged_in, user=stored)
+        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
+        self._notices.seen(logged_in.user, client)
         self._events.logged_in(user, logged_in.session)
         return evolve(logged_in, device=device)
 
@@ -202,15 +236,16 @@ class LogIn:
 
     async def _end_if_password_changed(
         self, logged_in: LoggedIn, password: Password, known_hashes: set[str]
-    ) -> None:
+    ) -> User:
         """A password change that ended every session while this log-in checked the old
-        password must end this session too. (Another log-in's cost upgrade is no change.)"""
+        password must end this session too. (Another log-in's cost upgrade is no change.)
+        The user as stored now, otherwise."""
         stored = await self._users.get(logged_in.user.id)
         if stored is not None and (
             stored.password_hash in known_hashes
             or await self._hasher.verify(password, stored.password_hash)
         ):
-            return
+            return stored
         await self._issuer.end(logged_in.ticket, EndReason.PASSWORD_CHANGED)
         self._events.log_in_failed("password-changed")
         raise InvalidCredentials()

@@ -1,4 +1,5 @@
-"""What an operator does about a user's sessions, by email (the CLI's answer to a stolen cookie)."""
+"""What an operator does about a user, by email: their sessions (the CLI's answer to a stolen
+cookie), and deleting them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from domain.errors import UserNotFound
 from domain.events import EndReason
 from domain.model import Email, Session, User
 from domain.ports import Clock, Events, SessionEvents, Sessions, Users
+from domain.use_cases.deletion import EraseUser
 from domain.use_cases.sessions import revoke_all, revoke_by_id
 
 
@@ -59,3 +61,15 @@ class RevokeUserSessions:
             ended = 1
         self._events.sessions_ended(user.id, ended, "operator")
         return ended
+
+
+class DeleteUser:
+    """Deletes a user and everything stored about them (EraseUser); returns how many
+    sessions ended."""
+
+    def __init__(self, users: Users, erase: EraseUser) -> None:
+        self._users = users
+        self._erase = erase
+
+    async def __call__(self, email: Email) -> int:
+        return await self._erase(await _user(self._users, email), "operator-delete")

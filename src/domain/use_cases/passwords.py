@@ -1,44 +1,88 @@
-"""Changing a password."""
+"""Changing a password, and the check of the current one that guards every account change."""
 
 from __future__ import annotations
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from domain.errors import NotAuthenticated, WrongPassword
 from domain.events import EndReason
-from domain.model import ClientInfo, NewPassword, Password
+from domain.model import ClientInfo, NewPassword, Password, User
+from domain.notices import Notices
 from domain.ports import Events, PasswordHasher, SessionEvents, Sessions, Users
 from domain.sessions import Authenticated, LoggedIn, SessionIssuer
 from domain.throttle import LoginThrottle
 from domain.tickets import DeviceToken
-from domain.use_cases.authentication import matching_form
+from domain.token_issuer import TokenIssuer
+from domain.tokens import TokenPurpose
+from domain.use_cases.password_forms import matching_form
 from domain.use_cases.sessions import revoke_all
+
+
+@frozen
+class PasswordChecked:
+    """The caller's user, and the device token its client keeps (None when not throttled)."""
+
+    user: User
+    device: DeviceToken | None
+
+
+class CurrentPasswordCheck:
+    """The caller's user, once the current password they gave is right.
+
+    - a wrong password raises WrongPassword (the caller is logged in: not a 401);
+    - attempts are throttled like log-ins (TooManyAttempts), per device known there too.
+    """
+
+    def __init__(self, users: Users, hasher: PasswordHasher, throttle: LoginThrottle) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._throttle = throttle
+
+    async def __call__(
+        self,
+        caller: Authenticated,
+        password: Password,
+        client: ClientInfo,
+        device: DeviceToken | None = None,
+    ) -> PasswordChecked:
+        user = await self._users.get(caller.session.user_id)
+        if user is None:
+            raise NotAuthenticated()
+        attempt = await self._throttle.attempt(user.email, client.address, device)
+        if await matching_form(self._hasher, password, user.password_hash) is None:
+            raise WrongPassword()
+        return PasswordChecked(user, await self._throttle.succeeded(attempt))
 
 
 class ChangePassword:
     """Replaces the caller's password.
 
-    - the current password must be right (WrongPassword; nothing changes), and
-      attempts are throttled like log-ins; a concurrent change wins, never both;
+    - the current password must be right (CurrentPasswordCheck; nothing changes
+      otherwise); a concurrent change wins, never both;
     - every session of the user ends, the caller's included, and the caller gets
-      a new session with a fresh ticket: old tickets stop working everywhere.
+      a new session with a fresh ticket: old tickets stop working everywhere;
+    - password-reset links sent before stop working, and the account's address is told.
     """
 
     def __init__(
         self,
         users: Users,
         hasher: PasswordHasher,
-        throttle: LoginThrottle,
+        check: CurrentPasswordCheck,
         sessions: Sessions,
         issuer: SessionIssuer,
+        tokens: TokenIssuer,
+        notices: Notices,
         events: Events,
         session_events: SessionEvents,
     ) -> None:
         self._users = users
         self._hasher = hasher
-        self._throttle = throttle
+        self._check = check
         self._sessions = sessions
         self._issuer = issuer
+        self._tokens = tokens
+        self._notices = notices
         self._events = events
         self._session_events = session_events
 
@@ -50,21 +94,18 @@ class ChangePassword:
         client: ClientInfo,
         device: DeviceToken | None = None,
     ) -> LoggedIn:
-        user = await self._users.get(caller.session.user_id)
-        if user is None:
-            raise NotAuthenticated()
-        attempt = await self._throttle.attempt(user.email, client.address, device)
-        if await matching_form(self._hasher, current_password, user.password_hash) is None:
-            raise WrongPassword()
-        device = await self._throttle.succeeded(attempt)
+        checked = await self._check(caller, current_password, client, device)
+        user = checked.user
         new_hash = await self._hasher.hash(new_password)
         if not await self._users.set_password_hash(user.id, new_hash, replacing=user.password_hash):
             raise WrongPassword()  # changed by someone else since we checked it
+        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
         ended = await revoke_all(
             self._sessions, self._session_events, user.id, EndReason.PASSWORD_CHANGED
         )
         self._events.sessions_ended(user.id, ended, "password-change")
+        self._notices.password_changed(user, client)
         logged_in = await self._issuer.start(
             evolve(user, password_hash=new_hash), caller.session.kind, client
         )
-        return evolve(logged_in, device=device)
+        return evolve(logged_in, device=checked.device)

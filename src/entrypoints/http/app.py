@@ -17,7 +17,15 @@ from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
 from entrypoints.http.origin import origin_middleware
 from entrypoints.http.problems import OVERLOADED, problem_middleware
-from entrypoints.http.routes import account, authentication, health, passwords, sessions, verify
+from entrypoints.http.routes import (
+    account,
+    account_life,
+    authentication,
+    health,
+    passwords,
+    sessions,
+    verify,
+)
 from entrypoints.http.routes import metrics as metrics_routes
 from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
 from entrypoints.metrics import Metrics
@@ -63,6 +71,7 @@ def create_app(
         verify.routes,
         sessions.routes,
         passwords.routes,
+        account_life.routes,
         health.routes,
         openapi.routes,
     ):

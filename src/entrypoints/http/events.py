@@ -9,6 +9,7 @@ text messages:
     {"type": "ready", "session": "<public id>", "expiresAt": "<time>"}   once, first
     {"type": "sessions-changed"}        a session of the same user started or ended
     {"type": "session-ended", "reason": "logged-out" | "revoked" | "password-changed"
+                                        | "password-reset" | "account-deleted"
                                         | "replaced" | "expired" | "ended"}
 
 after which it closes the socket with code 4001 ("session ended"); 1001 when the server
@@ -58,7 +59,8 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     JSON text messages: `{"type": "ready", "session", "expiresAt"}` first, then
     `{"type": "sessions-changed"}` whenever another session of the user starts or ends,
     and `{"type": "session-ended", "reason"}` (logged-out, revoked, password-changed,
-    replaced, expired, ended) just before the server closes the socket with code 4001.
+    password-reset, account-deleted, replaced, expired, ended) just before the server closes
+    the socket with code 4001.
     Refused from a foreign Origin; never renews the session.
     """
     hub = request.app[HUB]

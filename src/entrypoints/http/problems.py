@@ -15,14 +15,18 @@ from prometheus_client import Counter
 
 from domain.errors import (
     CoatcheckError,
+    EmailNotVerified,
     EmailTaken,
+    EmailUnavailable,
     InvalidCredentials,
+    InvalidToken,
     InvalidValue,
     NotAuthenticated,
     Overloaded,
     SessionNotFound,
     StoreUnavailable,
     TooManyAttempts,
+    TooManyEmails,
     UserNotFound,
     WrongPassword,
 )
@@ -86,16 +90,20 @@ _KINDS: dict[type[Exception], Kind] = {
     MalformedRequest: Kind("malformed-request", 400, "Malformed request"),
     InvalidValue: Kind("invalid-request", 400, "Invalid request"),
     WrongPassword: Kind("wrong-password", 400, "Wrong current password"),
+    InvalidToken: Kind("invalid-token", 400, "Invalid or expired link"),
     InvalidCredentials: Kind("invalid-credentials", 401, "Invalid credentials"),
     NotAuthenticated: Kind("not-authenticated", 401, "Not authenticated"),
     CrossSiteRequest: Kind("cross-site-request", 403, "Cross-site request refused"),
+    EmailNotVerified: Kind("email-not-verified", 403, "Email address not verified"),
     SessionNotFound: Kind("not-found", 404, "Not found"),
     UserNotFound: Kind("not-found", 404, "Not found"),
     EmailTaken: Kind("email-taken", 409, "Email already registered"),
     NotJson: Kind("unsupported-media-type", 415, "Unsupported media type"),
     HeaderFieldsTooLarge: Kind("header-fields-too-large", 431, "Request header fields too large"),
     TooManyAttempts: Kind("too-many-attempts", 429, "Too many attempts"),
+    TooManyEmails: Kind("too-many-emails", 429, "Too many emails asked for"),
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
+    EmailUnavailable: Kind("email-unavailable", 503, "Email not configured"),
     Overloaded: Kind("overloaded", 503, "Service overloaded"),
 }
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
@@ -155,7 +163,7 @@ def _from_error(error: Exception) -> web.Response:
     kind = kind_of(type(error))
     if isinstance(error, RequestInvalid):
         return problem(kind, str(error), errors=error.errors)
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | TooManyEmails):
         retry = str(error.retry_after_seconds)
         return problem(kind, str(error), {"Retry-After": retry})
     if isinstance(error, StoreUnavailable | Overloaded):

@@ -71,11 +71,16 @@ class UserOut(_Out):
     email: str
     name: str
     created_at: Time
+    email_verified: bool = Field(description="a link sent to the address was followed")
 
     @classmethod
     def of(cls, user: PublicUser) -> UserOut:
         return cls(
-            id=user.id, email=user.email.value, name=user.name.value, created_at=user.created_at
+            id=user.id,
+            email=user.email.value,
+            name=user.name.value,
+            created_at=user.created_at,
+            email_verified=user.email_verified,
         )
 
 
@@ -132,6 +137,12 @@ class SessionsOut(RootModel[list[SessionOut]]):
     @classmethod
     def of(cls, views: list[SessionView]) -> SessionsOut:
         return cls([SessionOut.of(view) for view in views])
+
+
+class Accepted(_Out):
+    """A request taken in; whatever it leads to (an email) happens after the answer."""
+
+    detail: str
 
 
 class FieldError(_Out):

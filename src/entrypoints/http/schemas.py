@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
+from domain.errors import InvalidValue
 from domain.model import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -19,6 +20,7 @@ from domain.model import (
     NewPassword,
     Password,
 )
+from domain.tokens import OneTimeToken
 from entrypoints.http.problems import RequestInvalid
 from entrypoints.http.responses import FieldError
 
@@ -55,6 +57,22 @@ NewPasswordField = Annotated[
 ]
 
 
+def _token(value: str) -> OneTimeToken:
+    token = OneTimeToken.parse(value)
+    if token is None:
+        raise InvalidValue("must be a token from an emailed link")
+    return token
+
+
+TokenField = Annotated[
+    OneTimeToken,
+    *_domain_value(
+        _token,
+        {"pattern": "^[A-Za-z0-9_-]{43}$", "description": "the token of an emailed link"},
+    ),
+]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, arbitrary_types_allowed=True)
 
@@ -74,6 +92,28 @@ class LogInBody(_Model):
 class ChangePasswordBody(_Model):
     current_password: PasswordField = Field(alias="currentPassword")
     new_password: NewPasswordField = Field(alias="newPassword")
+
+
+class PasswordResetBody(_Model):
+    email: EmailField
+
+
+class PasswordResetConfirmBody(_Model):
+    token: TokenField
+    new_password: NewPasswordField = Field(alias="newPassword")
+
+
+class TokenBody(_Model):
+    token: TokenField
+
+
+class ChangeEmailBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
+    new_email: EmailField = Field(alias="newEmail")
+
+
+class DeleteAccountBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
 
 
 def _field(location: tuple[int | str, ...]) -> str:

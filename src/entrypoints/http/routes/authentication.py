@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import EmailTaken, InvalidCredentials, TooManyAttempts
+from domain.errors import EmailNotVerified, EmailTaken, InvalidCredentials, TooManyAttempts
 from domain.model import SessionKind
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import services
@@ -14,12 +14,18 @@ from entrypoints.http.schemas import LogInBody, RegisterBody, parse
 from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
 
 routes = web.RouteTableDef()
-_LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
+_LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts, EmailNotVerified)
 
 
 @routes.post("/authentication/register")
 @answers(
-    Reply(201, "registered and logged in", UserOut, cookie=True),
+    Reply(
+        201,
+        "registered and logged in (with REQUIRE_VERIFIED_EMAIL, registered only: no cookie"
+        " until the emailed link is followed)",
+        UserOut,
+        cookie=True,
+    ),
     body=RegisterBody,
     raises=(EmailTaken, TooManyAttempts),
     authenticates=False,
@@ -28,7 +34,7 @@ _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts)
 async def register(request: web.Request) -> web.Response:
     """Create a user and log them in."""
     body = await parse(request, RegisterBody)
-    logged_in = await services(request).register_user(
+    registered = await services(request).register_user(
         body.email,
         body.name,
         body.password,
@@ -36,8 +42,9 @@ async def register(request: web.Request) -> web.Response:
         replacing=await held_ticket(request),
         device=held_device(request),
     )
-    await hand_out(request, logged_in)
-    return json_response(UserOut.of(logged_in.user.public), 201)
+    if registered.logged_in is not None:
+        await hand_out(request, registered.logged_in)
+    return json_response(UserOut.of(registered.user.public), 201)
 
 
 @routes.post("/authentication/log-in")

@@ -13,6 +13,8 @@ const ENDINGS = {
   revoked: "This session was logged out from another device. Log in again.",
   "password-changed": "Your password was changed, which logged this session out. Log in with the new one.",
   replaced: "You logged in again, which ended this session.",
+  "password-reset": "Your password was reset, which logged this session out. Log in with the new one.",
+  "account-deleted": "Your account was deleted.",
   expired: "Your session expired. Log in again.",
   ended: "Your session has ended. Log in again.",
 };
@@ -34,6 +36,7 @@ function show(section) {
   $("main").removeAttribute("aria-busy");
   $("signed-in").hidden = section !== "signed-in";
   $("signed-out").hidden = section !== "signed-out";
+  $("reset-password").hidden = section !== "reset-password";
 }
 
 function signedOut(notice = "", focus = false) {
@@ -54,6 +57,8 @@ async function signedIn(user, focus = false) {
   $("user-name").textContent = user.name;
   $("user-email").textContent = user.email;
   $("change-password-username").value = user.email; // for password managers
+  $("verified").hidden = !user.emailVerified;
+  $("unverified").hidden = user.emailVerified;
   show("signed-in");
   if (focus) $("signed-in-title").focus();
   watch();
@@ -244,9 +249,86 @@ bindForm($("change-password"), async ({ currentPassword, newPassword }) => {
   await refreshSessions();
 });
 
+bindForm($("forgot-password"), async ({ email }) => {
+  await api.askPasswordReset(email);
+  $("forgot-password").reset();
+  announce("If an account has this address, a link to choose a new password is on its way.");
+});
+
+bindForm($("change-email"), async ({ currentPassword, newEmail }) => {
+  await api.askEmailChange(currentPassword, newEmail);
+  $("change-email").reset();
+  announce(`A link is on its way to ${newEmail}: your email changes once it is followed.`);
+});
+
+bindForm($("delete-account"), async ({ currentPassword }) => {
+  watcher?.stop(); // this page ends its own sessions: no need to be told
+  watcher = null;
+  try {
+    await api.deleteAccount(currentPassword);
+  } catch (error) {
+    watch();
+    throw error;
+  }
+  signedOut(ENDINGS["account-deleted"], true);
+});
+
+$("resend-verification").addEventListener("click", async () => {
+  const button = $("resend-verification");
+  button.disabled = true;
+  $("resend-verification-error").hidden = true;
+  try {
+    await api.resendVerification();
+    announce("A new link is on its way.");
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    $("resend-verification-error").textContent = describe(error);
+    $("resend-verification-error").hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+});
+
 document.addEventListener("submit", () => announce(""), { capture: true }); // news is stale now
 
+// An emailed link: /account/#<action>=<token>. The token leaves the address bar at once.
+function emailedLink() {
+  const [action, token] = location.hash.slice(1).split("=", 2);
+  if (!token) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return { action, token };
+}
+
+async function follow({ action, token }) {
+  if (action === "password-reset") {
+    bindForm($("reset-password"), async ({ newPassword }) => {
+      const user = await api.resetPassword(token, newPassword);
+      $("reset-password").reset();
+      announce("Your password was changed, and every other session logged out.");
+      await signedIn(user, true);
+    });
+    show("reset-password");
+    $("reset-password-title").focus();
+    return true;
+  }
+  try {
+    if (action === "verify-email") {
+      await api.verifyEmail(token);
+      announce("Your address is verified.");
+    } else if (action === "change-email") {
+      await api.changeEmail(token);
+      announce("Your email was changed.");
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    announce(describe(error));
+  }
+  return false;
+}
+
 async function start() {
+  const link = emailedLink();
+  if (link && (await follow(link))) return;
   try {
     await signedIn(await api.me());
   } catch (error) {

@@ -62,4 +62,14 @@ export const api = {
   revokeOthers: () => call("DELETE", "/authentication/sessions"),
   changePassword: (currentPassword, newPassword) =>
     call("POST", "/authentication/change-password", { currentPassword, newPassword }),
+  askPasswordReset: (email) => call("POST", "/authentication/password-reset", { email }),
+  resetPassword: (token, newPassword) =>
+    call("POST", "/authentication/password-reset/confirm", { token, newPassword }),
+  verifyEmail: (token) => call("POST", "/authentication/verify-email", { token }),
+  resendVerification: () => call("POST", "/authentication/verify-email/resend"),
+  askEmailChange: (currentPassword, newEmail) =>
+    call("POST", "/authentication/change-email", { currentPassword, newEmail }),
+  changeEmail: (token) => call("POST", "/authentication/change-email/confirm", { token }),
+  deleteAccount: (currentPassword) =>
+    call("DELETE", "/authentication/account", { currentPassword }),
 };

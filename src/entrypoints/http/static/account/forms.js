@@ -29,6 +29,16 @@ export function describe(error) {
       return "Your session has ended. Log in again.";
     case "not-found":
       return "That session has already ended.";
+    case "invalid-token":
+      return "This link is invalid, used or expired. Ask for a new one.";
+    case "too-many-emails":
+      return error.retryAfter
+        ? `Too many emails asked for. Try again in ${seconds(error.retryAfter)}.`
+        : "Too many emails asked for. Try again later.";
+    case "email-unavailable":
+      return "This service sends no email, so this cannot be done here.";
+    case "email-not-verified":
+      return "Verify your address first: follow the link we emailed.";
     case "invalid-request":
       return "Check the fields marked above.";
     default:

@@ -1,0 +1,42 @@
+"""Letters: what coatcheck tells a user by email. The domain says what to tell and to whom;
+an adapter writes the message (its text and HTML parts, and the link of a token)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from attrs import frozen
+
+from domain.model import ClientInfo, Email, Name
+from domain.tokens import OneTimeToken
+
+
+class LetterKind(enum.Enum):
+    PASSWORD_RESET = "password-reset"  # noqa: S105 -- a link to choose a new password
+    VERIFY_EMAIL = "verify-email"  # a link that proves the address is the user's
+    CONFIRM_NEW_EMAIL = "confirm-new-email"  # to the new address: a link that makes the change
+    PASSWORD_CHANGED = "password-changed"  # noqa: S105 -- notice: changed or reset
+    EMAIL_CHANGED = "email-changed"  # notice, to the old address
+    NEW_DEVICE = "new-device"  # notice: a log-in from a browser or client not seen before
+
+    @property
+    def carries_token(self) -> bool:
+        return self in _WITH_TOKEN
+
+
+_WITH_TOKEN = {LetterKind.PASSWORD_RESET, LetterKind.VERIFY_EMAIL, LetterKind.CONFIRM_NEW_EMAIL}
+
+
+@frozen
+class Letter:
+    """A message to one address. A letter with a token is a secret: never log one."""
+
+    kind: LetterKind
+    to: Email
+    name: Name
+    at: datetime
+    token: OneTimeToken | None = None  # prints itself redacted
+    valid_for: timedelta | None = None  # how long the token's link works
+    new_email: Email | None = None  # EMAIL_CHANGED: the address it was changed to
+    client: ClientInfo | None = None  # what the request that caused it came from

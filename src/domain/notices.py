@@ -1,0 +1,66 @@
+"""Security notices by email: the password changed, the address changed, a log-in from a
+browser or client the account had not been seen on."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import partial
+
+from attrs import evolve
+
+from domain.letters import Letter, LetterKind
+from domain.model import ClientInfo, Email, User
+from domain.ports import Clock, KnownDevices, Outbox
+from domain.tickets import TicketKey
+
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+
+
+def address_prefix(address: str) -> str:
+    """The network a client address belongs to: addresses change within one more often
+    than a device moves to another."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP address: taken as it is
+    prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def device_fingerprint(key: TicketKey, client: ClientInfo) -> str:
+    """A device, by its user agent and address prefix, keyed so that a store of them says
+    nothing readable about anyone."""
+    return key.mac(f"device\n{client.user_agent}\n{address_prefix(client.address)}")[:32]
+
+
+class Notices:
+    """Posts the notices; each is a letter to the account's address, sent after the answer."""
+
+    def __init__(self, outbox: Outbox, devices: KnownDevices, key: TicketKey, clock: Clock) -> None:
+        self._outbox = outbox
+        self._devices = devices
+        self._key = key
+        self._clock = clock
+
+    def _letter(self, kind: LetterKind, user: User, client: ClientInfo) -> Letter:
+        return Letter(kind, user.email, user.name, self._clock.now(), client=client)
+
+    def password_changed(self, user: User, client: ClientInfo) -> None:
+        self._outbox.post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
+
+    def email_changed(self, user: User, new_email: Email, client: ClientInfo) -> None:
+        """To the old address (`user` as it was)."""
+        letter = self._letter(LetterKind.EMAIL_CHANGED, user, client)
+        self._outbox.post(evolve(letter, new_email=new_email))
+
+    def seen(self, user: User, client: ClientInfo) -> None:
+        """The user logged in from this client: a notice if the account had been seen on
+        other devices but not this one. Worked out after the answer."""
+        self._outbox.post_later(partial(self._new_device, user, client))
+
+    async def _new_device(self, user: User, client: ClientInfo) -> Letter | None:
+        fingerprint = device_fingerprint(self._key, client)
+        if not await self._devices.remember(user.id, fingerprint, self._clock.now()):
+            return None
+        return self._letter(LetterKind.NEW_DEVICE, user, client)

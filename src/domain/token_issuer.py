@@ -1,0 +1,87 @@
+"""The one place a one-time token is born or used."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from attrs import frozen
+
+from domain.errors import InvalidToken
+from domain.letters import Letter, LetterKind
+from domain.model import Email, User
+from domain.ports import AccountTokens, Clock
+from domain.tickets import TicketKey
+from domain.tokens import OneTimeToken, TokenPurpose, TokenRecord
+
+
+@frozen
+class TokenLifetimes:
+    """How long each kind of emailed link works."""
+
+    password_reset: timedelta = timedelta(minutes=30)
+    verify_email: timedelta = timedelta(days=1)
+    change_email: timedelta = timedelta(hours=1)
+
+    def of(self, purpose: TokenPurpose) -> timedelta:
+        return {
+            TokenPurpose.PASSWORD_RESET: self.password_reset,
+            TokenPurpose.VERIFY_EMAIL: self.verify_email,
+            TokenPurpose.CHANGE_EMAIL: self.change_email,
+        }[purpose]
+
+
+_LETTERS = {
+    TokenPurpose.PASSWORD_RESET: LetterKind.PASSWORD_RESET,
+    TokenPurpose.VERIFY_EMAIL: LetterKind.VERIFY_EMAIL,
+    TokenPurpose.CHANGE_EMAIL: LetterKind.CONFIRM_NEW_EMAIL,
+}
+
+
+class TokenIssuer:
+    """Issues and redeems one-time tokens.
+
+    - 256 random bits; the store keeps only their HMAC digest under the session secret;
+    - one purpose each, and a lifetime; a newer token of the same user and purpose makes
+      the older ones useless;
+    - redeeming takes the token out of the store (single use) and refuses an unknown,
+      used, expired or other-purpose one with the same InvalidToken.
+    """
+
+    def __init__(
+        self, tokens: AccountTokens, key: TicketKey, clock: Clock, lifetimes: TokenLifetimes
+    ) -> None:
+        self._tokens = tokens
+        self._key = key
+        self._clock = clock
+        self.lifetimes = lifetimes
+
+    async def issue(self, user_id: uuid.UUID, purpose: TokenPurpose, email: Email) -> OneTimeToken:
+        token = OneTimeToken.issue()
+        now = self._clock.now()
+        record = TokenRecord(purpose, user_id, email, now + self.lifetimes.of(purpose))
+        await self._tokens.issue(self._key.digest(token), record, now)
+        return token
+
+    async def letter(self, user: User, purpose: TokenPurpose, to: Email | None = None) -> Letter:
+        """The letter that carries a new token of this purpose to `to` (the user's address
+        unless told otherwise: a change of email's goes to the new one)."""
+        to = to or user.email
+        token = await self.issue(user.id, purpose, to)
+        return Letter(
+            _LETTERS[purpose],
+            to,
+            user.name,
+            self._clock.now(),
+            token=token,
+            valid_for=self.lifetimes.of(purpose),
+        )
+
+    async def redeem(self, token: OneTimeToken, purpose: TokenPurpose) -> TokenRecord:
+        record = await self._tokens.take(self._key.digest(token), purpose)
+        if record is None or not record.is_live(self._clock.now()):
+            raise InvalidToken()
+        return record
+
+    async def discard(self, user_id: uuid.UUID, *purposes: TokenPurpose) -> None:
+        await self._tokens.discard(user_id, purposes)

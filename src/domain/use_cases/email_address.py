@@ -1,0 +1,150 @@
+"""The account's address: verifying it, and changing it."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from domain.errors import EmailTaken, EmailUnavailable, InvalidToken, InvalidValue
+from domain.mail_throttle import MailThrottle
+from domain.model import ClientInfo, Email, Password, PublicUser, User
+from domain.notices import Notices
+from domain.ports import Outbox, Sessions, Users
+from domain.sessions import Authenticated
+from domain.tickets import DeviceToken
+from domain.token_issuer import TokenIssuer
+from domain.tokens import OneTimeToken, TokenPurpose
+from domain.use_cases.passwords import CurrentPasswordCheck
+
+
+class SendVerification:
+    """Sends the user a one-time link that proves the address is theirs (made after the
+    answer); a newer link makes the older ones useless. Nothing, without an email backend."""
+
+    def __init__(self, tokens: TokenIssuer, outbox: Outbox) -> None:
+        self._tokens = tokens
+        self._outbox = outbox
+
+    def __call__(self, user: User) -> None:
+        if self._outbox.delivers:
+            self._outbox.post_later(partial(self._tokens.letter, user, TokenPurpose.VERIFY_EMAIL))
+
+
+class ResendVerification:
+    """Sends the caller a new verification link.
+
+    - EmailUnavailable without an email backend; nothing to send once verified;
+    - throttled per address and per client address (TooManyEmails).
+    """
+
+    def __init__(
+        self, users: Users, send: SendVerification, throttle: MailThrottle, outbox: Outbox
+    ) -> None:
+        self._users = users
+        self._send = send
+        self._throttle = throttle
+        self._outbox = outbox
+
+    async def __call__(self, caller: Authenticated, client: ClientInfo) -> None:
+        if not self._outbox.delivers:
+            raise EmailUnavailable()
+        user = await self._users.get(caller.session.user_id)
+        if user is None or user.email_verified:
+            return
+        await self._throttle.attempt(user.email, client.address)
+        self._send(user)
+
+
+class VerifyEmail:
+    """Marks the address a verification token was sent to as verified.
+
+    - the token must be live and unused, and the address still the user's (InvalidToken);
+    - every session of the user shows the new state at once.
+    """
+
+    def __init__(self, users: Users, tokens: TokenIssuer, sessions: Sessions) -> None:
+        self._users = users
+        self._tokens = tokens
+        self._sessions = sessions
+
+    async def __call__(self, token: OneTimeToken) -> PublicUser:
+        record = await self._tokens.redeem(token, TokenPurpose.VERIFY_EMAIL)
+        user = await self._users.verify_email(record.user_id, record.email)
+        if user is None:
+            raise InvalidToken()
+        await self._sessions.update_user(user.public)
+        return user.public
+
+
+class RequestEmailChange:
+    """Sends a one-time link to the new address; following it makes the change.
+
+    - the current password must be right (CurrentPasswordCheck);
+    - the new address must be another one (InvalidValue), and no account's (EmailTaken);
+    - throttled per new address and per client address (TooManyEmails);
+    - EmailUnavailable without an email backend.
+    """
+
+    def __init__(
+        self,
+        users: Users,
+        check: CurrentPasswordCheck,
+        tokens: TokenIssuer,
+        throttle: MailThrottle,
+        outbox: Outbox,
+    ) -> None:
+        self._users = users
+        self._check = check
+        self._tokens = tokens
+        self._throttle = throttle
+        self._outbox = outbox
+
+    async def __call__(
+        self,
+        caller: Authenticated,
+        current_password: Password,
+        new_email: Email,
+        client: ClientInfo,
+        device: DeviceToken | None = None,
+    ) -> None:
+        if not self._outbox.delivers:
+            raise EmailUnavailable()
+        user = (await self._check(caller, current_password, client, device)).user
+        if new_email == user.email:
+            raise InvalidValue("the new email is the account's email already")
+        if await self._users.by_email(new_email) is not None:
+            raise EmailTaken()
+        await self._throttle.attempt(new_email, client.address)
+        letter = partial(self._tokens.letter, user, TokenPurpose.CHANGE_EMAIL, new_email)
+        self._outbox.post_later(letter)
+
+
+class ChangeEmail:
+    """Gives the account the new address a change-of-email token was sent to.
+
+    - the token must be live and unused (InvalidToken); the address must still be free
+      (EmailTaken, as at registration);
+    - the new address is verified (the link proved it); links sent to the old address stop
+      working; every session of the user shows the new address at once;
+    - the old address is told.
+    """
+
+    def __init__(
+        self, users: Users, tokens: TokenIssuer, sessions: Sessions, notices: Notices
+    ) -> None:
+        self._users = users
+        self._tokens = tokens
+        self._sessions = sessions
+        self._notices = notices
+
+    async def __call__(self, token: OneTimeToken, client: ClientInfo) -> PublicUser:
+        record = await self._tokens.redeem(token, TokenPurpose.CHANGE_EMAIL)
+        user = await self._users.get(record.user_id)
+        if user is None:
+            raise InvalidToken()
+        changed = await self._users.change_email(user.id, record.email, replacing=user.email)
+        if changed is None:
+            raise InvalidToken()  # the user changed meanwhile: asking again is safe
+        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET, TokenPurpose.VERIFY_EMAIL)
+        await self._sessions.update_user(changed.public)
+        self._notices.email_changed(user, changed.email, client)
+        return changed.public

@@ -1,0 +1,83 @@
+"""Deleting an account, by its owner or an operator: nothing stays behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.in_memory import (
+    InMemoryAccountTokens,
+    InMemoryKnownDevices,
+    InMemoryLoginAttempts,
+    InMemoryOutbox,
+    InMemorySessionEvents,
+)
+from domain.errors import NotAuthenticated, UserNotFound, WrongPassword
+from domain.events import EndReason, SessionsEnded
+from domain.mail_throttle import recipient_key
+from domain.model import Email, Password
+from domain.throttle import account_key
+from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Domain
+
+
+async def test_deleting_my_account_removes_me_my_sessions_tokens_devices_and_counts(
+    app: Domain,
+    outbox: InMemoryOutbox,
+    account_tokens: InMemoryAccountTokens,
+    known_devices: InMemoryKnownDevices,
+    attempts: InMemoryLoginAttempts,
+) -> None:
+    me = await app.sign_up()
+    other = await app.logged_in()
+    bob = await app.sign_up("bob@example.com")
+    await app.request_password_reset(Email(EMAIL), CLIENT)
+    await outbox.settle()
+    assert account_tokens.by_digest
+    assert me.user.id in known_devices.by_user
+
+    caller = await app.authenticate(me.ticket)
+    await app.delete_account(caller, Password(PASSWORD), CLIENT)
+
+    assert me.user.id not in app.users.by_id
+    for ticket in (me.ticket, other.ticket):
+        with pytest.raises(NotAuthenticated):
+            await app.authenticate(ticket)
+    assert [r.user_id for r in account_tokens.by_digest.values()] == [bob.user.id]
+    assert me.user.id not in known_devices.by_user
+    assert account_key(Email(EMAIL)) not in attempts.failures
+    assert recipient_key(Email(EMAIL)) not in attempts.failures
+    assert (await app.authenticate(bob.ticket)).session.user_id == bob.user.id
+
+
+async def test_a_wrong_password_deletes_nothing(app: Domain) -> None:
+    me = await app.sign_up()
+    caller = await app.authenticate(me.ticket)
+
+    with pytest.raises(WrongPassword):
+        await app.delete_account(caller, Password("not my password"), CLIENT)
+
+    assert me.user.id in app.users.by_id
+    await app.authenticate(me.ticket)
+
+
+async def test_an_operator_deletes_a_user_by_email(app: Domain) -> None:
+    me = await app.sign_up()
+    await app.logged_in()
+
+    assert await app.delete_user(Email(EMAIL)) == 2
+
+    assert app.users.by_id == {}
+    assert app.sessions.by_digest == {}
+    with pytest.raises(UserNotFound):
+        await app.delete_user(Email(EMAIL))
+    assert me.user.email == Email(EMAIL)
+
+
+async def test_deleting_an_account_tells_whoever_watches_its_sessions(
+    app: Domain, events: InMemorySessionEvents
+) -> None:
+    me = await app.sign_up()
+    events.published.clear()
+
+    await app.delete_account(await app.authenticate(me.ticket), Password(PASSWORD), CLIENT)
+
+    assert events.published == [SessionsEnded(me.user.id, EndReason.ACCOUNT_DELETED, every=True)]
