@@ -188,5 +188,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson) as error:
         return _from_error(error)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route's template, not the path: a log line repeats nothing the client sent.
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "(no route)"
+        log.exception("unhandled error on %s %s", request.method, route)
         return internal_error()
