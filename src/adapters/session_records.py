@@ -14,6 +14,7 @@ Records written before the last element was appended (13 elements) read as unver
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import uuid
@@ -103,16 +104,30 @@ def renewal_tails(session: Session) -> tuple[bytes, bytes]:
     return b"".join(tail), b"".join(tail[:-1])
 
 
+CARDS_KEPT = 4096  # user cards decoded lately, kept by their exact fields (see _user_card)
+
+
+@functools.lru_cache(maxsize=CARDS_KEPT)
+def _user_card(user_id: bytes, email: str, name: str, created: int, verified: bool) -> PublicUser:
+    """The user card of a record, made (and its values validated) once for the same fields:
+    a pure function of the record's bytes, so a user's next request, in any of their
+    sessions, reuses it. Nothing is kept that Redis did not just return: an account's change
+    rewrites its records, and the new fields make another card."""
+    return PublicUser(
+        uuid.UUID(bytes=user_id), Email(email), Name(name), _moment(created), verified
+    )
+
+
+@functools.lru_cache(maxsize=CARDS_KEPT)
+def _client(agent: str, address: bytes | str) -> ClientInfo:
+    """Where a session came from, made once for the same fields (as _user_card)."""
+    return ClientInfo(agent, _address(address))
+
+
 def _decode_compact(raw: bytes) -> Session:
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
      user_created, *verified) = ormsgpack.unpackb(raw)  # fmt: skip
-    user = PublicUser(
-        uuid.UUID(bytes=user_id),
-        Email(email),
-        Name(name),
-        _moment(user_created),
-        email_verified=bool(verified and verified[0]),
-    )
+    user = _user_card(user_id, email, name, user_created, bool(verified and verified[0]))
     return Session(
         id=id_.hex(),
         user_id=user.id,
@@ -121,7 +136,7 @@ def _decode_compact(raw: bytes) -> Session:
         last_seen_at=_moment(created + seen),
         expires_at=_moment(created + seen + expires),
         absolute_expires_at=_moment(created + absolute),
-        client=ClientInfo(agent, _address(address)),
+        client=_client(agent, address),
         user=user,
     )
 

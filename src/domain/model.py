@@ -139,7 +139,7 @@ def to_the_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-@frozen
+@frozen(cache_hash=True)  # a key of the HTTP layer's serialised bodies
 class PublicUser:
     """What the user's own sessions may show of them (and carry, so that answering "who am
     I" needs no user store): never the password hash."""

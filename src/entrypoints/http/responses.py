@@ -4,6 +4,7 @@ the one a token answer hands out."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -82,6 +83,21 @@ class UserOut(_Out):
             created_at=user.created_at,
             email_verified=user.email_verified,
         )
+
+
+USERS_KEPT = 4096  # user bodies serialised lately (see user_body)
+
+
+@functools.lru_cache(maxsize=USERS_KEPT)
+def user_body(user: PublicUser) -> bytes:
+    """The JSON of a user, serialised once for the same card: a pure function of its
+    fields. The session store hands back the same card for a user's next request (see
+    adapters/session_records.py), so "who am I" serialises nothing most of the time."""
+    return to_json(UserOut.of(user))
+
+
+def user_response(user: PublicUser, status: int = 200) -> web.Response:
+    return bytes_response(user_body(user), status, None)
 
 
 class TokenOut(_Out):

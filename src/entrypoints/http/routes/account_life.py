@@ -17,7 +17,7 @@ from domain.errors import (
 )
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import services
-from entrypoints.http.responses import Accepted, UserOut, json_response
+from entrypoints.http.responses import Accepted, UserOut, json_response, user_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import (
     ChangeEmailBody,
@@ -77,7 +77,7 @@ async def reset_password(request: web.Request) -> web.Response:
         held_device(request),
     )
     await hand_out(request, logged_in)
-    return json_response(UserOut.of(logged_in.user.public))
+    return user_response(logged_in.user.public)
 
 
 @routes.post("/authentication/verify-email")

@@ -8,7 +8,7 @@ from domain.errors import EmailNotVerified, EmailTaken, InvalidCredentials, TooM
 from domain.model import SessionKind
 from entrypoints.http.client import client_info
 from entrypoints.http.keys import services
-from entrypoints.http.responses import TokenOut, UserOut, json_response
+from entrypoints.http.responses import TokenOut, UserOut, json_response, user_response
 from entrypoints.http.routes import Reply, answers
 from entrypoints.http.schemas import LogInBody, RegisterBody, parse
 from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
@@ -44,7 +44,7 @@ async def register(request: web.Request) -> web.Response:
     )
     if registered.logged_in is not None:
         await hand_out(request, registered.logged_in)
-    return json_response(UserOut.of(registered.user.public), 201)
+    return user_response(registered.user.public, 201)
 
 
 @routes.post("/authentication/log-in")
@@ -68,7 +68,7 @@ async def log_in(request: web.Request) -> web.Response:
         held_device(request),
     )
     await hand_out(request, logged_in)
-    return json_response(UserOut.of(logged_in.user.public))
+    return user_response(logged_in.user.public)
 
 
 @routes.post("/authentication/token")
@@ -99,7 +99,7 @@ async def who_am_i(request: web.Request) -> web.Response:
     """Who am I."""
     authenticated = await authenticate(request)
     user = await services(request).current_user(authenticated)
-    return json_response(UserOut.of(user))
+    return user_response(user)
 
 
 @routes.post("/authentication/log-out")
