@@ -1,9 +1,15 @@
-"""Reads that arrive in the same event-loop tick share one MGET.
+"""Reads that arrive together share one MGET.
 
 The first read of a tick schedules a flush for the end of the tick (call_soon runs it
 after the callbacks already queued, which is where the other requests of the tick are);
-every read of the tick joins it. No value is ever kept past its answer: this is batching,
-not caching.
+every read of the tick joins it. While MAX_IN_FLIGHT fetches are on their way, a flush
+waits: the reads that arrive meanwhile gather, and go as one batch as soon as a fetch
+answers (group commit). Under load, batches grow with the load instead of the number of
+round trips; when idle, a read goes at the end of its tick as before.
+
+Every read is sent after it was asked for, so it sees every write that was made before it
+(a revocation included). No value is ever kept past its answer: this is batching, not
+caching.
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-MAX_BATCH = 512
+MAX_BATCH = 512  # keys of one fetch; a fuller batch goes at once, whatever is in flight
+MAX_IN_FLIGHT = 2  # fetches on their way at once, before the next batch waits for one
 Fetch = Callable[[list[Any]], Awaitable[Sequence[Any]]]
 
 
 class TickBatcher:
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._fetch = fetch
+        self._max_in_flight = max_in_flight
         self._keys: list[Any] = []
         self._waiters: list[asyncio.Future[Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -31,17 +39,27 @@ class TickBatcher:
         self._keys.append(key)
         self._waiters.append(waiter)
         if len(self._keys) >= MAX_BATCH:
-            self._flush()
+            self._send()
         return waiter
 
     def _flush(self) -> None:
+        """At the end of a tick: send what gathered, unless enough fetches are on their way
+        (the first of them to answer sends it)."""
+        if len(self._tasks) < self._max_in_flight:
+            self._send()
+
+    def _send(self) -> None:
         if not self._keys:
             return
         keys, waiters = self._keys, self._waiters
         self._keys, self._waiters = [], []
         task = asyncio.get_running_loop().create_task(self._run(keys, waiters))
         self._tasks.add(task)  # held until done: the loop keeps only weak references
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._flush()
 
     async def _run(self, keys: list[Any], waiters: list[asyncio.Future[Any]]) -> None:
         try:
