@@ -117,7 +117,9 @@ def context_middleware(
             error.headers[REQUEST_ID_HEADER] = request_id
             raise
         finally:
-            watched[_DONE] = True
+            # Done: the sweep drops the entry later, but nothing of the request (its task
+            # holds every object the request made) may wait for it to be freed.
+            watched[_DONE], watched[_TASK] = True, None
             deadline.end(timed)
             REQUEST_ID.reset(named)
         if not response.prepared:
