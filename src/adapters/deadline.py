@@ -16,11 +16,9 @@ from attrs import frozen
 _DEADLINE: ContextVar[float] = ContextVar("coatcheck_deadline", default=math.inf)
 
 
-def start(seconds: float) -> tuple[float, Token[float]]:
-    """Begin a deadline `seconds` from now (event-loop time); its moment, and the token that
-    ends it."""
-    at = asyncio.get_running_loop().time() + seconds
-    return at, _DEADLINE.set(at)
+def begin(at: float) -> Token[float]:
+    """Begin a deadline at `at` (event-loop time); the token that ends it."""
+    return _DEADLINE.set(at)
 
 
 def end(token: Token[float]) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from entrypoints.container import build_container
-from entrypoints.http import events, headers, openapi
+from entrypoints.http import events, openapi
 from entrypoints.http.context import context_middleware
 from entrypoints.http.forwarded import forwarded_middleware
 from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
@@ -52,6 +52,7 @@ def create_app(
                 settings.hashing_deadline,
                 settings.trusted_proxies,
                 metrics if settings.metrics else None,
+                vary_origin=bool(settings.allowed_origins),
             ),
             # Without trusted proxies there is nothing to read from forwarded headers.
             *([forwarded_middleware(settings.trusted_proxies)] if settings.trusted_proxies else []),
@@ -84,7 +85,6 @@ def create_app(
         app.add_routes(account.routes())
     if settings.allowed_origins:
         _allow_cross_origin(app, settings.allowed_origins)
-    app.on_response_prepare.append(headers.on_response_prepare(cors=bool(settings.allowed_origins)))
     return app
 
 

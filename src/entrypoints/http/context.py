@@ -24,6 +24,7 @@ from aiohttp.typedefs import Handler, Middleware
 from adapters import deadline
 from domain.errors import StoreUnavailable
 from entrypoints.http.forwarded import Network, trusted
+from entrypoints.http.headers import stamp
 from entrypoints.http.problems import kind_of, problem
 from entrypoints.http.routes import hashes_passwords
 from entrypoints.logs import REQUEST_ID, REQUEST_ID_KEY
@@ -86,23 +87,26 @@ def context_middleware(
     hashing_deadline: float,
     trusted_proxies: Sequence[str] = (),
     metrics: Metrics | None = None,
+    vary_origin: bool = False,
 ) -> Middleware:
     proxies = [ipaddress.ip_network(item, strict=False) for item in trusted_proxies]
     late = kind_of(StoreUnavailable)
     deadlines = Deadlines()
+    requests = metrics.requests if metrics is not None else None
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = (proxies and _offered_id(request, proxies)) or f"{_PREFIX}{next(_NUMBERS):x}"
         request[REQUEST_ID_KEY] = request_id
         named = REQUEST_ID.set(request_id)
-        seconds = (
-            hashing_deadline if hashes_passwords(request.match_info.handler) else request_deadline
-        )
-        at, timed = deadline.start(seconds)
+        match_info = request.match_info
+        seconds = hashing_deadline if hashes_passwords(match_info.handler) else request_deadline
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        timed = deadline.begin(started + seconds)
         task = asyncio.current_task()
         assert task is not None
-        watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, at, task)
+        watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, started + seconds, task)
         response: web.StreamResponse
         try:
             response = await handler(request)
@@ -115,6 +119,7 @@ def context_middleware(
             response = problem(late, detail, {"Retry-After": "1"})
         except web.HTTPException as error:  # a redirect and the like, answered by aiohttp
             error.headers[REQUEST_ID_HEADER] = request_id
+            stamp(error, vary_origin)
             raise
         finally:
             # Done: the sweep drops the entry later, but nothing of the request (its task
@@ -122,16 +127,12 @@ def context_middleware(
             watched[_DONE], watched[_TASK] = True, None
             deadline.end(timed)
             REQUEST_ID.reset(named)
-        if not response.prepared:
+        if not response.prepared:  # a WebSocket's handshake was stamped as it was prepared
             response.headers[REQUEST_ID_HEADER] = request_id
-        if metrics is not None:
-            route = request.match_info.route.resource
-            metrics.requests.observe(
-                None if route is None else route.canonical,
-                request.method,
-                response.status,
-                asyncio.get_running_loop().time() - (at - seconds),
-            )
+            stamp(response, vary_origin)
+        if requests is not None:
+            resource = match_info.route.resource
+            requests.observe(resource, request.method, response.status, loop.time() - started)
         return response
 
     return middleware
@@ -144,7 +145,7 @@ def beyond_deadline(request: web.Request) -> Iterator[None]:
     entry = request.get(_DEADLINE_ENTRY)
     if entry is not None:
         entry[_DONE] = True
-    _, unbounded = deadline.start(math.inf)
+    unbounded = deadline.begin(math.inf)
     try:
         yield
     finally:

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from domain.ports import SessionEventFeed
+from entrypoints.http import headers
 from entrypoints.http.context import beyond_deadline
 from entrypoints.http.event_hub import SESSION_ENDED, EventHub
 from entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
@@ -73,6 +74,7 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     ticket = await held_ticket(request)
     watched = await services(request).check_session(ticket)
     assert ticket is not None  # check_session refuses None
+    headers.stamp(socket, vary_origin=bool(hub.allowed_origins))  # prepared here, not later
     await socket.prepare(request)
     with beyond_deadline(request):  # the handshake had one; the socket lives on
         await hub.serve(socket, ticket, watched.session, mark)

@@ -70,6 +70,13 @@ class CookiePolicy:
             settings.cookie_legacy_name,
         )
 
+    def sent_with(self, request: web.BaseRequest) -> bool:
+        """Whether the request carries the session cookie (under either name)."""
+        cookies = request.cookies
+        return self.name in cookies or (
+            self.legacy_name is not None and self.legacy_name in cookies
+        )
+
     @property
     def device_name(self) -> str:
         return self.name + "-device"
@@ -114,7 +121,8 @@ class TicketStorage(AbstractStorage):
     async def load_session(self, request: web.Request) -> Session:
         ticket, legacy = held_by(request, self._cookie)
         if ticket is None:
-            return Session(None, data=None, new=True)
+            # A cookie that names no ticket is one to clear (not new); no cookie, nothing.
+            return Session(None, data=None, new=not self._cookie.sent_with(request))
         data = {TICKET: ticket, LEGACY: True} if legacy else {TICKET: ticket}
         return Session(None, data={"session": data}, new=False)
 
@@ -123,7 +131,7 @@ class TicketStorage(AbstractStorage):
     ) -> None:
         if bearer_value(request) is not None:
             return
-        ticket = session.get(TICKET)
+        ticket = _held(session, TICKET)
         if isinstance(ticket, SessionTicket):
             self._cookie.write(response, ticket.value, session.max_age)
         elif self.load_cookie(request) is not None:
@@ -131,7 +139,7 @@ class TicketStorage(AbstractStorage):
         legacy = self._cookie.legacy_name
         if legacy is not None and legacy in request.cookies:
             self._cookie.write(response, "", 0, name=legacy)
-        device = session.get(DEVICE)
+        device = _held(session, DEVICE)
         if isinstance(device, DeviceToken):
             cookie = self._cookie
             cookie.write(response, device.value, cookie.device_max_age, name=cookie.device_name)
@@ -145,9 +153,19 @@ def cookie_max_age(session: DomainSession) -> int | None:
     return max(0, math.floor((session.expires_at - session.last_seen_at).total_seconds()))
 
 
-async def held_ticket(request: web.Request) -> SessionTicket | None:
-    ticket = (await get_session(request)).get(TICKET)
+def _held(session: Session, key: str) -> object:
+    """What the session holds under `key`, or None: Mapping.get raises and catches a KeyError
+    for a missing key, which costs more than the rest of a request's session work."""
+    return session[key] if key in session else None  # noqa: SIM401 -- see above
+
+
+def _ticket_in(session: Session) -> SessionTicket | None:
+    ticket = _held(session, TICKET)
     return ticket if isinstance(ticket, SessionTicket) else None
+
+
+async def held_ticket(request: web.Request) -> SessionTicket | None:
+    return _ticket_in(await get_session(request))
 
 
 def held_device(request: web.Request) -> DeviceToken | None:
@@ -174,9 +192,10 @@ async def authenticate(request: web.Request) -> Authenticated:
     """The caller's live session; a rejected ticket also clears the cookie."""
     session = await get_session(request)
     try:
-        authenticated = await services(request).authenticate(await held_ticket(request))
+        authenticated = await services(request).authenticate(_ticket_in(session))
     except NotAuthenticated:
-        session.invalidate()
+        if not session.new:  # a ticket or a cookie was sent: the cookie is cleared
+            session.invalidate()
         raise
     if authenticated.renewed:
         session.max_age = cookie_max_age(authenticated.session)
