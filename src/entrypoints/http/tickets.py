@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
 from attrs import frozen
 
@@ -190,6 +190,10 @@ async def take_back(request: web.Request) -> None:
 
 async def authenticate(request: web.Request) -> Authenticated:
     """The caller's live session; a rejected ticket also clears the cookie."""
+    headers = request.headers
+    if hdrs.AUTHORIZATION not in headers and hdrs.COOKIE not in headers:
+        # No ticket and no cookie to clear: the check, without an aiohttp session to keep.
+        return await services(request).authenticate(None)
     session = await get_session(request)
     try:
         authenticated = await services(request).authenticate(_ticket_in(session))
