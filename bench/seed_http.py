@@ -90,7 +90,8 @@ async def register(
                 if answer.status != 201:
                     raise SeedError(f"register: {answer.status} {await answer.text()}")
                 user = await answer.json()
-                return BenchUser(user["id"], user["email"], user["name"]), cookie_of(answer)
+                bench_user = BenchUser(user["id"], user["email"], user["name"], user["createdAt"])
+                return bench_user, cookie_of(answer)
 
         pairs = await _each(numbers, one, concurrency, "register")
     return [user for user, _ in pairs], [cookie for _, cookie in pairs]

@@ -42,11 +42,12 @@ SEEDED_AGO = timedelta(minutes=2)
 
 @dataclass(frozen=True)
 class BenchUser:
-    """A user as the API shows it (`id` is the UUID's text)."""
+    """A user as the API shows it (`id` is the UUID's text, `created_at` ISO 8601)."""
 
     id: str
     email: str
     name: str
+    created_at: str = "2026-01-01T00:00:00+00:00"
 
 
 class SessionWriter:
@@ -62,7 +63,9 @@ class SessionWriter:
         ticket = SessionTicket.issue()
         client = ClientInfo(user_agent, address)
         user_id = uuid.UUID(user.id)
-        card = PublicUser(user_id, Email(user.email), Name(user.name), now)
+        # The user's card, as coatcheck writes it: the same in every session of the user.
+        created = datetime.fromisoformat(user.created_at.replace("Z", "+00:00"))
+        card = PublicUser(user_id, Email(user.email), Name(user.name), created)
         session = self._policy.start(user_id, SessionKind.REMEMBERED, client, now, card)
         await self._sessions.add(self._key.digest(ticket), session)
         return ticket.value

@@ -1,0 +1,209 @@
+"""Per-request CPU of coatcheck's request path, in process: the app as `coatcheck serve`
+runs it (its runner, protocol and request log), fed whole HTTP requests over fake
+transports, on real PostgreSQL and Redis. No sockets and no load generator share the
+cores, so a change of a microsecond or two shows, where wrk's runs swing by 10 %: the tool
+used to decide which changes of issue 8 to keep (py-spy says where time goes; this says
+whether a change paid). Prints CPU microseconds per request, the minimum of the rounds.
+
+    .venv/bin/python -m bench.inprocess [--requests 30000] [--rounds 6]
+
+Workloads: `bare` (bench/bare_app.py), `anon` (GET /authentication without a cookie: 401),
+`auth` (the same with one of 10,000 cookies of 1,000 users, rotated). The sessions are
+written through the Redis adapter and each requested once before the rounds, so that no
+renewal falls into a measured round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import uvloop
+from aiohttp import web
+
+from bench import stores
+from bench.bare_app import create_app as create_bare_app
+from bench.seed_redis import BenchUser, write_sessions
+from entrypoints import logs
+from entrypoints.http.app import create_app
+from entrypoints.logs import configure_logging
+from entrypoints.serving import service_runner
+from entrypoints.settings import load_settings
+
+CONNECTIONS = 64
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0.0.0 Safari/537.36 bench/1.0"
+)  # 110 bytes, as in bench/run
+SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
+
+
+class _Transport(asyncio.Transport):
+    """Where the server writes its answers: counted, checked, and the next request sent."""
+
+    def __init__(self, connection: _Connection) -> None:
+        super().__init__()
+        self._connection = connection
+        self._closing = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self._closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._connection.answered(bytes(data))
+
+    def writelines(self, chunks: Any) -> None:
+        self._connection.answered(b"".join(chunks))
+
+
+class _Round:
+    def __init__(self, total: int, status: bytes) -> None:
+        self.total, self.status = total, status
+        self.sent = self.answers = self.wrong = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class _Connection:
+    def __init__(self, server: web.Server, requests: Callable[[], bytes], run: _Round) -> None:
+        self._requests, self._round = requests, run
+        self.protocol = server()
+        self.protocol.connection_made(_Transport(self))
+
+    def send(self) -> None:
+        self._round.sent += 1
+        self.protocol.data_received(self._requests())
+
+    def answered(self, data: bytes) -> None:
+        run = self._round
+        run.answers += 1
+        if not data.startswith(b"HTTP/1.1 " + run.status):
+            run.wrong += 1
+        if run.sent < run.total:
+            asyncio.get_running_loop().call_soon(self.send)
+        elif run.answers >= run.total and not run.done.done():
+            run.done.set_result(None)
+
+
+def _request_maker(cookies: list[str], offset: int) -> Callable[[], bytes]:
+    position = offset
+    head = f"GET /authentication HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+    plain = (head + "\r\n").encode()
+
+    def make() -> bytes:
+        nonlocal position
+        if not cookies:
+            return plain
+        position = (position + 1) % len(cookies)
+        return f"{head}Cookie: {cookies[position]}\r\n\r\n".encode()
+
+    return make
+
+
+async def _round(server: web.Server, cookies: list[str], total: int, status: bytes) -> _Round:
+    run = _Round(total, status)
+    connections = [
+        _Connection(server, _request_maker(cookies, number * 7919), run)
+        for number in range(CONNECTIONS)
+    ]
+    for connection in connections:
+        connection.send()
+    await run.done
+    for connection in connections:
+        connection.protocol.connection_lost(None)
+    return run
+
+
+async def _measure(app: web.Application, cookies: list[str], status: bytes, args: Any) -> float:
+    runner = service_runner(app, "json")
+    await runner.setup()
+    assert runner.server is not None
+    gc.collect()
+    gc.freeze()  # as `coatcheck serve` does once started
+    try:
+        if cookies:  # every session once: its renewal (due after seeding) is written now
+            await _round(runner.server, cookies, len(cookies), status)
+        timings: list[float] = []
+        for _ in range(args.rounds):
+            started = time.process_time()
+            run = await _round(runner.server, cookies, args.requests, status)
+            timings.append((time.process_time() - started) / args.requests * 1e6)
+            if run.wrong:
+                raise RuntimeError(f"{run.wrong} answers were not {status.decode()}")
+        return min(timings)
+    finally:
+        await runner.cleanup()
+        gc.unfreeze()
+
+
+async def _measure_all(
+    args: Any, database_url: str, redis_url: str, prefix: str
+) -> dict[str, float]:
+    users = [
+        BenchUser(str(uuid.uuid4()), f"user{n:06d}pad@bench.test", f"Bench {n:06d}")
+        for n in range(1000)
+    ]
+    tickets = await write_sessions(
+        redis_url, prefix, SECRET, users, 10_000, user_agent=USER_AGENT, sample=10_000
+    )
+    settings = load_settings(
+        database_url=database_url, redis_url=redis_url, redis_prefix=prefix, session_secret=SECRET
+    )
+    cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
+    return {
+        "bare": await _measure(create_bare_app(), [], b"200", args),
+        "anon": await _measure(create_app(settings), [], b"401", args),
+        "auth": await _measure(create_app(settings), cookies, b"200", args),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=30_000, help="requests a round")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds; the minimum is shown")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    configure_logging("json")
+    # the request lines are made and buffered as when serving; only their output goes
+    logs._REQUEST_LINES._stream = open(os.devnull, "wb")  # noqa: SIM115
+    tag = stores.run_tag()
+    prefix = f"coatcheck-inprocess:{tag}:"
+    with stores.scratch_database(stores.check_local(args.postgres), tag) as database_url:
+        try:
+            figures = uvloop.run(
+                _measure_all(args, database_url, stores.check_local(args.redis_url), prefix)
+            )
+        finally:
+            stores.delete_prefix(args.redis_url, prefix)
+    bare = figures["bare"]
+    for name, label in (
+        ("bare", "bare aiohttp GET"),
+        ("anon", "GET /authentication, no cookie (401)"),
+        ("auth", "GET /authentication, authenticated"),
+    ):
+        ratio = bare / figures[name]
+        print(f"{label:40s} {figures[name]:6.1f} us CPU a request   {ratio:.2f} x bare")
+
+
+if __name__ == "__main__":
+    main()
