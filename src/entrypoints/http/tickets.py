@@ -189,24 +189,30 @@ async def take_back(request: web.Request) -> None:
 
 
 async def authenticate(request: web.Request) -> Authenticated:
-    """The caller's live session; a rejected ticket also clears the cookie."""
+    """The caller's live session; a rejected ticket also clears the cookie.
+
+    The ticket is read straight from the request: the aiohttp session (and its cookie) is
+    only taken up when there is something to write, a renewal or a cookie to clear, not
+    on every check."""
     headers = request.headers
     if hdrs.AUTHORIZATION not in headers and hdrs.COOKIE not in headers:
-        # No ticket and no cookie to clear: the check, without an aiohttp session to keep.
-        return await services(request).authenticate(None)
-    session = await get_session(request)
+        return await services(request).authenticate(None)  # no ticket, no cookie to clear
+    cookie = request.app[COOKIES]
+    ticket, legacy = held_by(request, cookie)
     try:
-        authenticated = await services(request).authenticate(_ticket_in(session))
+        authenticated = await services(request).authenticate(ticket)
     except NotAuthenticated:
-        if not session.new:  # a ticket or a cookie was sent: the cookie is cleared
-            session.invalidate()
+        if cookie.sent_with(request):
+            (await get_session(request)).invalidate()
         raise
     if authenticated.renewed:
-        session.max_age = cookie_max_age(authenticated.session)
-        if session.max_age is not None:
+        max_age = cookie_max_age(authenticated.session)
+        if max_age is not None:
+            session = await get_session(request)
+            session.max_age = max_age
             session.changed()
-    if LEGACY in session:
-        _adopt_legacy_cookie(request, session, authenticated)
+    if legacy:
+        _adopt_legacy_cookie(request, await get_session(request), authenticated)
     return authenticated
 
 
