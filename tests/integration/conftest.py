@@ -3,6 +3,7 @@ key prefix), or the embedded SQLite default in a temporary folder."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,25 @@ from tests.integration.mailbox import Mailbox, smtp_server
 from tests.integration.serving import ServiceTestServer
 
 SESSION_SECRET = "integration-tests-secret-" + "0" * 16
+
+
+def shared_stores_environment(
+    postgres_dsn: str, redis_space: tuple[str, str], data_dir: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a coatcheck on the test's PostgreSQL database and Redis key space,
+    with the tests' secret, bcrypt at its cheapest and a data folder of its own."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": postgres_dsn,
+        "REDIS_URL": redis_space[0],
+        "REDIS_PREFIX": redis_space[1],
+        "SESSION_SECRET": SESSION_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        "DATA_DIR": str(data_dir),
+        **extra,
+    }
+
+
 MakeSettings = Callable[..., Settings]
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]

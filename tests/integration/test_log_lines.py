@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 
-from tests.integration.conftest import SESSION_SECRET
+from tests.integration.conftest import SESSION_SECRET, shared_stores_environment
 from tests.integration.serving import coatcheck_serve, output_of
 
 PASSWORD = "correct horse battery"
@@ -72,16 +71,9 @@ async def _flow(base: str, secrets_seen: set[str]) -> list[str]:
 async def test_every_line_is_json_and_none_holds_a_secret(
     postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
 ) -> None:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": postgres_dsn,
-        "REDIS_URL": redis_space[0],
-        "REDIS_PREFIX": redis_space[1],
-        "SESSION_SECRET": SESSION_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "COOKIE_SECURE": "false",
-        "DATA_DIR": str(tmp_path),
-    }
+    environment = shared_stores_environment(
+        postgres_dsn, redis_space, tmp_path, COOKIE_SECURE="false"
+    )
     handed_out: set[str] = set()
     log = tmp_path / "server.log"
     async with coatcheck_serve(env=environment, log=log) as base:

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from entrypoints.http.app import create_app
-from tests.integration.conftest import REGISTRATION, SESSION_SECRET, MakeSettings
+from tests.integration.conftest import REGISTRATION, MakeSettings, shared_stores_environment
 from tests.integration.http import COOKIE, set_cookies
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "protecting-services.md"
@@ -40,15 +40,10 @@ async def test_the_in_process_example_guards_its_orders(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, value in {
-        "DATABASE_URL": postgres_dsn,
-        "REDIS_URL": redis_space[0],
-        "REDIS_PREFIX": redis_space[1],
-        "SESSION_SECRET": SESSION_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "COOKIE_SECURE": "false",
-        "DATA_DIR": str(tmp_path),
-    }.items():
+    environment = shared_stores_environment(
+        postgres_dsn, redis_space, tmp_path, COOKIE_SECURE="false"
+    )
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
     from shop_in_process import make_app
 

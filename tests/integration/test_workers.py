@@ -3,12 +3,11 @@ session and every log-out, whichever process handled the request that made it.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import aiohttp
 
-from tests.integration.conftest import REGISTRATION, SESSION_SECRET
+from tests.integration.conftest import REGISTRATION, shared_stores_environment
 from tests.integration.http import bearer
 from tests.integration.serving import coatcheck_serve
 
@@ -29,15 +28,7 @@ async def statuses_on_fresh_connections(url: str, headers: dict[str, str]) -> li
 async def test_two_worker_processes_share_sessions_and_log_outs(
     postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
 ) -> None:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "DATABASE_URL": postgres_dsn,
-        "REDIS_URL": redis_space[0],
-        "REDIS_PREFIX": redis_space[1],
-        "SESSION_SECRET": SESSION_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "DATA_DIR": str(tmp_path),
-    }
+    environment = shared_stores_environment(postgres_dsn, redis_space, tmp_path)
     serving = coatcheck_serve("--workers", "2", env=environment, log=tmp_path / "server.log")
     async with serving as base, aiohttp.ClientSession() as http:
         async with http.post(f"{base}/authentication/token", json=REGISTRATION) as response:

@@ -121,8 +121,7 @@ class TicketStorage(AbstractStorage):
     async def load_session(self, request: web.Request) -> Session:
         ticket, legacy = held_by(request, self._cookie)
         if ticket is None:
-            # A cookie that names no ticket is one to clear (not new); no cookie, nothing.
-            return Session(None, data=None, new=not self._cookie.sent_with(request))
+            return Session(None, data=None, new=True)
         data = {TICKET: ticket, LEGACY: True} if legacy else {TICKET: ticket}
         return Session(None, data={"session": data}, new=False)
 
@@ -159,13 +158,9 @@ def _held(session: Session, key: str) -> object:
     return session[key] if key in session else None  # noqa: SIM401 -- see above
 
 
-def _ticket_in(session: Session) -> SessionTicket | None:
-    ticket = _held(session, TICKET)
-    return ticket if isinstance(ticket, SessionTicket) else None
-
-
 async def held_ticket(request: web.Request) -> SessionTicket | None:
-    return _ticket_in(await get_session(request))
+    ticket = _held(await get_session(request), TICKET)
+    return ticket if isinstance(ticket, SessionTicket) else None
 
 
 def held_device(request: web.Request) -> DeviceToken | None:
