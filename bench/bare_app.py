@@ -1,6 +1,6 @@
 """The baseline: a bare aiohttp handler answering a small JSON body, served by the very
-function that serves coatcheck (entrypoints.serving.run: uvloop, the same backlog, the same
-request log and logging), so that a ratio to it measures coatcheck alone.
+function that serves coatcheck (coatcheck.entrypoints.serving.run: uvloop, the same
+backlog, the same request log and logging), so that a ratio to it measures coatcheck alone.
 
     .venv/bin/python bench/bare_app.py --port 8001
 """
@@ -11,8 +11,8 @@ import argparse
 
 from aiohttp import web
 
-from entrypoints.logs import configure_logging
-from entrypoints.serving import run
+from coatcheck.entrypoints.logs import configure_logging
+from coatcheck.entrypoints.serving import run
 
 BODY = {  # the shape and size of coatcheck's user JSON
     "id": "0b7f4c52-7d0c-4f55-9d53-4f1f6a1e2c3d",

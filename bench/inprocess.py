@@ -30,11 +30,11 @@ from aiohttp import web
 from bench import stores
 from bench.bare_app import create_app as create_bare_app
 from bench.seed_redis import BenchUser, write_sessions
-from entrypoints import logs
-from entrypoints.http.app import create_app
-from entrypoints.logs import configure_logging
-from entrypoints.serving import service_runner
-from entrypoints.settings import load_settings
+from coatcheck.entrypoints import logs
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.logs import configure_logging
+from coatcheck.entrypoints.serving import service_runner
+from coatcheck.entrypoints.settings import load_settings
 
 CONNECTIONS = 64
 USER_AGENT = (

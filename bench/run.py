@@ -109,7 +109,8 @@ def _facts(arguments: argparse.Namespace) -> dict[str, str]:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "code": f"coatcheck {git('rev-parse', '--short', 'HEAD')}{dirty}",
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"aiohttp {aiohttp.__version__}, uvloop (both servers run by entrypoints.serving.run)",
+        f"aiohttp {aiohttp.__version__}, uvloop "
+        "(both servers run by coatcheck.entrypoints.serving.run)",
         "load": f"wrk {arguments.threads} thread(s), {arguments.connections} connections, "
         f"medians of {arguments.runs} run(s) of {arguments.duration:g} s, "
         "bare and coatcheck interleaved",

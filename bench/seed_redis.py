@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.redis_client import Client, open_redis
-from adapters.redis_sessions import RedisSessions
 from bench.processes import Reaper
-from domain.model import ClientInfo, Email, Name, PublicUser, SessionKind
-from domain.sessions import SessionPolicy
-from domain.tickets import SessionTicket, TicketKey
+from coatcheck.adapters.redis.client import Client, open_redis
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, SessionKind
+from coatcheck.domain.sessions import SessionPolicy
+from coatcheck.domain.tickets import SessionTicket, TicketKey
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TIMEOUT = 900.0  # seconds for one bulk seeding

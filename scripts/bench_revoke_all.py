@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import redis.asyncio as redis
 from redis.asyncio.connection import Connection
 
-from adapters.redis_sessions import RedisSessions
-from domain.model import ClientInfo, SessionKind
-from domain.sessions import SessionPolicy
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.domain.model import ClientInfo, SessionKind
+from coatcheck.domain.sessions import SessionPolicy
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 

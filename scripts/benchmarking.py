@@ -14,8 +14,8 @@ from typing import Any
 import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.settings import load_settings
 
 PASSWORD = "the right password"  # noqa: S105 -- a throwaway user's
 

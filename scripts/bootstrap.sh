@@ -14,3 +14,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     --constraint constraints.txt --editable '.[dev]'
   echo "$want" > "$stamp"
 fi
+# mypy reads no editable-install import hook: it finds the package `coatcheck` (src/) here.
+mkdir -p .venv/mypy-path && ln -sfn ../../src .venv/mypy-path/coatcheck

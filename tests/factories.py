@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind, User
-from domain.sessions import SessionPolicy
+from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind, User
+from coatcheck.domain.sessions import SessionPolicy
 
 # In the future, so that stores which expire keys by wall-clock time keep them during a test.
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)  # whole seconds, as the domain keeps times

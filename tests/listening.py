@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from domain.events import SessionEvent
+from coatcheck.domain.events import SessionEvent
 
 WAIT_SECONDS = 3.0
 

@@ -27,9 +27,9 @@ from typing import TypeVar
 
 import bcrypt
 
-from adapters import deadline
-from domain.errors import Overloaded
-from domain.model import Password
+from coatcheck.adapters import deadline
+from coatcheck.domain.errors import Overloaded
+from coatcheck.domain.model import Password
 
 _T = TypeVar("_T")
 NICENESS = 10  # how much the hashing threads yield to the event loop's thread

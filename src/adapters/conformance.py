@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncpg
 import redis.asyncio as redis
 
-from adapters.bcrypt_hasher import BcryptHasher
-from adapters.clock import FakeClock, SystemClock
-from adapters.in_memory import (
+from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.adapters.clock import FakeClock, SystemClock
+from coatcheck.adapters.memory import (
     InMemoryLoginAttempts,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
-from adapters.postgres_users import PostgresUsers
-from adapters.redis_login_attempts import RedisLoginAttempts
-from adapters.redis_session_events import RedisSessionEvents
-from adapters.redis_sessions import RedisSessions
-from adapters.sqlite import SqliteStore
-from domain.ports import (
+from coatcheck.adapters.postgres.users import PostgresUsers
+from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.session_events import RedisSessionEvents
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.adapters.sqlite import SqliteStore
+from coatcheck.domain.ports import (
     Clock,
     HealthCheck,
     LoginAttempts,

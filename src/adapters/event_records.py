@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any
 
-from domain.events import EndReason, SessionEvent, SessionsChanged, SessionsEnded
+from coatcheck.domain.events import EndReason, SessionEvent, SessionsChanged, SessionsEnded
 
 
 def encode(event: SessionEvent) -> bytes:

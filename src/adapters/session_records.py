@@ -23,8 +23,8 @@ from typing import Any
 
 import ormsgpack
 
-from adapters.timestamps import iso_utc
-from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.adapters.timestamps import iso_utc
+from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
 
 COMPACT = 1
 _KINDS = list(SessionKind)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from attrs import frozen
 
-from domain.model import ClientInfo, Email, Name
-from domain.tokens import OneTimeToken
+from coatcheck.domain.model import ClientInfo, Email, Name
+from coatcheck.domain.tokens import OneTimeToken
 
 
 class LetterKind(enum.Enum):

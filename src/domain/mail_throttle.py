@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from attrs import frozen
 
-from domain.errors import TooManyEmails
-from domain.model import Email
-from domain.ports import Clock, LoginAttempts
-from domain.throttle import account_key, address_key
+from coatcheck.domain.errors import TooManyEmails
+from coatcheck.domain.model import Email
+from coatcheck.domain.ports import Clock, LoginAttempts
+from coatcheck.domain.throttle import account_key, address_key
 
 
 @frozen

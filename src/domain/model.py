@@ -10,7 +10,7 @@ from datetime import datetime
 
 from attrs import field, frozen
 
-from domain.errors import InvalidValue
+from coatcheck.domain.errors import InvalidValue
 
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 100

@@ -8,10 +8,10 @@ from functools import partial
 
 from attrs import evolve
 
-from domain.letters import Letter, LetterKind
-from domain.model import ClientInfo, Email, User
-from domain.ports import Clock, KnownDevices, Outbox
-from domain.tickets import TicketKey
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import ClientInfo, Email, User
+from coatcheck.domain.ports import Clock, KnownDevices, Outbox
+from coatcheck.domain.tickets import TicketKey
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48

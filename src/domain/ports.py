@@ -10,10 +10,10 @@ from typing import Protocol
 
 from attrs import frozen
 
-from domain.events import SessionEvent
-from domain.letters import Letter
-from domain.model import Email, Password, PublicUser, Session, User
-from domain.tokens import TokenPurpose, TokenRecord
+from coatcheck.domain.events import SessionEvent
+from coatcheck.domain.letters import Letter
+from coatcheck.domain.model import Email, Password, PublicUser, Session, User
+from coatcheck.domain.tokens import TokenPurpose, TokenRecord
 
 
 class Clock(Protocol):

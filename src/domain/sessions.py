@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from attrs import evolve, frozen
 
-from domain.events import EndReason, SessionsChanged, SessionsEnded
-from domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
-from domain.ports import Clock, SessionEvents, Sessions
-from domain.tickets import DeviceToken, SessionTicket, TicketKey
+from coatcheck.domain.events import EndReason, SessionsChanged, SessionsEnded
+from coatcheck.domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
+from coatcheck.domain.ports import Clock, SessionEvents, Sessions
+from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
 
 
 def new_session_id() -> str:

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from attrs import frozen
 
-from domain.errors import TooManyAttempts
-from domain.model import Email
-from domain.ports import Clock, Events, LoginAttempts
-from domain.tickets import DeviceToken, TicketKey
+from coatcheck.domain.errors import TooManyAttempts
+from coatcheck.domain.model import Email
+from coatcheck.domain.ports import Clock, Events, LoginAttempts
+from coatcheck.domain.tickets import DeviceToken, TicketKey
 
 
 @frozen

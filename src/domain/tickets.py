@@ -11,7 +11,7 @@ from typing import Self
 
 from attrs import field, frozen
 
-from domain.errors import InvalidValue
+from coatcheck.domain.errors import InvalidValue
 
 TICKET_BYTES = 32  # 256 random bits
 _TICKET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")

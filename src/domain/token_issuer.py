@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from attrs import frozen
 
-from domain.errors import InvalidToken
-from domain.letters import Letter, LetterKind
-from domain.model import Email, User
-from domain.ports import AccountTokens, Clock
-from domain.tickets import TicketKey
-from domain.tokens import OneTimeToken, TokenPurpose, TokenRecord
+from coatcheck.domain.errors import InvalidToken
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import Email, User
+from coatcheck.domain.ports import AccountTokens, Clock
+from coatcheck.domain.tickets import TicketKey
+from coatcheck.domain.tokens import OneTimeToken, TokenPurpose, TokenRecord
 
 
 @frozen

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from attrs import frozen
 
-from domain.model import Email
-from domain.tickets import Secret
+from coatcheck.domain.model import Email
+from coatcheck.domain.tickets import Secret
 
 
 class TokenPurpose(enum.Enum):

@@ -6,23 +6,25 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
 from typing import TypeVar
 
-from adapters.store_watch import cause_of
-from domain.errors import CoatcheckError, InvalidValue, UserNotFound
-from domain.model import Email
-from entrypoints.container import Services, build_container
-from entrypoints.logs import configure_logging
-from entrypoints.migrations import apply_migrations
-from entrypoints.presentation import timestamp
-from entrypoints.serving import serve
-from entrypoints.settings import ConfigError, Settings, load_settings
+from coatcheck.adapters.store_watch import cause_of
+from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
+from coatcheck.domain.model import Email
+from coatcheck.entrypoints.container import Services, build_container
+from coatcheck.entrypoints.logs import configure_logging
+from coatcheck.entrypoints.migrations import apply_migrations
+from coatcheck.entrypoints.presentation import timestamp
+from coatcheck.entrypoints.serving import serve
+from coatcheck.entrypoints.settings import ConfigError, Settings, load_settings
 
 _T = TypeVar("_T")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coatcheck", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"coatcheck {version('coatcheck')}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

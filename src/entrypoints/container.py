@@ -15,16 +15,16 @@ from typing import Any
 from attrs import frozen
 from dependency_injector import containers, providers
 
-from adapters.clock import SystemClock
-from adapters.postgres_account_tokens import PostgresAccountTokens, PostgresKnownDevices
-from adapters.postgres_users import PostgresUsers
-from adapters.redis_login_attempts import RedisLoginAttempts
-from adapters.redis_session_events import RedisSessionEvents
-from adapters.redis_sessions import RedisSessions
-from adapters.store_watch import StoreWatch
-from domain.mail_throttle import MailThrottle
-from domain.notices import Notices
-from domain.ports import (
+from coatcheck.adapters.clock import SystemClock
+from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.users import PostgresUsers
+from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.session_events import RedisSessionEvents
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.mail_throttle import MailThrottle
+from coatcheck.domain.notices import Notices
+from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
     Events,
@@ -37,11 +37,11 @@ from domain.ports import (
     Sessions,
     Users,
 )
-from domain.sessions import SessionIssuer, SessionPolicy
-from domain.throttle import LoginThrottle, ThrottlePolicy
-from domain.tickets import TicketKey
-from domain.token_issuer import TokenIssuer
-from domain.use_cases import (
+from coatcheck.domain.sessions import SessionIssuer, SessionPolicy
+from coatcheck.domain.throttle import LoginThrottle, ThrottlePolicy
+from coatcheck.domain.tickets import TicketKey
+from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.use_cases import (
     Authenticate,
     ChangeEmail,
     ChangePassword,
@@ -66,10 +66,10 @@ from domain.use_cases import (
     UserSessions,
     VerifyEmail,
 )
-from entrypoints import resources
-from entrypoints.events import LoggedEvents
-from entrypoints.metrics import Metrics
-from entrypoints.settings import Settings
+from coatcheck.entrypoints import resources
+from coatcheck.entrypoints.audit_log import LoggedEvents
+from coatcheck.entrypoints.metrics import Metrics
+from coatcheck.entrypoints.settings import Settings
 
 
 @frozen

@@ -7,8 +7,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import generate_latest
 
-from adapters.store_watch import StoreMetrics
-from entrypoints.request_metrics import RequestMetrics
+from coatcheck.adapters.store_watch import StoreMetrics
+from coatcheck.entrypoints.request_metrics import RequestMetrics
 
 CONTENT_TYPE = "text/plain"  # version=0.0.4, Prometheus' text format
 

@@ -8,11 +8,11 @@ import asyncio
 import logging
 import time
 
-from adapters.postgres_migrations import migrate as migrate_postgres
-from adapters.sqlite import migrate_sqlite
-from adapters.store_watch import StoreWatch
-from domain.errors import StoreUnavailable
-from entrypoints.settings import Settings
+from coatcheck.adapters.postgres.migrations import migrate as migrate_postgres
+from coatcheck.adapters.sqlite import migrate_sqlite
+from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.errors import StoreUnavailable
+from coatcheck.entrypoints.settings import Settings
 
 FIRST_RETRY_SECONDS = 0.1
 LAST_RETRY_SECONDS = 5.0

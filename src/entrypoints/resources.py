@@ -12,17 +12,17 @@ from pathlib import Path
 
 import asyncpg
 
-from adapters.bcrypt_hasher import BcryptHasher
-from adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
-from adapters.postgres_users import create_pool
-from adapters.private_files import private_folder
-from adapters.redis_client import Client as RedisClient
-from adapters.redis_client import open_redis
-from adapters.sqlite import SqliteStore
-from adapters.store_watch import StoreWatch, address_of
-from domain.ports import EmailSender
-from entrypoints.metrics import Metrics
-from entrypoints.settings import Settings
+from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
+from coatcheck.adapters.postgres.users import create_pool
+from coatcheck.adapters.private_files import private_folder
+from coatcheck.adapters.redis.client import Client as RedisClient
+from coatcheck.adapters.redis.client import open_redis
+from coatcheck.adapters.sqlite import SqliteStore
+from coatcheck.adapters.store_watch import StoreWatch, address_of
+from coatcheck.domain.ports import EmailSender
+from coatcheck.entrypoints.metrics import Metrics
+from coatcheck.entrypoints.settings import Settings
 
 log = logging.getLogger("coatcheck")
 

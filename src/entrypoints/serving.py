@@ -18,10 +18,10 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
-from entrypoints.http.app import create_app
-from entrypoints.http.protocol import Protocol
-from entrypoints.logs import LogFormat, RequestLog
-from entrypoints.settings import Settings
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.protocol import Protocol
+from coatcheck.entrypoints.logs import LogFormat, RequestLog
+from coatcheck.entrypoints.settings import Settings
 
 GRACEFUL_SECONDS = 10
 BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.deadline import StoreTimeouts
-from domain.mail_throttle import MailThrottlePolicy
-from domain.sessions import SessionLifetime, SessionPolicy
-from domain.throttle import ThrottlePolicy
-from domain.token_issuer import TokenLifetimes
+from coatcheck.adapters.deadline import StoreTimeouts
+from coatcheck.domain.mail_throttle import MailThrottlePolicy
+from coatcheck.domain.sessions import SessionLifetime, SessionPolicy
+from coatcheck.domain.throttle import ThrottlePolicy
+from coatcheck.domain.token_issuer import TokenLifetimes
 
 Seconds = Annotated[int, Field(gt=0)]
 Deadline = Annotated[float, Field(ge=0.05, le=60)]

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 
-from adapters.in_memory import (
+from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
@@ -23,14 +23,14 @@ from adapters.in_memory import (
     InMemorySessions,
     InMemoryUsers,
 )
-from adapters.postgres_account_tokens import PostgresAccountTokens, PostgresKnownDevices
-from adapters.postgres_migrations import migrate
-from adapters.postgres_users import PostgresUsers, create_pool
-from adapters.redis_client import open_redis
-from adapters.redis_login_attempts import RedisLoginAttempts
-from adapters.redis_session_events import RedisSessionEvents
-from adapters.redis_sessions import RedisSessions
-from adapters.sqlite import SqliteStore, migrate_sqlite
+from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.migrations import migrate
+from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
+from coatcheck.adapters.redis.client import open_redis
+from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.session_events import RedisSessionEvents
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.adapters.sqlite import SqliteStore, migrate_sqlite
 
 
 @pytest.fixture

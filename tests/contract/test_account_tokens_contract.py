@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import attrs
 
-from domain.model import Email
-from domain.tokens import TokenPurpose, TokenRecord
+from coatcheck.domain.model import Email
+from coatcheck.domain.tokens import TokenPurpose, TokenRecord
 from tests.contract.conftest import UserStore
 from tests.factories import NOW, digest_for, make_user
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from domain.events import EndReason, SessionsChanged, SessionsEnded
+from coatcheck.domain.events import EndReason, SessionsChanged, SessionsEnded
 from tests.listening import listening, until
 
 ADA = uuid.uuid4()

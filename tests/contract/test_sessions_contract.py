@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import evolve
 
-from domain.model import Email, SessionKind
+from coatcheck.domain.model import Email, SessionKind
 from tests.factories import NOW, digest_for, make_session
 
 

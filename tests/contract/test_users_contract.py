@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.errors import EmailTaken
-from domain.model import Email
+from coatcheck.domain.errors import EmailTaken
+from coatcheck.domain.model import Email
 from tests.factories import make_user
 
 

@@ -22,8 +22,8 @@ import pytest
 from attrs import frozen
 from playwright.async_api import async_playwright, expect
 
-from adapters.clock import SystemClock
-from entrypoints.settings import Settings
+from coatcheck.adapters.clock import SystemClock
+from coatcheck.entrypoints.settings import Settings
 from tests.integration.conftest import (  # noqa: F401 -- the fixtures the e2e service uses
     MakeClient,
     MakeSettings,

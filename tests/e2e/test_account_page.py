@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 from playwright.async_api import expect
 
-from adapters.in_memory import InMemorySessions
-from domain.errors import StoreUnavailable
+from coatcheck.adapters.memory import InMemorySessions
+from coatcheck.domain.errors import StoreUnavailable
 from tests.e2e.account import (
     ADA,
     EDGE_ON_WINDOWS,

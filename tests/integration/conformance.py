@@ -26,9 +26,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from jsonschema import Draft202012Validator
 
-from entrypoints.http.openapi import document_of
-from entrypoints.http.problems import PROBLEM_JSON
-from entrypoints.http.responses import JSON
+from coatcheck.entrypoints.http.openapi import document_of
+from coatcheck.entrypoints.http.problems import PROBLEM_JSON
+from coatcheck.entrypoints.http.responses import JSON
 
 Seen = Counter[tuple[str, str, int]]  # (method, path template, status) -> answers
 NO_ROUTE = "(no route)"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from adapters.clock import FakeClock
-from entrypoints.http.app import create_app
-from entrypoints.settings import Settings, load_settings
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.settings import Settings, load_settings
 from tests.integration.conformance import Conformance, Seen
 from tests.integration.mailbox import Mailbox, smtp_server
 from tests.integration.serving import ServiceTestServer

@@ -7,7 +7,7 @@ import asyncio
 
 from aiohttp import ClientResponse
 
-from entrypoints.http.keys import SERVICES
+from coatcheck.entrypoints.http.keys import SERVICES
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client
 
 COOKIE = "coatcheck"

@@ -18,7 +18,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 
-from entrypoints.serving import ServiceRunner
+from coatcheck.entrypoints.serving import ServiceRunner
 
 COATCHECK = Path(sys.executable).with_name("coatcheck")
 README_RUN_COMMAND = Path(__file__).parents[2] / "scripts" / "serve"

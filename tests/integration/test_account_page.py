@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from entrypoints.http.routes.account import FILES, PAGE
+from coatcheck.entrypoints.http.routes.account import FILES, PAGE
 from tests.integration.conftest import MakeClient, MakeSettings
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from adapters.clock import FakeClock
-from adapters.sqlite.migrations import migrations as sqlite_migrations
-from entrypoints.cli import main
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.sqlite.migrations import migrations as sqlite_migrations
+from coatcheck.entrypoints.cli import main
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET, Client
 from tests.integration.http import COOKIE, cookie, status_with_ticket, status_with_token
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from entrypoints.http.app import create_app
-from entrypoints.http.openapi import document_of
-from entrypoints.http.responses import UserOut
-from entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.openapi import document_of
+from coatcheck.entrypoints.http.responses import UserOut
+from coatcheck.entrypoints.http.routes import Reply, answers
 from tests.integration.conformance import NO_ROUTE, Conformance, check
 from tests.integration.conftest import Client, MakeSettings
 from tests.integration.http import register

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 import redis.asyncio as redis
 
-from adapters.redis_sessions import RedisSessions
-from entrypoints.migrations import apply_migrations
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.entrypoints.migrations import apply_migrations
 from tests.factories import digest_for, make_session
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, cookie, settled

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as redis
 from aiohttp import ClientResponse
 
-from adapters.clock import FakeClock
-from entrypoints.settings import Settings
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.settings import Settings
 from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, register, set_cookies, token
 

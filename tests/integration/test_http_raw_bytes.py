@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.http.openapi import document_of
+from coatcheck.entrypoints.http.openapi import document_of
 from tests.integration.conformance import check
 from tests.integration.conftest import REGISTRATION, Client
 from tests.integration.http import raw_exchange

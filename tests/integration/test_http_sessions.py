@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar
 
-from adapters.clock import FakeClock
+from coatcheck.adapters.clock import FakeClock
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import (
     COOKIE,

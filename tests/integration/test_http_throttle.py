@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from adapters.clock import FakeClock
+from coatcheck.adapters.clock import FakeClock
 from tests.integration.conftest import REGISTRATION, Client, MakeClient, MakeSettings
 
 EMAIL = REGISTRATION["email"]

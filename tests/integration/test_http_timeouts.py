@@ -12,10 +12,10 @@ import pytest
 import redis.asyncio as redis
 from aiohttp import ClientResponse
 
-from adapters.clock import FakeClock
-from adapters.redis_sessions import RedisSessions
-from adapters.session_records import decode
-from domain.model import Session, to_the_second
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.adapters.session_records import decode
+from coatcheck.domain.model import Session, to_the_second
 from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, register, set_cookies
 

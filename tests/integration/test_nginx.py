@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestServer
 from attrs import define, field
 from multidict import CIMultiDictProxy
 
-from adapters.clock import FakeClock
-from entrypoints.http.app import create_app
-from entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID
-from entrypoints.settings import Settings
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID
+from coatcheck.entrypoints.settings import Settings
 from tests.integration.conformance import Conformance
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, MakeSettings
 from tests.integration.http import set_cookies

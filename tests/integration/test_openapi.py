@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from domain.errors import EmailTaken
-from entrypoints.http.problems import kind_of
-from entrypoints.http.responses import Problem, SessionOut, TokenOut, UserOut
+from coatcheck.domain.errors import EmailTaken
+from coatcheck.entrypoints.http.problems import kind_of
+from coatcheck.entrypoints.http.responses import Problem, SessionOut, TokenOut, UserOut
 from tests.integration.conftest import MakeClient, MakeSettings
 
 REF = "#/components/schemas/{model}"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from adapters.clock import FakeClock
+from coatcheck.adapters.clock import FakeClock
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, register, settled, status_with_ticket, token
 from tests.integration.mailbox import BASE_URL, Mailbox, html_of, link_of, text_of

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
-from adapters.deadline import StoreTimeouts
-from adapters.postgres_migrations import migrate, migrations, pending
-from adapters.postgres_users import PostgresUsers, create_pool
-from domain.errors import Overloaded, StoreUnavailable
+from coatcheck.adapters.deadline import StoreTimeouts
+from coatcheck.adapters.postgres.migrations import migrate, migrations, pending
+from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
+from coatcheck.domain.errors import Overloaded, StoreUnavailable
 
 pytestmark = pytest.mark.postgres
 

@@ -1,4 +1,4 @@
-"""entrypoints.protect on an application of its own, in both modes: in process (coatcheck's
+"""coatcheck.protect on an application of its own, in both modes: in process (coatcheck's
 use-cases, the app being coatcheck's own) and over HTTP (coatcheck's verify endpoint, the
 app beside it). Real PostgreSQL and Redis; failures of either kind give 503, never 500 or
 200."""
@@ -16,12 +16,12 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestServer, unused_port
 from attrs import define, field
 
-from adapters.clock import FakeClock
-from entrypoints.container import build_container
-from entrypoints.http.app import create_app
-from entrypoints.http.identity import EMAIL, USER_ID
-from entrypoints.http.tickets import CookiePolicy
-from entrypoints.protect import InProcess, OverHttp, identity, protect, requires_session
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.container import build_container
+from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.identity import EMAIL, USER_ID
+from coatcheck.entrypoints.http.tickets import CookiePolicy
+from coatcheck.entrypoints.protect import InProcess, OverHttp, identity, protect, requires_session
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import bearer, set_cookies
 from tests.integration.test_http_store_down import NOBODY_LISTENS

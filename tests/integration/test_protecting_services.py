@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.app import create_app
 from tests.integration.conftest import REGISTRATION, MakeSettings, shared_stores_environment
 from tests.integration.http import COOKIE, set_cookies
 

@@ -11,9 +11,9 @@ import pytest
 import redis.asyncio as redis
 from yarl import URL
 
-from adapters.redis_client import create_redis
-from adapters.redis_session_events import RedisSessionEvents
-from domain.events import SessionsChanged
+from coatcheck.adapters.redis.client import create_redis
+from coatcheck.adapters.redis.session_events import RedisSessionEvents
+from coatcheck.domain.events import SessionsChanged
 from tests.integration.tcp_proxy import TcpProxy, tcp_proxy
 from tests.listening import listening, until
 

@@ -15,13 +15,13 @@ import redis.asyncio as redis
 from attrs import evolve
 from redis.asyncio.connection import Connection
 
-from adapters.redis_client import create_redis
-from adapters.redis_login_attempts import RedisLoginAttempts
-from adapters.redis_sessions import RedisSessions
-from adapters.session_records import encode_compact
-from domain.errors import StoreUnavailable
-from domain.model import Email, Name, SessionKind
-from domain.tickets import SessionTicket, TicketKey
+from coatcheck.adapters.redis.client import create_redis
+from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.sessions import RedisSessions
+from coatcheck.adapters.session_records import encode_compact
+from coatcheck.domain.errors import StoreUnavailable
+from coatcheck.domain.model import Email, Name, SessionKind
+from coatcheck.domain.tickets import SessionTicket, TicketKey
 from tests.factories import NOW, digest_for, make_session
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

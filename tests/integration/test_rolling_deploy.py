@@ -12,8 +12,8 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from adapters.clock import FakeClock
-from domain.tickets import SessionTicket, TicketKey
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.domain.tickets import SessionTicket, TicketKey
 from tests.integration.conftest import (
     REGISTRATION,
     SESSION_SECRET,

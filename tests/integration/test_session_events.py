@@ -18,9 +18,9 @@ import pytest
 from aiohttp import WSMsgType
 from yarl import URL
 
-from adapters.clock import SystemClock
-from entrypoints.cli import main
-from entrypoints.http.events import HUB, SESSION_ENDED
+from coatcheck.adapters.clock import SystemClock
+from coatcheck.entrypoints.cli import main
+from coatcheck.entrypoints.http.session_socket import HUB, SESSION_ENDED
 from tests.integration.conftest import (
     CREDENTIALS,
     REGISTRATION,

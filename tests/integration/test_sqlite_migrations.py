@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
-from adapters.sqlite import SchemaNotCurrent, SqliteStore, migrate_sqlite
-from adapters.sqlite.migrations import migrations
+from coatcheck.adapters.sqlite import SchemaNotCurrent, SqliteStore, migrate_sqlite
+from coatcheck.adapters.sqlite.migrations import migrations
 from tests.factories import NOW, digest_for, make_session, make_user
 
 ALL_VERSIONS = [version for version, _sql in migrations()]

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
-from adapters.sqlite import SqliteStore, migrate_sqlite
-from domain.errors import EmailTaken, StoreUnavailable
-from domain.model import Email
-from entrypoints.resources import embedded_session_secret
+from coatcheck.adapters.sqlite import SqliteStore, migrate_sqlite
+from coatcheck.domain.errors import EmailTaken, StoreUnavailable
+from coatcheck.domain.model import Email
+from coatcheck.entrypoints.resources import embedded_session_secret
 from tests.factories import NOW, digest_for, make_session, make_user
 
 WINDOW = timedelta(minutes=15)

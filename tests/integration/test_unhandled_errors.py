@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from entrypoints.http.problems import problem_middleware
+from coatcheck.entrypoints.http.problems import problem_middleware
 
 
 async def test_an_unhandled_error_logs_the_route_template_and_not_the_path_sent(

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.clock import FakeClock
-from entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID, Identity
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID, Identity
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, cookie, register, set_cookies, token
 from tests.integration.test_http_store_down import NOBODY_LISTENS

@@ -14,9 +14,9 @@ from typing import Protocol
 import attrs
 import pytest
 
-from adapters.bcrypt_hasher import BcryptHasher
-from adapters.clock import FakeClock
-from adapters.in_memory import (
+from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
@@ -25,13 +25,13 @@ from adapters.in_memory import (
     InMemorySessions,
     InMemoryUsers,
 )
-from domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
-from domain.ports import PasswordHasher
-from domain.sessions import LoggedIn, SessionPolicy
-from domain.throttle import ThrottlePolicy
-from domain.tickets import DeviceToken, TicketKey
-from entrypoints.container import Services, build_container
-from entrypoints.settings import Settings
+from coatcheck.domain.model import ClientInfo, Email, Name, NewPassword, Password, SessionKind, User
+from coatcheck.domain.ports import PasswordHasher
+from coatcheck.domain.sessions import LoggedIn, SessionPolicy
+from coatcheck.domain.throttle import ThrottlePolicy
+from coatcheck.domain.tickets import DeviceToken, TicketKey
+from coatcheck.entrypoints.container import Services, build_container
+from coatcheck.entrypoints.settings import Settings
 from tests.factories import NOW
 
 EMAIL = "ada@example.com"

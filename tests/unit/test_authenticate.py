@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from attrs import evolve
 
-from adapters.in_memory import InMemorySessions, InMemoryUsers
-from domain.errors import NotAuthenticated
-from domain.model import Session, SessionKind, User
-from domain.sessions import LoggedIn
-from domain.tickets import SessionTicket
+from coatcheck.adapters.memory import InMemorySessions, InMemoryUsers
+from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.model import Session, SessionKind, User
+from coatcheck.domain.sessions import LoggedIn
+from coatcheck.domain.tickets import SessionTicket
 from tests.unit.conftest import Build, Domain
 
 SECOND = timedelta(seconds=1)

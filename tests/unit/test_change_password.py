@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts, WrongPassword
-from domain.model import NewPassword, Password, SessionKind
-from domain.sessions import Authenticated, LoggedIn
+from coatcheck.domain.errors import (
+    InvalidCredentials,
+    NotAuthenticated,
+    TooManyAttempts,
+    WrongPassword,
+)
+from coatcheck.domain.model import NewPassword, Password, SessionKind
+from coatcheck.domain.sessions import Authenticated, LoggedIn
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
 
 NEW_PASSWORD = "a whole new passphrase"

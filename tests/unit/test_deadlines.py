@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from entrypoints.http import context
-from entrypoints.http.context import (
+from coatcheck.entrypoints.http import context
+from coatcheck.entrypoints.http.context import (
     _DONE,
     _EXPIRED,
     _TASK,

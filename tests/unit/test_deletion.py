@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.in_memory import (
+from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutbox,
     InMemorySessionEvents,
 )
-from domain.errors import NotAuthenticated, UserNotFound, WrongPassword
-from domain.events import EndReason, SessionsEnded
-from domain.mail_throttle import recipient_key
-from domain.model import Email, Password
-from domain.throttle import account_key
+from coatcheck.domain.errors import NotAuthenticated, UserNotFound, WrongPassword
+from coatcheck.domain.events import EndReason, SessionsEnded
+from coatcheck.domain.mail_throttle import recipient_key
+from coatcheck.domain.model import Email, Password
+from coatcheck.domain.throttle import account_key
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Domain
 
 

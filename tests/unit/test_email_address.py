@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.in_memory import InMemoryOutbox
-from domain.errors import (
+from coatcheck.adapters.memory import InMemoryOutbox
+from coatcheck.domain.errors import (
     EmailNotVerified,
     EmailTaken,
     InvalidToken,
     InvalidValue,
     WrongPassword,
 )
-from domain.letters import Letter, LetterKind
-from domain.model import Email, Name, NewPassword, Password
-from domain.sessions import LoggedIn
-from domain.tokens import OneTimeToken
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import Email, Name, NewPassword, Password
+from coatcheck.domain.sessions import LoggedIn
+from coatcheck.domain.tokens import OneTimeToken
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Build, Domain
 
 NEW_EMAIL = "ada.new@example.com"

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from adapters.event_records import decode, encode
-from domain.events import EndReason, SessionEvent, SessionsChanged, SessionsEnded
+from coatcheck.adapters.event_records import decode, encode
+from coatcheck.domain.events import EndReason, SessionEvent, SessionsChanged, SessionsEnded
 
 USER = uuid.uuid4()
 

@@ -8,8 +8,8 @@ import threading
 import bcrypt
 import pytest
 
-from adapters.bcrypt_hasher import NICENESS, BcryptHasher
-from domain.model import Password
+from coatcheck.adapters.bcrypt_hasher import NICENESS, BcryptHasher
+from coatcheck.domain.model import Password
 
 PASSWORD = Password("correct horse battery staple")
 

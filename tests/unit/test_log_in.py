@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 import bcrypt
 import pytest
 
-from adapters.bcrypt_hasher import BcryptHasher
-from domain.errors import InvalidCredentials, NotAuthenticated
-from domain.model import ClientInfo, Email, Password, SessionKind
-from domain.throttle import ThrottlePolicy
-from domain.tickets import SessionTicket
+from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.domain.errors import InvalidCredentials, NotAuthenticated
+from coatcheck.domain.model import ClientInfo, Email, Password, SessionKind
+from coatcheck.domain.throttle import ThrottlePolicy
+from coatcheck.domain.tickets import SessionTicket
 from tests.unit.conftest import BCRYPT_ROUNDS, CLIENT, EMAIL, PASSWORD, Build, Domain
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import NotAuthenticated
-from domain.tickets import SessionTicket
+from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.tickets import SessionTicket
 from tests.unit.conftest import Domain
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.clock import FakeClock
-from adapters.in_memory import InMemoryLoginAttempts
-from domain.errors import TooManyEmails
-from domain.mail_throttle import MailThrottle, MailThrottlePolicy
-from domain.model import Email
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.memory import InMemoryLoginAttempts
+from coatcheck.domain.errors import TooManyEmails
+from coatcheck.domain.mail_throttle import MailThrottle, MailThrottlePolicy
+from coatcheck.domain.model import Email
 
 POLICY = MailThrottlePolicy(recipient_limit=2, client_limit=3, window=timedelta(minutes=10))
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import InvalidValue
-from domain.model import (
+from coatcheck.domain.errors import InvalidValue
+from coatcheck.domain.model import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     ClientInfo,
@@ -19,7 +19,7 @@ from domain.model import (
     SessionKind,
     User,
 )
-from domain.sessions import SessionLifetime, SessionPolicy, new_session_id
+from coatcheck.domain.sessions import SessionLifetime, SessionPolicy, new_session_id
 from tests.factories import NOW
 
 # --- Email

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from adapters.in_memory import InMemoryOutbox
-from domain.letters import LetterKind
-from domain.model import ClientInfo, Email, NewPassword, Password
-from domain.notices import address_prefix, device_fingerprint
-from domain.tickets import TicketKey
+from coatcheck.adapters.memory import InMemoryOutbox
+from coatcheck.domain.letters import LetterKind
+from coatcheck.domain.model import ClientInfo, Email, NewPassword, Password
+from coatcheck.domain.notices import address_prefix, device_fingerprint
+from coatcheck.domain.tickets import TicketKey
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
 
 PHONE = ClientInfo("Phone/1.0", "198.51.100.20")

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import NotAuthenticated, SessionNotFound, UserNotFound
-from domain.model import Email
-from domain.sessions import LoggedIn
+from coatcheck.domain.errors import NotAuthenticated, SessionNotFound, UserNotFound
+from coatcheck.domain.model import Email
+from coatcheck.domain.sessions import LoggedIn
 from tests.unit.conftest import Domain
 
 ADA = "ada@example.com"

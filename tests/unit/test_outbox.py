@@ -11,11 +11,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from adapters.email import ConsoleSender, LetterWriter, Outbox
-from adapters.in_memory import InMemoryEmailSender
-from domain.letters import Letter, LetterKind
-from domain.model import ClientInfo, Email, Name
-from domain.tokens import OneTimeToken
+from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox
+from coatcheck.adapters.memory import InMemoryEmailSender
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import ClientInfo, Email, Name
+from coatcheck.domain.tokens import OneTimeToken
 from tests.factories import NOW
 
 WRITER = LetterWriter("coatcheck <no-reply@auth.example.com>", "https://auth.example.com/")

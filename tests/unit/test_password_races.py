@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from adapters.bcrypt_hasher import BcryptHasher
-from domain.errors import InvalidCredentials, WrongPassword
-from domain.model import NewPassword, Password
+from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.domain.errors import InvalidCredentials, WrongPassword
+from coatcheck.domain.model import NewPassword, Password
 from tests.unit.conftest import CLIENT, PASSWORD, Build
 
 NEW_PASSWORD = "a brand new password"

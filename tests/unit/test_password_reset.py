@@ -6,13 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.clock import FakeClock
-from adapters.in_memory import InMemoryAccountTokens, InMemoryOutbox, InMemorySessionEvents
-from domain.errors import EmailUnavailable, InvalidToken, TooManyEmails
-from domain.events import EndReason, SessionsEnded
-from domain.letters import Letter, LetterKind
-from domain.model import Email, NewPassword, Password
-from domain.tokens import OneTimeToken
+from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.memory import (
+    InMemoryAccountTokens,
+    InMemoryOutbox,
+    InMemorySessionEvents,
+)
+from coatcheck.domain.errors import EmailUnavailable, InvalidToken, TooManyEmails
+from coatcheck.domain.events import EndReason, SessionsEnded
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import Email, NewPassword, Password
+from coatcheck.domain.tokens import OneTimeToken
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Build, Domain
 
 NEW = "a brand new passphrase"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapters.redis_batch import MAX_BATCH, TickBatcher
+from coatcheck.adapters.redis.batch import MAX_BATCH, TickBatcher
 
 
 class Store:

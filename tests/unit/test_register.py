@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.in_memory import InMemorySessions, InMemoryUsers
-from domain.errors import EmailTaken, StoreUnavailable, TooManyAttempts
-from domain.model import ClientInfo, Email, Name, NewPassword, Password, Session, SessionKind, User
-from domain.throttle import ThrottlePolicy
+from coatcheck.adapters.memory import InMemorySessions, InMemoryUsers
+from coatcheck.domain.errors import EmailTaken, StoreUnavailable, TooManyAttempts
+from coatcheck.domain.model import (
+    ClientInfo,
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    Session,
+    SessionKind,
+    User,
+)
+from coatcheck.domain.throttle import ThrottlePolicy
 from tests.unit.conftest import CLIENT, EMAIL, NAME, PASSWORD, Build, Domain
 
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from entrypoints.logs import RequestLog
+from coatcheck.entrypoints.logs import RequestLog
 
 
 def test_request_logs_of_many_connections_share_one_buffer_and_register_nothing_more(

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.in_memory import InMemorySessionEvents
-from domain.errors import NotAuthenticated
-from domain.events import EndReason, SessionsChanged, SessionsEnded
-from domain.model import Email, NewPassword, Password
-from domain.sessions import SessionPolicy
-from domain.tickets import SessionTicket
+from coatcheck.adapters.memory import InMemorySessionEvents
+from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.events import EndReason, SessionsChanged, SessionsEnded
+from coatcheck.domain.model import Email, NewPassword, Password
+from coatcheck.domain.sessions import SessionPolicy
+from coatcheck.domain.tickets import SessionTicket
 from tests.unit.conftest import CLIENT, PASSWORD, Build, Domain
 
 ADA = "ada@example.com"

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import NotAuthenticated, SessionNotFound
-from domain.model import ClientInfo
-from domain.sessions import LoggedIn, SessionPolicy
+from coatcheck.domain.errors import NotAuthenticated, SessionNotFound
+from coatcheck.domain.model import ClientInfo
+from coatcheck.domain.sessions import LoggedIn, SessionPolicy
 from tests.unit.conftest import Build, Domain
 
 ADA = "ada@example.com"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import orjson
 from attrs import evolve
 
-from adapters.session_records import decode, encode_compact
-from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
-from entrypoints.http.responses import user_body
+from coatcheck.adapters.session_records import decode, encode_compact
+from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.entrypoints.http.responses import user_body
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 USER = PublicUser(uuid.uuid4(), Email("ada@example.com"), Name("Ada"), NOW, False)

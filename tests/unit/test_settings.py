@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from entrypoints.settings import ConfigError, load_settings
+from coatcheck.entrypoints.settings import ConfigError, load_settings
 
 SECRET = "s3cr3t-" + "x" * 40
 SHORT_SECRET = "short-secret-value"

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import InvalidCredentials, TooManyAttempts
-from domain.model import ClientInfo, Email
-from domain.throttle import Budget, ThrottlePolicy, account_key, address_key
-from domain.tickets import DeviceToken
+from coatcheck.domain.errors import InvalidCredentials, TooManyAttempts
+from coatcheck.domain.model import ClientInfo, Email
+from coatcheck.domain.throttle import Budget, ThrottlePolicy, account_key, address_key
+from coatcheck.domain.tickets import DeviceToken
 from tests.unit.conftest import EMAIL, Build, Domain
 
 WRONG = "not the password"

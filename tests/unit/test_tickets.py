@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import InvalidValue, NotAuthenticated
-from domain.tickets import SessionTicket, TicketKey
+from coatcheck.domain.errors import InvalidValue, NotAuthenticated
+from coatcheck.domain.tickets import SessionTicket, TicketKey
 from tests.unit.conftest import Build, Domain
 
 SECRET = b"s" * 32

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from entrypoints.user_agents import describe
+from coatcheck.entrypoints.user_agents import describe
 
 AGENTS = {
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0": "Firefox on Linux",

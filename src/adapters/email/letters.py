@@ -12,8 +12,8 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from attrs import frozen
 
-from domain.letters import Letter, LetterKind
-from domain.model import ClientInfo
+from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.model import ClientInfo
 
 ACCOUNT_PAGE = "/account/"
 LINK_ACTIONS = {  # the account page reads the action and the token from the fragment

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from typing import TypeVar
 
-from domain.letters import Letter
-from domain.ports import Compose, EmailSender
+from coatcheck.domain.letters import Letter
+from coatcheck.domain.ports import Compose, EmailSender
 
 log = logging.getLogger("coatcheck.email")
 _T = TypeVar("_T")

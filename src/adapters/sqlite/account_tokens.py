@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from adapters.sqlite.connection import Database
-from adapters.timestamps import iso_utc
-from domain.model import Email
-from domain.tokens import TokenPurpose, TokenRecord
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.timestamps import iso_utc
+from coatcheck.domain.model import Email
+from coatcheck.domain.tokens import TokenPurpose, TokenRecord
 
 
 class SqliteAccountTokens:

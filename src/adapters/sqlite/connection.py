@@ -14,8 +14,8 @@ from typing import Any
 
 import aiosqlite
 
-from adapters.private_files import keep_private, private_file, private_folder
-from domain.errors import StoreUnavailable
+from coatcheck.adapters.private_files import keep_private, private_file, private_folder
+from coatcheck.domain.errors import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 5000
 _COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database

@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from adapters.sqlite.connection import Database
-from adapters.timestamps import iso_utc
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.timestamps import iso_utc
 
 
 class SqliteLoginAttempts:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from adapters.sql_files import versioned_sql
-from adapters.sqlite.connection import Database
-from domain.errors import StoreUnavailable
+from coatcheck.adapters.sql_files import versioned_sql
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.domain.errors import StoreUnavailable
 
 
 class SchemaNotCurrent(StoreUnavailable):
@@ -30,7 +30,7 @@ class SchemaNotCurrent(StoreUnavailable):
 
 def migrations() -> list[tuple[str, str]]:
     """(version, SQL) of every shipped migration, oldest first."""
-    return versioned_sql("adapters.sqlite")
+    return versioned_sql("coatcheck.adapters.sqlite")
 
 
 def _statements(script: str) -> Iterator[str]:

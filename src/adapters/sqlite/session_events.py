@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from adapters.event_records import decode, encode
-from adapters.sqlite.connection import Database
-from adapters.timestamps import iso_utc
-from domain.errors import StoreUnavailable
-from domain.events import SessionEvent
+from coatcheck.adapters.event_records import decode, encode
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.timestamps import iso_utc
+from coatcheck.domain.errors import StoreUnavailable
+from coatcheck.domain.events import SessionEvent
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2

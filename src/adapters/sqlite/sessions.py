@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.sqlite.connection import Database
-from adapters.timestamps import iso_utc
-from domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
-from domain.ports import StoredSession
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.timestamps import iso_utc
+from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.domain.ports import StoredSession
 
 _SESSION_SELECT = (
     "SELECT digest, id, user_id, kind, created_at, last_seen_at, expires_at,"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
-from adapters.sqlite.connection import Database
-from adapters.sqlite.login_attempts import SqliteLoginAttempts
-from adapters.sqlite.migrations import check_schema
-from adapters.sqlite.session_events import SqliteSessionEvents
-from adapters.sqlite.sessions import SqliteSessions
-from adapters.sqlite.users import SqliteUsers
+from coatcheck.adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.sqlite.login_attempts import SqliteLoginAttempts
+from coatcheck.adapters.sqlite.migrations import check_schema
+from coatcheck.adapters.sqlite.session_events import SqliteSessionEvents
+from coatcheck.adapters.sqlite.sessions import SqliteSessions
+from coatcheck.adapters.sqlite.users import SqliteUsers
 
 
 class SqliteStore:

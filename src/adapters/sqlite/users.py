@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.sqlite.connection import Database
-from adapters.timestamps import iso_utc
-from domain.errors import EmailTaken
-from domain.model import Email, Name, User
+from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.timestamps import iso_utc
+from coatcheck.domain.errors import EmailTaken
+from coatcheck.domain.model import Email, Name, User
 
 _COLUMNS = "id, email, name, password_hash, created_at, email_verified"
 

@@ -1,6 +1,6 @@
 """The use-cases: one small class each, constructed with ports, called with domain values."""
 
-from domain.use_cases.authentication import (
+from coatcheck.domain.use_cases.authentication import (
     Authenticate,
     CheckSession,
     CurrentUser,
@@ -9,18 +9,18 @@ from domain.use_cases.authentication import (
     Registered,
     RegisterUser,
 )
-from domain.use_cases.deletion import DeleteAccount, EraseUser
-from domain.use_cases.email_address import (
+from coatcheck.domain.use_cases.deletion import DeleteAccount, EraseUser
+from coatcheck.domain.use_cases.email_address import (
     ChangeEmail,
     RequestEmailChange,
     ResendVerification,
     SendVerification,
     VerifyEmail,
 )
-from domain.use_cases.operator import DeleteUser, RevokeUserSessions, UserSessions
-from domain.use_cases.password_reset import RequestPasswordReset, ResetPassword
-from domain.use_cases.passwords import ChangePassword, CurrentPasswordCheck
-from domain.use_cases.sessions import (
+from coatcheck.domain.use_cases.operator import DeleteUser, RevokeUserSessions, UserSessions
+from coatcheck.domain.use_cases.password_reset import RequestPasswordReset, ResetPassword
+from coatcheck.domain.use_cases.passwords import ChangePassword, CurrentPasswordCheck
+from coatcheck.domain.use_cases.sessions import (
     ListSessions,
     RevokeOtherSessions,
     RevokeSession,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 
 from attrs import evolve, frozen
 
-from domain.errors import (
+from coatcheck.domain.errors import (
     CoatcheckError,
     EmailNotVerified,
     EmailTaken,
@@ -16,8 +16,8 @@ from domain.errors import (
     NotAuthenticated,
     StoreUnavailable,
 )
-from domain.events import EndReason
-from domain.model import (
+from coatcheck.domain.events import EndReason
+from coatcheck.domain.model import (
     ClientInfo,
     Email,
     Name,
@@ -28,15 +28,15 @@ from domain.model import (
     User,
     to_the_second,
 )
-from domain.notices import Notices
-from domain.ports import Clock, Events, PasswordHasher, Sessions, Users
-from domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
-from domain.throttle import LoginThrottle
-from domain.tickets import DeviceToken, SessionTicket, TicketKey
-from domain.token_issuer import TokenIssuer
-from domain.tokens import TokenPurpose
-from domain.use_cases.email_address import SendVerification
-from domain.use_cases.password_forms import matching_form, spend_a_miss
+from coatcheck.domain.notices import Notices
+from coatcheck.domain.ports import Clock, Events, PasswordHasher, Sessions, Users
+from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
+from coatcheck.domain.throttle import LoginThrottle
+from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
+from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.tokens import TokenPurpose
+from coatcheck.domain.use_cases.email_address import SendVerification
+from coatcheck.domain.use_cases.password_forms import matching_form, spend_a_miss
 
 
 @frozen

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from domain.events import EndReason
-from domain.mail_throttle import MailThrottle
-from domain.model import ClientInfo, Password, User
-from domain.ports import Events, SessionEvents, Sessions, Users
-from domain.sessions import Authenticated
-from domain.throttle import LoginThrottle
-from domain.tickets import DeviceToken
-from domain.use_cases.passwords import CurrentPasswordCheck
-from domain.use_cases.sessions import revoke_all
+from coatcheck.domain.events import EndReason
+from coatcheck.domain.mail_throttle import MailThrottle
+from coatcheck.domain.model import ClientInfo, Password, User
+from coatcheck.domain.ports import Events, SessionEvents, Sessions, Users
+from coatcheck.domain.sessions import Authenticated
+from coatcheck.domain.throttle import LoginThrottle
+from coatcheck.domain.tickets import DeviceToken
+from coatcheck.domain.use_cases.passwords import CurrentPasswordCheck
+from coatcheck.domain.use_cases.sessions import revoke_all
 
 
 class EraseUser:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from domain.errors import EmailTaken, EmailUnavailable, InvalidToken, InvalidValue
-from domain.mail_throttle import MailThrottle
-from domain.model import ClientInfo, Email, Password, PublicUser, User
-from domain.notices import Notices
-from domain.ports import Outbox, Sessions, Users
-from domain.sessions import Authenticated
-from domain.tickets import DeviceToken
-from domain.token_issuer import TokenIssuer
-from domain.tokens import OneTimeToken, TokenPurpose
-from domain.use_cases.passwords import CurrentPasswordCheck
+from coatcheck.domain.errors import EmailTaken, EmailUnavailable, InvalidToken, InvalidValue
+from coatcheck.domain.mail_throttle import MailThrottle
+from coatcheck.domain.model import ClientInfo, Email, Password, PublicUser, User
+from coatcheck.domain.notices import Notices
+from coatcheck.domain.ports import Outbox, Sessions, Users
+from coatcheck.domain.sessions import Authenticated
+from coatcheck.domain.tickets import DeviceToken
+from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.tokens import OneTimeToken, TokenPurpose
+from coatcheck.domain.use_cases.passwords import CurrentPasswordCheck
 
 
 class SendVerification:

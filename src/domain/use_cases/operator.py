@@ -3,12 +3,12 @@ cookie), and deleting them."""
 
 from __future__ import annotations
 
-from domain.errors import UserNotFound
-from domain.events import EndReason
-from domain.model import Email, Session, User
-from domain.ports import Clock, Events, SessionEvents, Sessions, Users
-from domain.use_cases.deletion import EraseUser
-from domain.use_cases.sessions import revoke_all, revoke_by_id
+from coatcheck.domain.errors import UserNotFound
+from coatcheck.domain.events import EndReason
+from coatcheck.domain.model import Email, Session, User
+from coatcheck.domain.ports import Clock, Events, SessionEvents, Sessions, Users
+from coatcheck.domain.use_cases.deletion import EraseUser
+from coatcheck.domain.use_cases.sessions import revoke_all, revoke_by_id
 
 
 async def _user(users: Users, email: Email) -> User:

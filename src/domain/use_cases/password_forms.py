@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.model import Password
-from domain.ports import PasswordHasher
+from coatcheck.domain.model import Password
+from coatcheck.domain.ports import PasswordHasher
 
 
 def _forms(password: Password) -> list[Password]:

@@ -8,19 +8,19 @@ from functools import partial
 
 from attrs import evolve
 
-from domain.errors import EmailUnavailable, InvalidToken, StoreUnavailable
-from domain.events import EndReason
-from domain.letters import Letter
-from domain.mail_throttle import MailThrottle
-from domain.model import ClientInfo, Email, NewPassword, SessionKind, User
-from domain.notices import Notices
-from domain.ports import Events, Outbox, PasswordHasher, SessionEvents, Sessions, Users
-from domain.sessions import LoggedIn, SessionIssuer
-from domain.throttle import LoginThrottle
-from domain.tickets import DeviceToken, SessionTicket
-from domain.token_issuer import TokenIssuer
-from domain.tokens import OneTimeToken, TokenPurpose
-from domain.use_cases.sessions import revoke_all
+from coatcheck.domain.errors import EmailUnavailable, InvalidToken, StoreUnavailable
+from coatcheck.domain.events import EndReason
+from coatcheck.domain.letters import Letter
+from coatcheck.domain.mail_throttle import MailThrottle
+from coatcheck.domain.model import ClientInfo, Email, NewPassword, SessionKind, User
+from coatcheck.domain.notices import Notices
+from coatcheck.domain.ports import Events, Outbox, PasswordHasher, SessionEvents, Sessions, Users
+from coatcheck.domain.sessions import LoggedIn, SessionIssuer
+from coatcheck.domain.throttle import LoginThrottle
+from coatcheck.domain.tickets import DeviceToken, SessionTicket
+from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.tokens import OneTimeToken, TokenPurpose
+from coatcheck.domain.use_cases.sessions import revoke_all
 
 
 class RequestPasswordReset:

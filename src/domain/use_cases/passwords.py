@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from domain.errors import NotAuthenticated, WrongPassword
-from domain.events import EndReason
-from domain.model import ClientInfo, NewPassword, Password, User
-from domain.notices import Notices
-from domain.ports import Events, PasswordHasher, SessionEvents, Sessions, Users
-from domain.sessions import Authenticated, LoggedIn, SessionIssuer
-from domain.throttle import LoginThrottle
-from domain.tickets import DeviceToken
-from domain.token_issuer import TokenIssuer
-from domain.tokens import TokenPurpose
-from domain.use_cases.password_forms import matching_form
-from domain.use_cases.sessions import revoke_all
+from coatcheck.domain.errors import NotAuthenticated, WrongPassword
+from coatcheck.domain.events import EndReason
+from coatcheck.domain.model import ClientInfo, NewPassword, Password, User
+from coatcheck.domain.notices import Notices
+from coatcheck.domain.ports import Events, PasswordHasher, SessionEvents, Sessions, Users
+from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer
+from coatcheck.domain.throttle import LoginThrottle
+from coatcheck.domain.tickets import DeviceToken
+from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.tokens import TokenPurpose
+from coatcheck.domain.use_cases.password_forms import matching_form
+from coatcheck.domain.use_cases.sessions import revoke_all
 
 
 @frozen

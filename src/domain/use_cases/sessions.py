@@ -7,11 +7,11 @@ from datetime import datetime
 
 from attrs import frozen
 
-from domain.errors import SessionNotFound
-from domain.events import EndReason, SessionsEnded
-from domain.model import Session
-from domain.ports import Clock, Events, SessionEvents, Sessions
-from domain.sessions import Authenticated
+from coatcheck.domain.errors import SessionNotFound
+from coatcheck.domain.events import EndReason, SessionsEnded
+from coatcheck.domain.model import Session
+from coatcheck.domain.ports import Clock, Events, SessionEvents, Sessions
+from coatcheck.domain.sessions import Authenticated
 
 
 async def revoke_by_id(

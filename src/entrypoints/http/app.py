@@ -10,14 +10,14 @@ import aiohttp_cors
 from aiohttp import web
 from aiohttp_session import session_middleware
 
-from entrypoints.container import build_container
-from entrypoints.http import events, openapi
-from entrypoints.http.context import context_middleware
-from entrypoints.http.forwarded import forwarded_middleware
-from entrypoints.http.keys import METRICS, SERVICES, SETTINGS
-from entrypoints.http.origin import origin_middleware
-from entrypoints.http.problems import OVERLOADED, problem_middleware
-from entrypoints.http.routes import (
+from coatcheck.entrypoints.container import build_container
+from coatcheck.entrypoints.http import openapi, session_socket
+from coatcheck.entrypoints.http.context import context_middleware
+from coatcheck.entrypoints.http.forwarded import forwarded_middleware
+from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS
+from coatcheck.entrypoints.http.origin import origin_middleware
+from coatcheck.entrypoints.http.problems import OVERLOADED, problem_middleware
+from coatcheck.entrypoints.http.routes import (
     account,
     account_life,
     authentication,
@@ -26,15 +26,15 @@ from entrypoints.http.routes import (
     sessions,
     verify,
 )
-from entrypoints.http.routes import metrics as metrics_routes
-from entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
-from entrypoints.metrics import Metrics
-from entrypoints.migrations import (
+from coatcheck.entrypoints.http.routes import metrics as metrics_routes
+from coatcheck.entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
+from coatcheck.entrypoints.metrics import Metrics
+from coatcheck.entrypoints.migrations import (
     migrate_embedded,
     migrate_postgres_once,
     migrate_postgres_when_up,
 )
-from entrypoints.settings import Settings, load_settings
+from coatcheck.entrypoints.settings import Settings, load_settings
 
 
 def create_app(
@@ -66,7 +66,7 @@ def create_app(
     app[OVERLOADED] = metrics.overloaded
     app.cleanup_ctx.append(_services(settings, {"metrics": metrics, **(overrides or {})}))
     app[COOKIES] = cookie
-    events.setup(app)
+    session_socket.setup(app)
     for table in (
         authentication.routes,
         verify.routes,

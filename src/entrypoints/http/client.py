@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.model import ClientInfo
+from coatcheck.domain.model import ClientInfo
 
 
 def client_info(request: web.Request) -> ClientInfo:

@@ -21,14 +21,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from adapters import deadline
-from domain.errors import StoreUnavailable
-from entrypoints.http.forwarded import Network, trusted
-from entrypoints.http.headers import stamp
-from entrypoints.http.problems import kind_of, problem
-from entrypoints.http.routes import hashes_passwords
-from entrypoints.logs import REQUEST_ID, REQUEST_ID_KEY
-from entrypoints.metrics import Metrics
+from coatcheck.adapters import deadline
+from coatcheck.domain.errors import StoreUnavailable
+from coatcheck.entrypoints.http.forwarded import Network, trusted
+from coatcheck.entrypoints.http.headers import stamp
+from coatcheck.entrypoints.http.problems import kind_of, problem
+from coatcheck.entrypoints.http.routes import hashes_passwords
+from coatcheck.entrypoints.logs import REQUEST_ID, REQUEST_ID_KEY
+from coatcheck.entrypoints.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from entrypoints.http.tickets import NO_STORE
+from coatcheck.entrypoints.http.tickets import NO_STORE
 
 SERVER = "coatcheck"
 

@@ -1,6 +1,6 @@
 """Who a request is from, in headers: what GET /authentication/verify answers a reverse proxy
-(nginx auth_request, Traefik forwardAuth, Caddy forward_auth) and what `entrypoints.protect`
-reads back. One place writes them and reads them.
+(nginx auth_request, Traefik forwardAuth, Caddy forward_auth) and what
+`coatcheck.protect` reads back. One place writes them and reads them.
 
 The email is percent-encoded UTF-8 (RFC 3986): a header carries ASCII only, and an address
 may hold any other character. An ASCII address without "%" reads as itself."""
@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from attrs import frozen
 
-from domain.model import PublicUser, Session
+from coatcheck.domain.model import PublicUser, Session
 
 USER_ID = "X-Auth-User-Id"
 EMAIL = "X-Auth-Email"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from entrypoints.container import Services
-from entrypoints.metrics import Metrics
-from entrypoints.settings import Settings
+from coatcheck.entrypoints.container import Services
+from coatcheck.entrypoints.metrics import Metrics
+from coatcheck.entrypoints.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)

@@ -14,10 +14,10 @@ from aiohttp import web
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
-from entrypoints.http.keys import SETTINGS
-from entrypoints.http.problems import PROBLEM_JSON, Kind, kind_of
-from entrypoints.http.responses import JSON, Problem, json_response
-from entrypoints.http.routes import Answers, Reply, answers, answers_of
+from coatcheck.entrypoints.http.keys import SETTINGS
+from coatcheck.entrypoints.http.problems import PROBLEM_JSON, Kind, kind_of
+from coatcheck.entrypoints.http.responses import JSON, Problem, json_response
+from coatcheck.entrypoints.http.routes import Answers, Reply, answers, answers_of
 
 routes = web.RouteTableDef()
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from entrypoints.http.problems import CrossSiteRequest
-from entrypoints.http.tickets import bearer_value
+from coatcheck.entrypoints.http.problems import CrossSiteRequest
+from coatcheck.entrypoints.http.tickets import bearer_value
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

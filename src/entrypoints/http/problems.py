@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 from attrs import frozen
 from prometheus_client import Counter
 
-from domain.errors import (
+from coatcheck.domain.errors import (
     CoatcheckError,
     EmailNotVerified,
     EmailTaken,
@@ -30,7 +30,13 @@ from domain.errors import (
     UserNotFound,
     WrongPassword,
 )
-from entrypoints.http.responses import FieldError, Problem, bytes_response, json_response, to_json
+from coatcheck.entrypoints.http.responses import (
+    FieldError,
+    Problem,
+    bytes_response,
+    json_response,
+    to_json,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -15,8 +15,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from entrypoints.http import headers
-from entrypoints.http.problems import internal_error, refused_by_the_parser
+from coatcheck.entrypoints.http import headers
+from coatcheck.entrypoints.http.problems import internal_error, refused_by_the_parser
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from aiohttp.typedefs import LooseHeaders
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
-from domain.model import PublicUser, SessionKind
-from domain.sessions import LoggedIn
-from domain.use_cases import SessionView
-from entrypoints.presentation import timestamp
-from entrypoints.user_agents import describe
+from coatcheck.domain.model import PublicUser, SessionKind
+from coatcheck.domain.sessions import LoggedIn
+from coatcheck.domain.use_cases import SessionView
+from coatcheck.entrypoints.presentation import timestamp
+from coatcheck.entrypoints.user_agents import describe
 
 JSON = "application/json"
 Time = Annotated[

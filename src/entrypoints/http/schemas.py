@@ -9,8 +9,8 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from domain.errors import InvalidValue
-from domain.model import (
+from coatcheck.domain.errors import InvalidValue
+from coatcheck.domain.model import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     PASSWORD_MAX_BYTES,
@@ -20,9 +20,9 @@ from domain.model import (
     NewPassword,
     Password,
 )
-from domain.tokens import OneTimeToken
-from entrypoints.http.problems import RequestInvalid
-from entrypoints.http.responses import FieldError
+from coatcheck.domain.tokens import OneTimeToken
+from coatcheck.entrypoints.http.problems import RequestInvalid
+from coatcheck.entrypoints.http.responses import FieldError
 
 _V = TypeVar("_V")
 _Body = TypeVar("_Body", bound=BaseModel)

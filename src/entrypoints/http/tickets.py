@@ -10,13 +10,13 @@ from aiohttp import hdrs, web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
 from attrs import frozen
 
-from domain.errors import NotAuthenticated
-from domain.model import Session as DomainSession
-from domain.model import SessionKind
-from domain.sessions import Authenticated, LoggedIn
-from domain.tickets import DeviceToken, SessionTicket
-from entrypoints.http.keys import services
-from entrypoints.settings import Settings
+from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.model import Session as DomainSession
+from coatcheck.domain.model import SessionKind
+from coatcheck.domain.sessions import Authenticated, LoggedIn
+from coatcheck.domain.tickets import DeviceToken, SessionTicket
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.settings import Settings
 
 TICKET = "ticket"
 DEVICE = "device"

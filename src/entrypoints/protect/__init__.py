@@ -2,8 +2,8 @@
 process (`InProcess`: the same use-cases, no network) or over HTTP (`OverHttp`: its
 GET /authentication/verify). See docs/protecting-services.md."""
 
-from entrypoints.http.identity import Identity
-from entrypoints.protect.guard import (
+from coatcheck.entrypoints.http.identity import Identity
+from coatcheck.entrypoints.protect.guard import (
     Checked,
     Unavailable,
     Verifier,
@@ -11,8 +11,8 @@ from entrypoints.protect.guard import (
     protect,
     requires_session,
 )
-from entrypoints.protect.in_process import InProcess
-from entrypoints.protect.over_http import OverHttp
+from coatcheck.entrypoints.protect.in_process import InProcess
+from coatcheck.entrypoints.protect.over_http import OverHttp
 
 __all__ = [
     "Checked",

@@ -10,10 +10,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from attrs import frozen
 
-from domain.errors import NotAuthenticated, StoreUnavailable
-from entrypoints.http.identity import Identity
-from entrypoints.http.problems import kind_of, problem
-from entrypoints.http.tickets import NO_STORE
+from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
+from coatcheck.entrypoints.http.identity import Identity
+from coatcheck.entrypoints.http.problems import kind_of, problem
+from coatcheck.entrypoints.http.tickets import NO_STORE
 
 _H = TypeVar("_H", bound=Callable[..., Any])
 _REQUIRED = "__coatcheck_requires_session__"

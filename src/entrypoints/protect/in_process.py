@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from domain.errors import NotAuthenticated, StoreUnavailable
-from domain.sessions import Authenticated
-from domain.tickets import SessionTicket
-from entrypoints.container import Services
-from entrypoints.http.identity import Identity
-from entrypoints.http.keys import SERVICES, SETTINGS
-from entrypoints.http.tickets import CookiePolicy, bearer_value, cookie_max_age, ticket_of
-from entrypoints.protect.guard import Checked, Unavailable
+from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
+from coatcheck.domain.sessions import Authenticated
+from coatcheck.domain.tickets import SessionTicket
+from coatcheck.entrypoints.container import Services
+from coatcheck.entrypoints.http.identity import Identity
+from coatcheck.entrypoints.http.keys import SERVICES, SETTINGS
+from coatcheck.entrypoints.http.tickets import CookiePolicy, bearer_value, cookie_max_age, ticket_of
+from coatcheck.entrypoints.protect.guard import Checked, Unavailable
 
 TIMEOUT_SECONDS = 1.0
 

@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from entrypoints.http.identity import Identity
-from entrypoints.protect.guard import Checked, Unavailable
+from coatcheck.entrypoints.http.identity import Identity
+from coatcheck.entrypoints.protect.guard import Checked, Unavailable
 
 TIMEOUT_SECONDS = 1.0
 CONNECTIONS = 100

@@ -14,15 +14,15 @@ from aiohttp import web
 from attrs import frozen
 from pydantic import BaseModel
 
-from domain.errors import NotAuthenticated, Overloaded, StoreUnavailable
-from entrypoints.http.origin import SAFE_METHODS
-from entrypoints.http.problems import (
+from coatcheck.domain.errors import NotAuthenticated, Overloaded, StoreUnavailable
+from coatcheck.entrypoints.http.origin import SAFE_METHODS
+from coatcheck.entrypoints.http.problems import (
     CrossSiteRequest,
     HeaderFieldsTooLarge,
     NotJson,
     RequestInvalid,
 )
-from entrypoints.http.responses import JSON
+from coatcheck.entrypoints.http.responses import JSON
 
 _H = TypeVar("_H", bound=Callable[..., Any])
 _ANSWERS = "__coatcheck_answers__"

@@ -13,7 +13,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.routes import Reply, answers
 
 PAGE = "/account/"
 FILES = {  # file: media type; index.html is the page itself
@@ -66,7 +66,7 @@ async def to_the_page(request: web.Request) -> web.Response:
 
 def routes() -> web.RouteTableDef:
     """The page's routes, each file read once from the package."""
-    folder = resources.files("entrypoints.http").joinpath("static", "account")
+    folder = resources.files("coatcheck.entrypoints.http").joinpath("static", "account")
     table = web.RouteTableDef()
     table.get(PAGE.rstrip("/"))(to_the_page)
     for name, media_type in FILES.items():

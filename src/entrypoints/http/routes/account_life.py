@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import (
+from coatcheck.domain.errors import (
     EmailTaken,
     EmailUnavailable,
     InvalidToken,
@@ -15,11 +15,11 @@ from domain.errors import (
     TooManyEmails,
     WrongPassword,
 )
-from entrypoints.http.client import client_info
-from entrypoints.http.keys import services
-from entrypoints.http.responses import Accepted, UserOut, json_response, user_response
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.schemas import (
+from coatcheck.entrypoints.http.client import client_info
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.http.responses import Accepted, UserOut, json_response, user_response
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.schemas import (
     ChangeEmailBody,
     DeleteAccountBody,
     PasswordResetBody,
@@ -27,7 +27,7 @@ from entrypoints.http.schemas import (
     TokenBody,
     parse,
 )
-from entrypoints.http.tickets import (
+from coatcheck.entrypoints.http.tickets import (
     authenticate,
     hand_out,
     held_device,

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import EmailNotVerified, EmailTaken, InvalidCredentials, TooManyAttempts
-from domain.model import SessionKind
-from entrypoints.http.client import client_info
-from entrypoints.http.keys import services
-from entrypoints.http.responses import TokenOut, UserOut, json_response, user_response
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.schemas import LogInBody, RegisterBody, parse
-from entrypoints.http.tickets import authenticate, hand_out, held_device, held_ticket, take_back
+from coatcheck.domain.errors import (
+    EmailNotVerified,
+    EmailTaken,
+    InvalidCredentials,
+    TooManyAttempts,
+)
+from coatcheck.domain.model import SessionKind
+from coatcheck.entrypoints.http.client import client_info
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.http.responses import TokenOut, UserOut, json_response, user_response
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.schemas import LogInBody, RegisterBody, parse
+from coatcheck.entrypoints.http.tickets import (
+    authenticate,
+    hand_out,
+    held_device,
+    held_ticket,
+    take_back,
+)
 
 routes = web.RouteTableDef()
 _LOG_IN_FAILURES = (InvalidCredentials, TooManyAttempts, EmailNotVerified)

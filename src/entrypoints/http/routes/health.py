@@ -6,11 +6,11 @@ import asyncio
 
 from aiohttp import web
 
-from domain.errors import Overloaded, StoreUnavailable
-from domain.ports import HealthCheck
-from entrypoints.http.keys import SETTINGS, services
-from entrypoints.http.responses import Check, Liveness, Readiness, json_response
-from entrypoints.http.routes import Reply, answers
+from coatcheck.domain.errors import Overloaded, StoreUnavailable
+from coatcheck.domain.ports import HealthCheck
+from coatcheck.entrypoints.http.keys import SETTINGS, services
+from coatcheck.entrypoints.http.responses import Check, Liveness, Readiness, json_response
+from coatcheck.entrypoints.http.routes import Reply, answers
 
 routes = web.RouteTableDef()
 

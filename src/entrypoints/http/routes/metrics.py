@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from entrypoints.http.keys import METRICS
-from entrypoints.http.routes import Reply, answers
-from entrypoints.metrics import CONTENT_TYPE
+from coatcheck.entrypoints.http.keys import METRICS
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.metrics import CONTENT_TYPE
 
 routes = web.RouteTableDef()
 

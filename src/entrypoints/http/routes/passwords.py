@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import TooManyAttempts, WrongPassword
-from entrypoints.http.client import client_info
-from entrypoints.http.keys import services
-from entrypoints.http.responses import TokenOut, json_response
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.schemas import ChangePasswordBody, parse
-from entrypoints.http.tickets import authenticate, bearer_value, hand_out, held_device
+from coatcheck.domain.errors import TooManyAttempts, WrongPassword
+from coatcheck.entrypoints.http.client import client_info
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.http.responses import TokenOut, json_response
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.schemas import ChangePasswordBody, parse
+from coatcheck.entrypoints.http.tickets import authenticate, bearer_value, hand_out, held_device
 
 routes = web.RouteTableDef()
 

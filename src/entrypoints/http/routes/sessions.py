@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import SessionNotFound
-from entrypoints.http.keys import services
-from entrypoints.http.responses import SessionsOut, json_response
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.tickets import authenticate, take_back
+from coatcheck.domain.errors import SessionNotFound
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.http.responses import SessionsOut, json_response
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.tickets import authenticate, take_back
 
 routes = web.RouteTableDef()
 

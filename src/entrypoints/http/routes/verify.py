@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from entrypoints.http import identity
-from entrypoints.http.identity import Identity
-from entrypoints.http.keys import services
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.tickets import NO_STORE, authenticate
+from coatcheck.entrypoints.http import identity
+from coatcheck.entrypoints.http.identity import Identity
+from coatcheck.entrypoints.http.keys import services
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.tickets import NO_STORE, authenticate
 
 routes = web.RouteTableDef()
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from domain.model import Session, User
-from entrypoints.metrics import Metrics
+from coatcheck.domain.model import Session, User
+from coatcheck.entrypoints.metrics import Metrics
 
 log = logging.getLogger("coatcheck.events")
 

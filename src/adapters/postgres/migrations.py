@@ -1,4 +1,5 @@
-"""Versioned SQL migrations for PostgreSQL: adapters/migrations/NNNN_name.sql, applied in order.
+"""Versioned SQL migrations for PostgreSQL: adapters/postgres/migrations/NNNN_name.sql, applied
+in order.
 
 Each version is applied in a transaction of its own, under a transaction-level advisory
 lock, and recorded in schema_migrations: concurrent runs wait for each other, and the
@@ -12,8 +13,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from adapters.postgres_users import CONNECT_TIMEOUT, unavailable_as_domain_error
-from adapters.sql_files import versioned_sql
+from coatcheck.adapters.postgres.users import CONNECT_TIMEOUT, unavailable_as_domain_error
+from coatcheck.adapters.sql_files import versioned_sql
 
 _LOCK_KEY = 0x636F_6174_6368_6563  # "coatchec"; any constant that other tools do not use
 
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 def migrations() -> list[tuple[str, str]]:
     """(version, SQL) of every shipped migration, oldest first."""
-    return versioned_sql("adapters")
+    return versioned_sql("coatcheck.adapters.postgres")
 
 
 @asynccontextmanager

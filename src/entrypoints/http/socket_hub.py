@@ -19,13 +19,13 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from domain.errors import NotAuthenticated, StoreUnavailable
-from domain.events import EndReason, SessionEvent, SessionsEnded
-from domain.model import Session
-from domain.ports import Clock
-from domain.tickets import SessionTicket
-from domain.use_cases import CheckSession
-from entrypoints.presentation import timestamp
+from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
+from coatcheck.domain.events import EndReason, SessionEvent, SessionsEnded
+from coatcheck.domain.model import Session
+from coatcheck.domain.ports import Clock
+from coatcheck.domain.tickets import SessionTicket
+from coatcheck.domain.use_cases import CheckSession
+from coatcheck.entrypoints.presentation import timestamp
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from adapters.deadline import StoreTimeouts
-from adapters.store_watch import StoreWatch
-from domain.errors import CoatcheckError, Overloaded, StoreUnavailable
+from coatcheck.adapters.deadline import StoreTimeouts
+from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.errors import CoatcheckError, Overloaded, StoreUnavailable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)

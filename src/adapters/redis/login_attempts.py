@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from adapters.redis_client import EPOCH, MS, Client, guarded, mget, ms_down, ms_up
-from adapters.store_watch import StoreWatch
+from coatcheck.adapters.redis.client import EPOCH, MS, Client, guarded, mget, ms_down, ms_up
+from coatcheck.adapters.store_watch import StoreWatch
 
 # KEYS: failures. ARGV: now (ms), the end of a window starting now (ms), 1 if sliding.
 _RECORD_FAILURE = """

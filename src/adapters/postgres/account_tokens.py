@@ -9,9 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from adapters.postgres_users import Pooled
-from domain.model import Email
-from domain.tokens import TokenPurpose, TokenRecord
+from coatcheck.adapters.postgres.users import Pooled
+from coatcheck.domain.model import Email
+from coatcheck.domain.tokens import TokenPurpose, TokenRecord
 
 
 class PostgresAccountTokens(Pooled):

@@ -13,7 +13,7 @@ text messages:
                                         | "replaced" | "expired" | "ended"}
 
 after which it closes the socket with code 4001 ("session ended"); 1001 when the server
-shuts down. What the client sends is ignored. The hub (event_hub.py) does the watching;
+shuts down. What the client sends is ignored. The hub (socket_hub.py) does the watching;
 `request.app[HUB].open_sockets` counts the open sockets.
 """
 
@@ -26,16 +26,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from domain.ports import SessionEventFeed
-from entrypoints.http import headers
-from entrypoints.http.context import beyond_deadline
-from entrypoints.http.event_hub import SESSION_ENDED, EventHub
-from entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
-from entrypoints.http.origin import cross_site
-from entrypoints.http.problems import CrossSiteRequest, RequestInvalid
-from entrypoints.http.responses import FieldError
-from entrypoints.http.routes import Reply, answers
-from entrypoints.http.tickets import bearer_value, held_ticket
+from coatcheck.domain.ports import SessionEventFeed
+from coatcheck.entrypoints.http import headers
+from coatcheck.entrypoints.http.context import beyond_deadline
+from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
+from coatcheck.entrypoints.http.origin import cross_site
+from coatcheck.entrypoints.http.problems import CrossSiteRequest, RequestInvalid
+from coatcheck.entrypoints.http.responses import FieldError
+from coatcheck.entrypoints.http.routes import Reply, answers
+from coatcheck.entrypoints.http.socket_hub import SESSION_ENDED, EventHub
+from coatcheck.entrypoints.http.tickets import bearer_value, held_ticket
 
 __all__ = ["HUB", "SESSION_ENDED", "EventHub", "setup"]
 

@@ -31,18 +31,18 @@ from typing import Literal, cast
 
 from attrs import evolve
 
-from adapters.redis_batch import TickBatcher
-from adapters.redis_client import Client, guarded, mget, ms_up
-from adapters.session_records import (
+from coatcheck.adapters.redis.batch import TickBatcher
+from coatcheck.adapters.redis.client import Client, guarded, mget, ms_up
+from coatcheck.adapters.session_records import (
     can_be_compact,
     decode,
     encode_compact,
     encode_json,
     renewal_tails,
 )
-from adapters.store_watch import StoreWatch
-from domain.model import PublicUser, Session
-from domain.ports import StoredSession
+from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.model import PublicUser, Session
+from coatcheck.domain.ports import StoredSession
 
 Encoding = Literal["compact", "json"]
 _SHORT_HEX = 32  # the compact key keeps 128 of the digest's 256 bits

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from adapters.event_records import decode, encode
-from adapters.redis_client import Client
-from domain.events import SessionEvent
+from coatcheck.adapters.event_records import decode, encode
+from coatcheck.adapters.redis.client import Client
+from coatcheck.domain.events import SessionEvent
 
 log = logging.getLogger(__name__)
 PING_SECONDS = 5.0  # of silence before we ask the connection whether it still answers

@@ -17,11 +17,11 @@ from typing import TypeAlias
 
 import asyncpg
 
-from adapters import deadline
-from adapters.deadline import StoreTimeouts
-from adapters.store_watch import StoreWatch
-from domain.errors import CoatcheckError, EmailTaken, Overloaded, StoreUnavailable
-from domain.model import Email, Name, User
+from coatcheck.adapters import deadline
+from coatcheck.adapters.deadline import StoreTimeouts
+from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.errors import CoatcheckError, EmailTaken, Overloaded, StoreUnavailable
+from coatcheck.domain.model import Email, Name, User
 
 DEFAULT_TIMEOUTS = StoreTimeouts.within(1.0)
 CONNECT_TIMEOUT = 5.0  # a connection of its own (migrations, tools), not a request's

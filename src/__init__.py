@@ -1,0 +1,1 @@
+"""coatcheck: server-side session authentication (the package `coatcheck` is the folder src/)."""
