@@ -8,10 +8,12 @@ on the way out. Tests override providers with in-memory adapters and a fake cloc
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import attrs
 from attrs import frozen
 from dependency_injector import containers, providers
 
@@ -22,8 +24,7 @@ from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
-from coatcheck.domain.mail_throttle import MailThrottle
-from coatcheck.domain.notices import Notices
+from coatcheck.domain.mail_throttle import MailThrottlePolicy
 from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
@@ -37,20 +38,18 @@ from coatcheck.domain.ports import (
     Sessions,
     Users,
 )
-from coatcheck.domain.sessions import SessionIssuer, SessionPolicy
-from coatcheck.domain.throttle import LoginThrottle, ThrottlePolicy
+from coatcheck.domain.sessions import SessionPolicy
+from coatcheck.domain.throttle import ThrottlePolicy
 from coatcheck.domain.tickets import TicketKey
-from coatcheck.domain.token_issuer import TokenIssuer
+from coatcheck.domain.token_issuer import TokenLifetimes
 from coatcheck.domain.use_cases import (
     Authenticate,
     ChangeEmail,
     ChangePassword,
     CheckSession,
-    CurrentPasswordCheck,
     CurrentUser,
     DeleteAccount,
     DeleteUser,
-    EraseUser,
     ListSessions,
     LogIn,
     LogOut,
@@ -62,7 +61,6 @@ from coatcheck.domain.use_cases import (
     RevokeOtherSessions,
     RevokeSession,
     RevokeUserSessions,
-    SendVerification,
     UserSessions,
     VerifyEmail,
 )
@@ -74,7 +72,12 @@ from coatcheck.entrypoints.settings import Settings
 
 @frozen
 class Services:
-    """What a running coatcheck uses, resolved once: handlers read attributes, no lookups."""
+    """What a running coatcheck uses, resolved once: handlers read attributes, no lookups.
+
+    The one list of the composition root. A field named like a provider of Container is
+    that provider (an adapter, a policy, a setting); every other field is a use-case, built
+    from its constructor's annotations (see `Wiring`). A new use-case is one field here.
+    """
 
     clock: Clock
     users: Users
@@ -88,10 +91,14 @@ class Services:
     ticket_key: TicketKey
     session_policy: SessionPolicy
     throttle_policy: ThrottlePolicy
+    mail_throttle_policy: MailThrottlePolicy
+    token_lifetimes: TokenLifetimes
+    require_verified_email: bool
     stores: Mapping[str, HealthCheck]  # what readiness asks, by name
     watches: Mapping[str, StoreWatch]  # each store's health as seen, by the same name
     metrics: Metrics
     events: Events
+
     register_user: RegisterUser
     log_in: LogIn
     authenticate: Authenticate
@@ -190,195 +197,86 @@ class Container(containers.DeclarativeContainer):
         sqlite=sqlite.provided.session_events,
     )
 
-    throttle = providers.Singleton(
-        LoginThrottle,
-        attempts=login_attempts,
-        policy=throttle_policy,
-        clock=clock,
-        key=ticket_key,
-        events=events,
-    )
-    mail_throttle = providers.Singleton(
-        MailThrottle, attempts=login_attempts, policy=mail_throttle_policy, clock=clock
-    )
-    issuer = providers.Singleton(
-        SessionIssuer,
-        sessions=sessions,
-        key=ticket_key,
-        clock=clock,
-        policy=session_policy,
-        session_events=session_events,
-    )
-    token_issuer = providers.Singleton(
-        TokenIssuer, tokens=account_tokens, key=ticket_key, clock=clock, lifetimes=token_lifetimes
-    )
-    notices = providers.Singleton(
-        Notices, outbox=outbox, devices=known_devices, key=ticket_key, clock=clock
-    )
-    send_verification = providers.Singleton(SendVerification, tokens=token_issuer, outbox=outbox)
-    password_check = providers.Singleton(
-        CurrentPasswordCheck, users=users, hasher=hasher, throttle=throttle
-    )
-    erase_user = providers.Singleton(
-        EraseUser,
-        users=users,
-        sessions=sessions,
-        login_throttle=throttle,
-        mail_throttle=mail_throttle,
-        events=events,
-        session_events=session_events,
-    )
-
-    register_user = providers.Singleton(
-        RegisterUser,
-        users=users,
-        hasher=hasher,
-        throttle=throttle,
-        issuer=issuer,
-        clock=clock,
-        events=events,
-        send_verification=send_verification,
-        notices=notices,
-        require_verified_email=require_verified_email,
-    )
-    log_in = providers.Singleton(
-        LogIn,
-        users=users,
-        hasher=hasher,
-        throttle=throttle,
-        issuer=issuer,
-        sessions=sessions,
-        tokens=token_issuer,
-        notices=notices,
-        events=events,
-        require_verified_email=require_verified_email,
-    )
-    authenticate = providers.Singleton(
-        Authenticate, sessions=sessions, key=ticket_key, clock=clock, policy=session_policy
-    )
-    check_session = providers.Singleton(
-        CheckSession, sessions=sessions, key=ticket_key, clock=clock
-    )
-    current_user = providers.Singleton(CurrentUser, users=users)
-    log_out = providers.Singleton(LogOut, issuer=issuer, events=events)
-    list_sessions = providers.Singleton(ListSessions, sessions=sessions, clock=clock)
-    revoke_session = providers.Singleton(
-        RevokeSession,
-        sessions=sessions,
-        clock=clock,
-        events=events,
-        session_events=session_events,
-    )
-    revoke_other_sessions = providers.Singleton(
-        RevokeOtherSessions, sessions=sessions, events=events, session_events=session_events
-    )
-    change_password = providers.Singleton(
-        ChangePassword,
-        users=users,
-        hasher=hasher,
-        check=password_check,
-        sessions=sessions,
-        issuer=issuer,
-        tokens=token_issuer,
-        notices=notices,
-        events=events,
-        session_events=session_events,
-    )
-    user_sessions = providers.Singleton(UserSessions, users=users, sessions=sessions, clock=clock)
-    revoke_user_sessions = providers.Singleton(
-        RevokeUserSessions,
-        users=users,
-        sessions=sessions,
-        clock=clock,
-        events=events,
-        session_events=session_events,
-    )
-    request_password_reset = providers.Singleton(
-        RequestPasswordReset,
-        users=users,
-        tokens=token_issuer,
-        throttle=mail_throttle,
-        outbox=outbox,
-    )
-    reset_password = providers.Singleton(
-        ResetPassword,
-        users=users,
-        hasher=hasher,
-        tokens=token_issuer,
-        sessions=sessions,
-        issuer=issuer,
-        throttle=throttle,
-        notices=notices,
-        events=events,
-        session_events=session_events,
-    )
-    resend_verification = providers.Singleton(
-        ResendVerification,
-        users=users,
-        send=send_verification,
-        throttle=mail_throttle,
-        outbox=outbox,
-    )
-    verify_email = providers.Singleton(
-        VerifyEmail, users=users, tokens=token_issuer, sessions=sessions
-    )
-    request_email_change = providers.Singleton(
-        RequestEmailChange,
-        users=users,
-        check=password_check,
-        tokens=token_issuer,
-        throttle=mail_throttle,
-        outbox=outbox,
-    )
-    change_email = providers.Singleton(
-        ChangeEmail, users=users, tokens=token_issuer, sessions=sessions, notices=notices
-    )
-    delete_account = providers.Singleton(DeleteAccount, check=password_check, erase=erase_user)
-    delete_user = providers.Singleton(DeleteUser, users=users, erase=erase_user)
-
-    services = providers.Singleton(
-        Services,
-        clock=clock,
-        users=users,
-        sessions=sessions,
-        login_attempts=login_attempts,
-        account_tokens=account_tokens,
-        known_devices=known_devices,
-        outbox=outbox,
-        session_events=session_events,
-        hasher=hasher,
-        ticket_key=ticket_key,
-        session_policy=session_policy,
-        throttle_policy=throttle_policy,
-        stores=providers.Dict(users=users, sessions=sessions),
-        watches=providers.Dict(users=users_watch, sessions=sessions_watch),
-        metrics=metrics,
-        events=events,
-        register_user=register_user,
-        log_in=log_in,
-        authenticate=authenticate,
-        check_session=check_session,
-        current_user=current_user,
-        log_out=log_out,
-        list_sessions=list_sessions,
-        revoke_session=revoke_session,
-        revoke_other_sessions=revoke_other_sessions,
-        change_password=change_password,
-        user_sessions=user_sessions,
-        revoke_user_sessions=revoke_user_sessions,
-        request_password_reset=request_password_reset,
-        reset_password=reset_password,
-        resend_verification=resend_verification,
-        verify_email=verify_email,
-        request_email_change=request_email_change,
-        change_email=change_email,
-        delete_account=delete_account,
-        delete_user=delete_user,
-    )
+    stores = providers.Dict(users=users, sessions=sessions)
+    watches = providers.Dict(users=users_watch, sessions=sessions_watch)
 
 
 async def _resolved(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+_PLAIN = (bool, int, float, str)
+
+
+class Wiring:
+    """Builds use-cases from their constructors' type annotations, each class once.
+
+    A parameter gets, in this order: the provided field of its type (or of a subtype);
+    for a protocol or a plain value, the provided field of its name; for any other class,
+    an instance built the same way and shared; else its default. An attrs class (a policy,
+    a value) is never built here: it comes from Settings through a provider, and a missing
+    one is an error at start-up, not a silent default.
+    """
+
+    def __init__(self, provided: Mapping[str, object], hints: Mapping[str, Any]) -> None:
+        self._provided = provided
+        self._by_type = [
+            (hints[name], value)
+            for name, value in provided.items()
+            if isinstance(hints[name], type) and hints[name] not in _PLAIN
+        ]
+        self._built: dict[type, object] = {}
+
+    def build(self, cls: type) -> object:
+        if cls not in self._built:
+            if attrs.has(cls) or cls in _PLAIN or _is_protocol(cls):
+                raise TypeError(f"{cls.__qualname__} is not provided by the container")
+            parameters = inspect.signature(cls, eval_str=True).parameters.values()
+            self._built[cls] = cls(**{p.name: self._argument(cls, p) for p in parameters})
+        return self._built[cls]
+
+    def _argument(self, owner: type, parameter: inspect.Parameter) -> object:
+        hint = parameter.annotation
+        if isinstance(hint, type):
+            fits = [value for provided, value in self._by_type if hint in provided.__mro__]
+            if len(fits) > 1:
+                raise TypeError(f"{owner.__qualname__}.{parameter.name}: more than one {hint}")
+            if fits:
+                return fits[0]
+            if not (hint in _PLAIN or _is_protocol(hint)):
+                return self.build(hint)
+        if parameter.name in self._provided:
+            value = self._provided[parameter.name]
+            if hint in _PLAIN and not isinstance(value, hint):
+                raise TypeError(f"{owner.__qualname__}.{parameter.name}: {value!r} is no {hint}")
+            return value
+        if parameter.default is not inspect.Parameter.empty:
+            return parameter.default
+        raise TypeError(f"{owner.__qualname__}.{parameter.name}: nothing provides {hint}")
+
+
+def _is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
+async def _services(container: Container) -> Services:
+    """Every field of Services: the container's providers resolved, the use-cases built;
+    each checked against its field's type, since mypy cannot follow it through the wiring."""
+    hints = typing.get_type_hints(Services)
+    provided = {
+        name: await _resolved(getattr(container, name)())
+        for name in hints
+        if name in container.providers
+    }
+    wiring = Wiring(provided, hints)
+    fields: dict[str, Any] = {
+        name: provided[name] if name in provided else wiring.build(hints[name]) for name in hints
+    }
+    for name, value in fields.items():
+        hint = hints[name]
+        if isinstance(hint, type) and not _is_protocol(hint) and not isinstance(value, hint):
+            raise TypeError(f"Services.{name} is {type(value).__qualname__}, not {hint}")
+    return Services(**fields)
 
 
 @asynccontextmanager
@@ -397,7 +295,7 @@ async def build_container(
             value if isinstance(value, providers.Provider) else providers.Object(value)
         )
     try:
-        yield await _resolved(container.services())
+        yield await _services(container)
     finally:
         # Letters still queued need the stores (their look-ups and writes): sent first.
         await _resolved(container.outbox.shutdown())
