@@ -64,7 +64,8 @@ class Overloaded(CoatcheckError):
 
 
 class WrongPassword(CoatcheckError):
-    """The current password given to change it is wrong (the caller is logged in: not a 401)."""
+    """The current password a logged-in caller gave (to change it, the email, or delete the
+    account) is wrong: wrong credentials, told apart from a log-in's by its own type."""
 
     def __init__(self) -> None:
         super().__init__("the current password is wrong")

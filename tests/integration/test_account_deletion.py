@@ -87,7 +87,7 @@ async def test_a_wrong_password_deletes_nothing(client: Client) -> None:
     answer = await delete(client, "not my password")
 
     assert (answer.status, (await answer.json())["type"]) == (
-        400,
+        401,
         "urn:coatcheck:problem:wrong-password",
     )
     assert await status_with_ticket(client, cookie) == 200

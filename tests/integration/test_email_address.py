@@ -130,7 +130,7 @@ async def test_a_change_needs_the_password_and_an_address_no_account_has(
     same = await ask_change(client, EMAIL)
 
     assert (wrong.status, (await wrong.json())["type"]) == (
-        400,
+        401,
         "urn:coatcheck:problem:wrong-password",
     )
     assert (taken.status, (await taken.json())["type"]) == (

@@ -263,7 +263,7 @@ async def test_change_password_with_a_wrong_current_password_changes_nothing(
         json={"currentPassword": "not the password", "newPassword": NEW_PASSWORD},
     )
 
-    assert response.status == 400
+    assert response.status == 401
     assert response.content_type == "application/problem+json"
     assert (await response.json())["type"].endswith("wrong-password")
     assert a.ticket == ticket

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from coatcheck.entrypoints.settings import load_settings
 from tests.integration.conftest import REGISTRATION
 from tests.integration.serving import coatcheck_serve, output_of
 
@@ -62,3 +63,9 @@ async def test_the_readme_curl_examples_work_as_written_on_the_defaults(tmp_path
     assert json.loads(who)["email"] == REGISTRATION["email"]
     assert [session["current"] for session in json.loads(sessions)] == [True]
     assert json.loads(after)["status"] == 401
+
+
+def test_the_traefik_snippet_names_the_cookie_the_defaults_give() -> None:
+    page = (README.parent / "docs" / "protecting-services.md").read_text()
+    named = re.findall(r'addAuthCookiesToResponse: \["([^"]+)"\]', page)
+    assert named == [load_settings().cookie_full_name]

@@ -29,7 +29,7 @@ class PasswordChecked:
 class CurrentPasswordCheck:
     """The caller's user, once the current password they gave is right.
 
-    - a wrong password raises WrongPassword (the caller is logged in: not a 401);
+    - a wrong password raises WrongPassword;
     - attempts are throttled like log-ins (TooManyAttempts), per device known there too.
     """
 

@@ -95,9 +95,10 @@ _KINDS: dict[type[Exception], Kind] = {
     RequestInvalid: Kind("invalid-request", 400, "Invalid request"),
     MalformedRequest: Kind("malformed-request", 400, "Malformed request"),
     InvalidValue: Kind("invalid-request", 400, "Invalid request"),
-    WrongPassword: Kind("wrong-password", 400, "Wrong current password"),
     InvalidToken: Kind("invalid-token", 400, "Invalid or expired link"),
+    # Wrong credentials are a 401 on every route, the logged-in caller's current password too.
     InvalidCredentials: Kind("invalid-credentials", 401, "Invalid credentials"),
+    WrongPassword: Kind("wrong-password", 401, "Wrong current password"),
     NotAuthenticated: Kind("not-authenticated", 401, "Not authenticated"),
     CrossSiteRequest: Kind("cross-site-request", 403, "Cross-site request refused"),
     EmailNotVerified: Kind("email-not-verified", 403, "Email address not verified"),
