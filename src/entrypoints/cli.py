@@ -26,12 +26,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coatcheck", description=__doc__)
     parser.add_argument("--version", action="version", version=f"coatcheck {version('coatcheck')}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the port (default 1)"
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service",
+        description="Run the HTTP service. Everything else is set by environment variables.",
+        epilog=_environment(),
+        formatter_class=_Help,
     )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     commands.add_parser(
         "migrate", help="apply pending migrations: PostgreSQL (DATABASE_URL), the SQLite file"
     )
@@ -45,10 +49,39 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every session of the user")
     users = commands.add_parser("users", help="operate on a user")
     user_actions = users.add_subparsers(dest="action", required=True)
-    user_actions.add_parser(
+    delete = user_actions.add_parser(
         "delete", help="delete a user and everything stored about them; their sessions end"
-    ).add_argument("email")
+    )
+    delete.add_argument("email")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Options with their defaults; the epilog (the environment) as written."""
+
+
+def _environment() -> str:
+    """Every setting's environment variable and its default, as Settings declares them."""
+    lines = ["environment variables and their defaults (durations in seconds):"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, bool):
+            shown = str(default).lower()
+        elif isinstance(default, list):
+            shown = ",".join(default) or "none"
+        else:
+            shown = "unset" if default is None else str(default)
+        lines.append(f"  {name.upper():<32} {shown}")
+    return "\n".join(lines)
+
+
+def _confirmed(email: Email) -> bool:
+    """Asks on the terminal (or reads a line of standard input): only "yes" or "y" goes on."""
+    print(f"Delete {email} and everything stored about them? [y/N] ", end="", file=sys.stderr)
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in {"y", "yes"}
 
 
 async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[_T]]) -> _T:
@@ -85,6 +118,10 @@ async def _migrate(settings: Settings) -> str:
     )
 
 
+class NotConfirmed(Exception):
+    """The operator did not confirm a deletion."""
+
+
 def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "serve":
         serve(settings, arguments.host, arguments.port, arguments.workers)
@@ -93,6 +130,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return asyncio.run(_migrate(settings))
     email = Email(arguments.email)
     if arguments.command == "users":
+        if not (arguments.yes or _confirmed(email)):
+            raise NotConfirmed()
         return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))
     if arguments.action == "list":
         return asyncio.run(_with_services(settings, lambda c: _list_sessions(c, email)))
@@ -111,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         output = _run(arguments, settings)
     except InvalidValue as error:
         return _fail(f"email {error}", 2)
+    except NotConfirmed:
+        return _fail("nothing deleted (answer yes, or pass --yes)", 1)
     except UserNotFound:
         return _fail(f"no user has the email {arguments.email}", 1)
     except CoatcheckError as error:

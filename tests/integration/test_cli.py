@@ -5,6 +5,8 @@ And `coatcheck migrate`, on whichever stores the environment selects."""
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.adapters.sqlite.migrations import migrations as sqlite_migrations
 from coatcheck.entrypoints.cli import main
+from coatcheck.entrypoints.settings import Settings
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET, Client
 from tests.integration.http import COOKIE, cookie, status_with_ticket, status_with_token
 
@@ -300,7 +303,7 @@ async def test_users_delete_removes_the_user_and_ends_every_session_at_once(
     cookies = [await tickets.register(), await tickets.log_in()]
     token = await tickets.token()
 
-    code, out, err = await coatcheck("users", "delete", EMAIL.upper())
+    code, out, err = await coatcheck("users", "delete", EMAIL.upper(), "--yes")
 
     assert code == 0, err
     assert out.strip() == f"deleted {EMAIL} and everything stored about them; ended 3 session(s)"
@@ -313,6 +316,54 @@ async def test_users_delete_removes_the_user_and_ends_every_session_at_once(
         assert await connection.fetchval("SELECT count(*) FROM users") == 0
     finally:
         await connection.close()
-    code, _out, err = await coatcheck("users", "delete", EMAIL)
+    code, _out, err = await coatcheck("users", "delete", EMAIL, "--yes")
     assert (code, err.strip()) == (1, f"coatcheck: no user has the email {EMAIL}")
     assert_no_ticket_printed(coatcheck, tickets, caplog)
+
+
+@pytest.mark.parametrize("answer", ["", "n\n", "no\n", "whatever\n"])
+async def test_users_delete_without_yes_deletes_nothing_unless_confirmed(
+    client: Client,
+    tickets: Tickets,
+    coatcheck: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+) -> None:
+    ticket = await tickets.register()
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+
+    code, out, err = await coatcheck("users", "delete", EMAIL)
+
+    assert f"Delete {EMAIL} and everything stored about them? [y/N]" in err
+    assert (code, out) == (1, "")
+    assert "nothing deleted (answer yes, or pass --yes)" in err
+    assert await status_with_ticket(client, ticket) == 200
+
+
+async def test_users_delete_goes_on_when_the_operator_answers_yes(
+    client: Client, tickets: Tickets, coatcheck: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = await tickets.register()
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+
+    code, out, err = await coatcheck("users", "delete", EMAIL)
+
+    assert code == 0, err
+    assert out.startswith(f"deleted {EMAIL}")
+    assert await status_with_ticket(client, ticket) == 401
+
+
+def test_serve_help_names_every_default_and_environment_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+
+    shown = capsys.readouterr().out
+    assert exited.value.code == 0
+    for option in ("127.0.0.1", "8000"):
+        assert f"(default: {option})" in shown
+    for name in Settings.model_fields:
+        assert re.search(rf"^  {name.upper()} +\S", shown, re.M), name
+    assert re.search(r"^  COOKIE_SECURE +true$", shown, re.M)
+    assert re.search(r"^  BCRYPT_ROUNDS +12$", shown, re.M)
