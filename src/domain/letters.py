@@ -16,7 +16,8 @@ class LetterKind(enum.Enum):
     PASSWORD_RESET = "password-reset"  # noqa: S105 -- a link to choose a new password
     VERIFY_EMAIL = "verify-email"  # a link that proves the address is the user's
     CONFIRM_NEW_EMAIL = "confirm-new-email"  # to the new address: a link that makes the change
-    PASSWORD_CHANGED = "password-changed"  # noqa: S105 -- notice: changed or reset
+    PASSWORD_CHANGED = "password-changed"  # noqa: S105 -- notice: changed by its owner
+    PASSWORD_RESET_DONE = "password-reset-done"  # noqa: S105 -- notice: reset by a link
     EMAIL_CHANGED = "email-changed"  # notice, to the old address
     NEW_DEVICE = "new-device"  # notice: a log-in from a browser or client not seen before
 

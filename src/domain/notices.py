@@ -1,4 +1,4 @@
-"""Security notices by email: the password changed, the address changed, a log-in from a
+"""Security notices by email: the password changed or reset, the address changed, a log-in from a
 browser or client the account had not been seen on."""
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ class Notices:
 
     def password_changed(self, user: User, client: ClientInfo) -> None:
         self._outbox.post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
+
+    def password_reset(self, user: User, client: ClientInfo) -> None:
+        """The password was set anew by an emailed link, not changed with the old one."""
+        self._outbox.post(self._letter(LetterKind.PASSWORD_RESET_DONE, user, client))
 
     def email_changed(self, user: User, new_email: Email, client: ClientInfo) -> None:
         """To the old address (`user` as it was)."""

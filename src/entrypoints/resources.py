@@ -14,6 +14,7 @@ import asyncpg
 
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
+from coatcheck.adapters.email.letters import load_templates
 from coatcheck.adapters.postgres.users import create_pool
 from coatcheck.adapters.private_files import private_folder
 from coatcheck.adapters.redis.client import Client as RedisClient
@@ -21,6 +22,7 @@ from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.sqlite import SqliteStore
 from coatcheck.adapters.store_watch import StoreWatch, address_of
 from coatcheck.domain.ports import EmailSender
+from coatcheck.entrypoints import user_agents
 from coatcheck.entrypoints.metrics import Metrics
 from coatcheck.entrypoints.settings import Settings
 
@@ -121,8 +123,20 @@ def email_sender(settings: Settings) -> EmailSender | None:
     return None  # the routes that must send answer 503 "email not configured"
 
 
+def letter_writer(settings: Settings) -> LetterWriter:
+    """Letters in the operator's words (EMAIL_TEMPLATES, PRODUCT_NAME, SUPPORT_CONTACT)."""
+    return LetterWriter(
+        settings.sender_address,
+        settings.base_url,
+        templates=load_templates(settings.email_templates),
+        product=settings.product_name,
+        support=settings.support_contact,
+        describe_device=user_agents.describe,
+    )
+
+
 async def outbox(settings: Settings, sender: EmailSender | None) -> AsyncIterator[Outbox]:
-    box = Outbox(sender, LetterWriter(settings.sender_address, settings.base_url))
+    box = Outbox(sender, letter_writer(settings))
     try:
         yield box
     finally:

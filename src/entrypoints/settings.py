@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     email_throttle_recipient_limit: Annotated[int, Field(ge=1)] = 5
     email_throttle_client_limit: Annotated[int, Field(ge=1)] = 20
     email_throttle_window: Seconds = 60 * 60
+    email_templates: Path | None = None  # a folder whose files replace the packaged letters
+    product_name: Annotated[str, Field(min_length=1, max_length=100)] = "coatcheck"
+    support_contact: str | None = None  # who users write to (letters); else EMAIL_FROM
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True

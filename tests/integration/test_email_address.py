@@ -174,7 +174,8 @@ async def test_a_log_in_from_a_browser_not_seen_before_is_told(
         assert answer.status == 200
 
     notice = await mailbox.next(EMAIL, "New log-in to your account")
-    assert "Firefox/130.0" in text_of(notice)
+    assert "Firefox on Linux (address 127.0.0.1)" in text_of(notice)
+    assert "Mozilla/5.0" not in text_of(notice)
     await settled(client)
     notices = [m for m in mailbox.to(EMAIL) if m["Subject"] == "New log-in to your account"]
     assert len(notices) == 1

@@ -74,8 +74,10 @@ async def test_a_reset_link_sent_over_smtp_resets_the_password_and_ends_every_se
     assert await status_with_ticket(client, fresh) == 200
     assert await log_in_status(client, REGISTRATION["password"]) == 401
     assert await log_in_status(client, NEW_PASSWORD) == 200
-    notice = await mailbox.next(EMAIL, "Your password was changed")
+    notice = await mailbox.next(EMAIL, "Your password was reset")
     assert value not in text_of(notice)
+    assert "reset" in text_of(notice)
+    assert "changed" not in text_of(notice)
 
 
 async def test_a_reset_token_cannot_be_used_twice(mail_client: Client, mailbox: Mailbox) -> None:

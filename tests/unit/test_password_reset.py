@@ -82,7 +82,7 @@ async def test_reset_ends_every_session_and_starts_a_fresh_one(
     assert await app.hasher.verify(Password(NEW), stored.password_hash)
     assert stored.email_verified is True
     await outbox.settle()
-    assert LetterKind.PASSWORD_CHANGED in [sent.kind for sent in outbox.letters]
+    assert LetterKind.PASSWORD_RESET_DONE in [sent.kind for sent in outbox.letters]
 
 
 async def test_a_token_is_single_use_and_expires(

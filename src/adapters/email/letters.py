@@ -1,19 +1,25 @@
 """Letters written as email messages: a plain-text part and an HTML part that say the same,
 and the link of a token built from the configured public base URL (never from a request's
 Host, which a client chooses). The token rides in the link's fragment (#...), which a
-browser never sends to a server, so no access log or proxy ever sees it."""
+browser never sends to a server, so no access log or proxy ever sees it.
+
+The wording lives in templates/ (one file a letter, string.Template placeholders), which an
+operator replaces file by file with EMAIL_TEMPLATES, without editing code."""
 
 from __future__ import annotations
 
 import html
+import string
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from importlib import resources
+from pathlib import Path
 
 from attrs import frozen
 
 from coatcheck.domain.letters import Letter, LetterKind
-from coatcheck.domain.model import ClientInfo
 
 ACCOUNT_PAGE = "/account/"
 LINK_ACTIONS = {  # the account page reads the action and the token from the fragment
@@ -21,18 +27,62 @@ LINK_ACTIONS = {  # the account page reads the action and the token from the fra
     LetterKind.VERIFY_EMAIL: "verify-email",
     LetterKind.CONFIRM_NEW_EMAIL: "change-email",
 }
-_IF_NOT_YOU = (
-    "If this was not you, reset your password at once (it ends every session) and check"
-    " your account:"
-)
+PACKAGED = resources.files(__package__) / "templates"
+_COMMON = "common"
+_PLACEHOLDERS = frozenset(
+    ("name", "email", "product", "support", "link", "valid", "when", "device", "new_email")
+) | {"if_not_you"}
 
 
 @frozen
-class _Text:
-    subject: str
+class Template:
+    """A letter's (or common.txt's) headers and paragraphs, placeholders not yet filled."""
+
+    headers: Mapping[str, str]
     paragraphs: tuple[str, ...]
-    link: str
-    link_text: str
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> Template:
+        head, _, body = text.replace("\r\n", "\n").partition("\n\n")
+        headers = {}
+        for line in head.splitlines():
+            key, colon, value = line.partition(":")
+            if not colon:
+                raise ValueError(f"{source}: a header line is 'Name: value'")
+            headers[key.strip().lower()] = value.strip()
+        paragraphs = tuple(" ".join(p.split()) for p in body.split("\n\n") if p.strip())
+        unknown = {
+            name
+            for piece in (*headers.values(), *paragraphs)
+            for name in string.Template(piece).get_identifiers()
+        } - _PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"{source}: unknown placeholder(s) {', '.join(sorted(unknown))}")
+        return cls(headers, paragraphs)
+
+    def header(self, name: str, source: str) -> str:
+        if name not in self.headers:
+            raise ValueError(f"{source}: no {name.capitalize()}: header")
+        return self.headers[name]
+
+
+def load_templates(folder: Path | None = None) -> dict[str, Template]:
+    """Every letter's template (and common.txt): from `folder` where it has one, else the
+    packaged one. Read and checked once, at start-up: a bad one stops the start."""
+    loaded = {}
+    for name in [_COMMON, *(kind.value for kind in LetterKind)]:
+        override = None if folder is None else folder / f"{name}.txt"
+        if override is not None and override.is_file():
+            source, text = str(override), override.read_text(encoding="utf-8")
+        else:
+            source, text = f"templates/{name}.txt", (PACKAGED / f"{name}.txt").read_text("utf-8")
+        loaded[name] = Template.parse(text, source)
+    for name in ("greeting", "signature", "if-not-you"):
+        loaded[_COMMON].header(name, "common.txt")
+    for kind in LetterKind:
+        for name in ("subject", "link"):
+            loaded[kind.value].header(name, f"{kind.value}.txt")
+    return loaded
 
 
 def _duration(span: timedelta) -> str:
@@ -43,19 +93,34 @@ def _duration(span: timedelta) -> str:
     return f"{hours} hours" if hours < 48 else f"{round(hours / 24)} days"
 
 
-def _client(client: ClientInfo | None) -> str:
-    if client is None:
-        return "an unknown client"
-    return f"{client.user_agent or 'an unnamed client'} (address {client.address or 'unknown'})"
+def _as_is(user_agent: str) -> str:
+    return user_agent or "an unnamed client"
 
 
 class LetterWriter:
-    """Writes a letter as the message the outbox sends."""
+    """Writes a letter as the message the outbox sends, from its template.
 
-    def __init__(self, sender: str, base_url: str) -> None:
+    `describe_device` names a client's User-Agent as a person knows it ("Firefox on Linux");
+    `support` is who a user writes to when something happened that they did not do.
+    """
+
+    def __init__(
+        self,
+        sender: str,
+        base_url: str,
+        *,
+        templates: Mapping[str, Template] | None = None,
+        product: str = "coatcheck",
+        support: str | None = None,
+        describe_device: Callable[[str], str] = _as_is,
+    ) -> None:
         self._sender = sender
         self._base = base_url.rstrip("/")
         self._domain = parseaddr(sender)[1].rpartition("@")[2] or None
+        self._templates = templates or load_templates()
+        self._product = product
+        self._support = support or parseaddr(sender)[1] or sender
+        self._describe_device = describe_device
 
     def link(self, letter: Letter) -> str:
         """The page a letter points to: with its token, the link that uses it."""
@@ -64,95 +129,51 @@ class LetterWriter:
         return f"{self._base}{ACCOUNT_PAGE}#{LINK_ACTIONS[letter.kind]}={letter.token.value}"
 
     def __call__(self, letter: Letter) -> EmailMessage:
-        text = self._text(letter)
+        values = self._values(letter)
+        common, own = self._templates[_COMMON], self._templates[letter.kind.value]
+
+        def fill(text: str) -> str:
+            return string.Template(text).safe_substitute(values)
+
+        values["if_not_you"] = fill(common.headers["if-not-you"])
+        paragraphs = [fill(paragraph) for paragraph in own.paragraphs]
+        greeting, signature = fill(common.headers["greeting"]), fill(common.headers["signature"])
         message = EmailMessage()
-        message["Subject"] = text.subject
+        message["Subject"] = fill(own.headers["subject"])
         message["From"] = self._sender
         message["To"] = letter.to.value
         message["Date"] = format_datetime(letter.at)
         message["Message-ID"] = make_msgid(domain=self._domain)
         message["Auto-Submitted"] = "auto-generated"
-        plain = [f"Hello {letter.name.value},", *text.paragraphs, text.link, "- coatcheck"]
-        message.set_content("\n\n".join(plain) + "\n")
-        markup = [f"<p>Hello {html.escape(letter.name.value)},</p>"]
-        markup += [f"<p>{html.escape(paragraph)}</p>" for paragraph in text.paragraphs]
-        link = html.escape(text.link, quote=True)
-        markup.append(f'<p><a href="{link}">{html.escape(text.link_text)}</a></p>')
-        markup.append("<p>- coatcheck</p>")
+        link = values["link"]
+        message.set_content("\n\n".join([greeting, *paragraphs, link, signature]) + "\n")
+        markup = [f"<p>{html.escape(text)}</p>" for text in (greeting, *paragraphs)]
+        link_text = html.escape(fill(own.headers["link"]))
+        markup.append(f'<p><a href="{html.escape(link, quote=True)}">{link_text}</a></p>')
+        markup.append(f"<p>{html.escape(signature)}</p>")
         message.add_alternative(
             "<!doctype html>\n<html><body>\n" + "\n".join(markup) + "\n</body></html>\n",
             subtype="html",
         )
         return message
 
-    def _text(self, letter: Letter) -> _Text:
-        link, kind = self.link(letter), letter.kind
-        valid = _duration(letter.valid_for or timedelta(0))
-        if kind is LetterKind.PASSWORD_RESET:
-            return _Text(
-                "Reset your password",
-                (
-                    f"Someone, we hope you, asked to reset the password of the account of"
-                    f" {letter.to.value}. To choose a new one, open this link within {valid}."
-                    " It works once, and every session of the account ends when it is used.",
-                    "If you did not ask, ignore this message: your password stays as it is.",
-                ),
-                link,
-                "Choose a new password",
+    def _values(self, letter: Letter) -> dict[str, str]:
+        client = letter.client
+        if client is None:
+            device = "an unknown client"
+        else:
+            device = (
+                f"{self._describe_device(client.user_agent)}"
+                f" (address {client.address or 'unknown'})"
             )
-        if kind is LetterKind.VERIFY_EMAIL:
-            return _Text(
-                "Verify your email address",
-                (
-                    f"To confirm that {letter.to.value} is your address, open this link"
-                    f" within {valid}. It works once.",
-                    "If you did not create an account, ignore this message.",
-                ),
-                link,
-                "Verify my address",
-            )
-        if kind is LetterKind.CONFIRM_NEW_EMAIL:
-            return _Text(
-                "Confirm your new email address",
-                (
-                    f"To make {letter.to.value} the address of your account, open this link"
-                    f" within {valid}. It works once; until it is used, nothing changes.",
-                    "If you did not ask for this, ignore this message.",
-                ),
-                link,
-                "Confirm my new address",
-            )
-        when = letter.at.strftime("%Y-%m-%d %H:%M UTC")
-        if kind is LetterKind.PASSWORD_CHANGED:
-            return _Text(
-                "Your password was changed",
-                (
-                    f"The password of your account was changed at {when}, from"
-                    f" {_client(letter.client)}. Every other session of the account ended.",
-                    _IF_NOT_YOU,
-                ),
-                link,
-                "My account",
-            )
-        if kind is LetterKind.EMAIL_CHANGED:
-            new = letter.new_email.value if letter.new_email is not None else "another address"
-            return _Text(
-                "Your email address was changed",
-                (
-                    f"The address of your account was changed from {letter.to.value} to {new}"
-                    f" at {when}. Messages about the account go to the new address now.",
-                    "If this was not you, contact the service's operators at once.",
-                ),
-                link,
-                "My account",
-            )
-        return _Text(
-            "New log-in to your account",
-            (
-                f"Your account was logged in to at {when} from a browser or client it had not"
-                f" been seen on: {_client(letter.client)}. If it was you, there is nothing to do.",
-                _IF_NOT_YOU,
-            ),
-            link,
-            "My account and its sessions",
-        )
+        return {
+            "name": letter.name.value,
+            "email": letter.to.value,
+            "product": self._product,
+            "support": self._support,
+            "link": self.link(letter),
+            "valid": _duration(letter.valid_for or timedelta(0)),
+            "when": letter.at.strftime("%Y-%m-%d %H:%M UTC"),
+            "device": device,
+            "new_email": letter.new_email.value if letter.new_email else "another address",
+        }

@@ -115,7 +115,7 @@ class ResetPassword:
         # Another account's session, if the client held one.
         await self._issuer.end(replacing, EndReason.REPLACED)
         await self._throttle.forget(user.email)
-        self._notices.password_changed(user, client)
+        self._notices.password_reset(user, client)
         self._notices.seen(user, client)
         logged_in = await self._issuer.start(user, SessionKind.BROWSER, client)
         with contextlib.suppress(StoreUnavailable):  # it costs only the device cookie
