@@ -3,13 +3,16 @@ record of release 0.1, which this release still reads and can still write (for a
 deploy that shares Redis with 0.1 instances).
 
 Compact: a MessagePack array, times in whole epoch seconds (the domain keeps them to the
-second), the later ones relative to the earlier ones, the address packed:
+second, but for a session's creation, kept to the millisecond so that sessions made in one
+second list in order), the later ones relative to the earlier ones, the address packed:
 
     [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
      expires - seen, absolute - created, user agent, address, email, name, user created,
-     email verified]
+     email verified, created's milliseconds]
 
-Records written before the last element was appended (13 elements) read as unverified.
+Elements are only ever appended, so a record reads in every release since the compact one
+(an older one ignores what it does not know): records of 13 elements read as unverified,
+of 13 or 14 as made on the second.
 """
 
 from __future__ import annotations
@@ -59,11 +62,13 @@ def _address(value: bytes | str) -> str:
 
 
 def can_be_compact(session: Session) -> bool:
-    """A session of this release: a user card, an 8-byte id, whole seconds."""
+    """A session of this release: a user card, an 8-byte id, whole seconds (its creation:
+    whole milliseconds)."""
     return (
         session.user is not None
         and len(session.id) == 16
-        and all(getattr(session, name).microsecond == 0 for name in _MOMENTS)
+        and session.created_at.microsecond % 1000 == 0
+        and all(getattr(session, name).microsecond == 0 for name in _MOMENTS[1:])
     )
 
 
@@ -86,6 +91,7 @@ def _elements(session: Session) -> list[Any]:
         user.name.value,
         _seconds(user.created_at),
         user.email_verified,
+        session.created_at.microsecond // 1000,
     ]
 
 
@@ -96,12 +102,13 @@ def encode_compact(session: Session) -> bytes:
 _UNRENEWED = 7  # the elements from here on are the same before and after a renewal
 
 
-def renewal_tails(session: Session) -> tuple[bytes, bytes]:
+def renewal_tails(session: Session) -> tuple[bytes, bytes, bytes]:
     """How a compact record of this session ends from its absolute deadline on (the part a
     renewal leaves as it is, the user card included): as this release writes it, and as a
-    record of 13 elements does. MessagePack encodes each element of an array on its own."""
+    record of 14 and of 13 elements does. MessagePack encodes each element of an array on
+    its own."""
     tail = [ormsgpack.packb(element) for element in _elements(session)[_UNRENEWED:]]
-    return b"".join(tail), b"".join(tail[:-1])
+    return b"".join(tail), b"".join(tail[:-1]), b"".join(tail[:-2])
 
 
 CARDS_KEPT = 4096  # user cards decoded lately, kept by their exact fields (see _user_card)
@@ -126,13 +133,16 @@ def _client(agent: str, address: bytes | str) -> ClientInfo:
 
 def _decode_compact(raw: bytes) -> Session:
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
-     user_created, *verified) = ormsgpack.unpackb(raw)  # fmt: skip
-    user = _user_card(user_id, email, name, user_created, bool(verified and verified[0]))
+     user_created, *appended) = ormsgpack.unpackb(raw)  # fmt: skip
+    user = _user_card(user_id, email, name, user_created, bool(appended and appended[0]))
+    made = _moment(created)
+    if len(appended) > 1 and appended[1]:
+        made = made.replace(microsecond=appended[1] * 1000)
     return Session(
         id=id_.hex(),
         user_id=user.id,
         kind=_KINDS[kind],
-        created_at=_moment(created),
+        created_at=made,
         last_seen_at=_moment(created + seen),
         expires_at=_moment(created + seen + expires),
         absolute_expires_at=_moment(created + absolute),

@@ -46,6 +46,8 @@ class SessionPolicy:
         now: datetime,
         user: PublicUser | None = None,
     ) -> Session:
+        # Made to the millisecond (sessions of one second list in order); lived to the second.
+        created = now.replace(microsecond=now.microsecond // 1000 * 1000)
         now = to_the_second(now)
         lifetime = self.lifetime(kind)
         absolute = now + lifetime.absolute
@@ -53,7 +55,7 @@ class SessionPolicy:
             id=new_session_id(),
             user_id=user_id,
             kind=kind,
-            created_at=now,
+            created_at=created,
             last_seen_at=now,
             expires_at=min(now + lifetime.idle, absolute),
             absolute_expires_at=absolute,

@@ -18,6 +18,15 @@ async def test_added_session_reads_back_equal(sessions: Any) -> None:
     assert await sessions.get(digest_for("a")) == session
 
 
+async def test_a_session_s_creation_reads_back_to_the_millisecond(sessions: Any) -> None:
+    session = make_session(uuid.uuid4(), now=NOW + timedelta(milliseconds=987))
+    assert session.created_at.microsecond == 987_000
+    await sessions.add(digest_for("a"), session)
+    assert await sessions.get(digest_for("a")) == session
+    (stored,) = await sessions.of_user(session.user_id, NOW)
+    assert stored.session.created_at == session.created_at
+
+
 async def test_unknown_digest_reads_none(sessions: Any) -> None:
     assert await sessions.get(digest_for("nothing")) is None
 

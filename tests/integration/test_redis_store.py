@@ -149,7 +149,7 @@ async def test_stored_values_hold_no_ticket_and_the_record_no_digest(
     assert record is not None
     assert digest.encode() not in record
     assert bytes.fromhex(digest)[:16] not in record  # not even the part the key holds
-    assert len(ormsgpack.unpackb(record)) == 14  # the fields session_records names
+    assert len(ormsgpack.unpackb(record)) == 15  # the fields session_records names
     for key in await keys_of(client, redis_space[1]):
         is_string = await client.type(key) == b"string"
         values = [await client.get(key)] if is_string else await client.zrange(key, 0, -1)
@@ -256,7 +256,31 @@ async def test_a_record_written_before_email_verified_reads_renews_and_is_rewrit
 
     assert await client.pexpiretime(key) == expiry  # KEEPTTL
     assert await sessions.get(digest_for("a")) == evolve(renewed, user=verified)
-    assert len(ormsgpack.unpackb(await client.get(key))) == 14
+    assert len(ormsgpack.unpackb(await client.get(key))) == 15
+
+
+async def test_a_record_written_before_milliseconds_reads_renews_and_is_rewritten(
+    client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
+) -> None:
+    session = make_session(uuid.uuid4())  # made on a whole second, as before
+    await sessions.add(digest_for("a"), session)
+    key = record_key(redis_space[1], digest_for("a"))
+    earlier = ormsgpack.unpackb(await client.get(key))[:14]  # as the release before wrote it
+    await client.set(key, ormsgpack.packb(earlier), keepttl=True)
+
+    assert await sessions.get(digest_for("a")) == session
+    renewed = evolve(session, last_seen_at=NOW + timedelta(minutes=2))
+    assert await sessions.replace(digest_for("a"), renewed) is True
+    assert await sessions.get(digest_for("a")) == renewed
+    assert len(ormsgpack.unpackb(await client.get(key))) == 15
+
+
+def test_a_record_of_this_release_reads_in_the_release_before() -> None:
+    """A rolling deploy: the elements of the release before come first, unchanged."""
+    made = make_session(uuid.uuid4(), now=NOW + timedelta(milliseconds=250))
+    elements = ormsgpack.unpackb(encode_compact(made))
+    assert elements[4] == int(NOW.timestamp())  # whole seconds where they always were
+    assert elements[14] == 250
 
 
 async def test_a_json_record_gets_the_card_with_its_verified_state(

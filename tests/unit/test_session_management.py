@@ -47,6 +47,19 @@ async def test_list_sessions_shows_exactly_the_callers_live_sessions_newest_firs
     assert [view.session.client.user_agent for view in views] == ["Agent 2", "Agent 1", "Agent 0"]
 
 
+async def test_sessions_made_in_one_second_list_newest_first(two_users: Domain) -> None:
+    app = two_users
+    made = []
+    for number in range(3):
+        app.clock.advance(timedelta(milliseconds=4))
+        made.append(await app.logged_in(ADA, client=ClientInfo(f"Agent {number}", "")))
+    assert len({s.session.created_at.replace(microsecond=0) for s in made}) == 1
+
+    views = await app.list_sessions(await app.authenticate(made[0].ticket))
+
+    assert [view.session.client.user_agent for view in views] == ["Agent 2", "Agent 1", "Agent 0"]
+
+
 async def test_list_sessions_leaves_out_and_prunes_expired_sessions(two_users: Domain) -> None:
     app = two_users
     (expired,) = await _sessions_of(app, ADA, 1)

@@ -47,12 +47,13 @@ from coatcheck.domain.ports import StoredSession
 Encoding = Literal["compact", "json"]
 _SHORT_HEX = 32  # the compact key keeps 128 of the digest's 256 bits
 
-# KEYS: the record. ARGV: the renewed record, its expiry (ms), then the two endings the
-# record had when read (renewal_tails). 0: gone; 1: renewed; 2: its card changed, kept.
+# KEYS: the record. ARGV: the renewed record, its expiry (ms), then the endings the record
+# had when read (renewal_tails). 0: gone; 1: renewed; 2: its card changed, kept.
 _RENEW = """
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
-if string.sub(stored, -#ARGV[3]) ~= ARGV[3] and string.sub(stored, -#ARGV[4]) ~= ARGV[4] then
+local function ends(tail) return string.sub(stored, -#tail) == tail end
+if not (ends(ARGV[3]) or ends(ARGV[4]) or ends(ARGV[5])) then
   return 2
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
