@@ -51,6 +51,14 @@ async def test_sign_up_log_out_and_log_in_with_a_cookie_no_script_can_read(
     await account.sign_up_form.get_by_role("button", name="Create account").click()
     await expect(account.hello()).to_be_visible()
     await expect(page.get_by_text("Logged in as ada@example.com")).to_be_visible()
+    # The page's own log-out sits on the line of the account's name, apart from the
+    # sentence about the unverified address.
+    log_out = page.get_by_role("button", name="Log out", exact=True)
+    heading, button = await account.hello().bounding_box(), await log_out.bounding_box()
+    assert heading is not None
+    assert button is not None
+    assert heading["y"] <= button["y"] + button["height"] / 2 <= heading["y"] + heading["height"]
+    await expect(page.locator("#unverified").get_by_role("button", name="Log out")).to_have_count(0)
     await expect(account.sessions).to_have_count(1)
     await expect(account.row("This device")).to_contain_text("Chrome on Linux")
 
@@ -93,11 +101,18 @@ async def test_a_device_revoked_from_another_falls_back_to_the_log_in_form_witho
     await laptop.page.screenshot(path=screenshots / "account-three-sessions.png")
 
     await phone.page.evaluate("window.notReloaded = true")
-    await laptop.row("Safari on iPhone").get_by_role("button", name="Log out").click()
+    await expect(phone.status).to_have_text("Logged in as Ada Lovelace.")
+    revoke = laptop.row("Safari on iPhone").get_by_role("button", name="Revoke Safari on iPhone")
+    await expect(revoke).to_have_text("Revoke")
+    await revoke.click()
 
     await expect(phone.notice).to_have_text(
         "This session was logged out from another device. Log in again."
     )
+    await expect(
+        phone.page.locator("#status")
+    ).to_be_empty()  # no green "Logged in as" above the red notice
+    await expect(laptop.status).to_have_text("Revoked Safari on iPhone: it is logged out.")
     await expect(phone.log_in_form).to_be_visible()
     await expect(phone.hello()).to_be_hidden()
     assert await phone.page.evaluate("window.notReloaded") is True

@@ -82,3 +82,19 @@ async def test_account_page_false_leaves_the_page_out(
     assert (await client.get(PAGE + "account.js")).status == 404
     paths = (await (await client.get("/openapi.json")).json())["paths"]
     assert not [path for path in paths if path.startswith("/account")]
+
+
+async def test_rows_revoke_and_the_page_s_own_log_out_sits_with_the_account_s_name(
+    make_client: MakeClient, embedded_settings: MakeSettings
+) -> None:
+    client = await make_client(embedded_settings())
+    html = await (await client.get(PAGE)).text()
+
+    row = html.split('<template id="session-row">', 1)[1].split("</template>", 1)[0]
+    assert re.findall(r"<button[^>]*>([^<]*)</button>", row) == ["Revoke"]
+    title = re.search(r'<div class="who-title">(.*?)</div>', html, re.S)
+    assert title is not None
+    assert 'id="signed-in-title"' in title.group(1)
+    assert re.search(r'<button id="log-out"[^>]*>Log out</button>', title.group(1))
+    unverified = html.split('<p id="unverified"', 1)[1].split("</p>", 1)[0]
+    assert "log-out" not in unverified

@@ -42,6 +42,7 @@ function show(section) {
 function signedOut(notice = "", focus = false) {
   watcher?.stop();
   watcher = null;
+  announce(""); // news of the session that ended ("Logged in as ...") is stale now
   for (const form of document.forms) {
     clearErrors(form);
     for (const input of form.querySelectorAll("input[type=password]")) input.value = "";
@@ -122,7 +123,7 @@ function render(sessions) {
       button.remove(); // this device logs out with the button at the top
     } else {
       const when = dateTime.format(new Date(session.createdAt));
-      button.setAttribute("aria-label", `Log out ${session.device}, logged in ${when}`);
+      button.setAttribute("aria-label", `Revoke ${session.device}, logged in ${when}`);
       button.addEventListener("click", () => revoke(session, row));
     }
     return row;
@@ -171,7 +172,7 @@ async function revoke(session, row) {
   message.textContent = "";
   try {
     await api.revoke(session.id);
-    announce(`Logged out ${session.device}.`);
+    announce(`Revoked ${session.device}: it is logged out.`);
     $("sessions-title").focus();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
