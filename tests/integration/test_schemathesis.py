@@ -1,6 +1,8 @@
 """Schemathesis against the live service (`coatcheck serve`, embedded store) and its own
-OpenAPI document: bounded and seeded (derandomised), every operation: no 5xx, and every
-answer's status, content type, headers and body as the document says."""
+OpenAPI document, with every check it has: bounded and seeded (derandomised), every
+operation, requests the document allows (each must be accepted) and requests it forbids
+(each must be refused): no 5xx, and every answer's status, content type, headers and body
+as the document says."""
 
 from __future__ import annotations
 
@@ -9,32 +11,83 @@ import os
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.auths import AuthStorage
+from schemathesis.checks import CHECKS, CheckContext, Response, load_all_checks
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.faults import free_port
 
 COATCHECK = Path(sys.executable).with_name("coatcheck")
-EXAMPLES = 15  # per operation
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+EXAMPLES = 15  # per operation and mode
+# A link's token of the right form that the service never issued is refused (400
+# invalid-token): the document says what a token looks like, not which ones exist.
+REDEEMS_A_TOKEN = {
+    "/authentication/password-reset/confirm",
+    "/authentication/verify-email",
+    "/authentication/change-email/confirm",
+}
+# The WebSocket handshake: a request the document allows is answered 101 and held open,
+# which an HTTP client cannot close; the requests it forbids (no handshake) are sent.
+HOLDS_A_SOCKET = {"/authentication/events"}
+SENT: Counter[GenerationMode] = Counter()
+
+
+def passwords() -> st.SearchStrategy[str]:
+    """The document's `password` format as it defines it: no control characters, 8
+    characters (the longest minimum) to 72 UTF-8 bytes once in NFKC."""
+
+    def fits(text: str) -> bool:
+        normal = unicodedata.normalize("NFKC", text)
+        return len(normal) >= 8 and len(normal.encode()) <= 72
+
+    alphabet = st.characters(exclude_categories=("Cc", "Cs"))
+    return st.text(alphabet, min_size=8, max_size=72).filter(fits)
+
+
+schemathesis.openapi.format("password", passwords())
+
+
+class Bearer:
+    """The credentials of every case: the user's token of the moment. Given as an auth
+    provider, so that the checks of authentication know them for the real ones."""
+
+    token = ""
+
+    def get(self, case: schemathesis.Case, context: Any) -> str:
+        return Bearer.token
+
+    def set(self, case: schemathesis.Case, data: str, context: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+BEARER: AuthStorage[str] = AuthStorage()
+BEARER.auth(refresh_interval=None)(Bearer)
+
+
+def every_check() -> list[Any]:
+    load_all_checks()
+    return list(CHECKS.get_all())
+
+
+def positive_data_acceptance_of_issued_tokens(
+    ctx: CheckContext, response: Response, case: schemathesis.Case
+) -> bool | None:
+    if response.status_code == 400 and response.json().get("type", "").endswith(":invalid-token"):
+        return None
+    return positive_data_acceptance(ctx, response, case)  # type: ignore[no-any-return]
 
 
 def _live(base: str) -> bool:
@@ -96,15 +149,34 @@ def test_every_answer_conforms_to_the_document(live_service: str) -> None:
     assert len(operations) >= 10
     user = {"email": "fuzz@example.com", "name": "Fuzz", "password": "correct horse battery"}
     _post(f"{live_service}/authentication/register", user)
+    SENT.clear()
     for operation in operations:
-        token = _post(f"{live_service}/authentication/token", user)["token"]
-        _conformance_of(operation, live_service, {"Authorization": f"Bearer {token}"})()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            if mode is GenerationMode.POSITIVE and operation.path in HOLDS_A_SOCKET:
+                continue
+            Bearer.token = str(_post(f"{live_service}/authentication/token", user)["token"])
+            try:
+                _conformance_of(operation, mode, live_service)()
+            except Unsatisfiable:
+                # An operation that takes nothing has no request the document forbids.
+                assert mode is GenerationMode.NEGATIVE, operation.label
+    assert len(every_check()) >= 14
+    with_bodies = sum(1 for operation in operations if operation.body)
+    assert SENT[GenerationMode.NEGATIVE] >= with_bodies * EXAMPLES // 2, SENT
+    assert SENT[GenerationMode.POSITIVE] >= (len(operations) - 1) * EXAMPLES // 2, SENT
 
 
 def _conformance_of(
-    operation: schemathesis.APIOperation, base: str, headers: dict[str, str]
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    base: str,
 ) -> Callable[[], None]:
-    @given(case=operation.as_strategy())
+    checks = every_check()
+    if operation.path in REDEEMS_A_TOKEN:
+        checks = [c for c in checks if c is not positive_data_acceptance]
+        checks.append(positive_data_acceptance_of_issued_tokens)
+
+    @given(case=operation.as_strategy(generation_mode=mode, auth_storage=BEARER))
     @settings(
         max_examples=EXAMPLES,
         derandomize=True,
@@ -113,6 +185,7 @@ def _conformance_of(
         suppress_health_check=list(HealthCheck),
     )
     def conforms(case: schemathesis.Case) -> None:
-        case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
+        SENT[mode] += 1
+        case.call_and_validate(base_url=base, checks=checks)
 
     return conforms  # type: ignore[no-any-return]

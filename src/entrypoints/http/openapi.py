@@ -31,6 +31,18 @@ _COOKIE = {"Set-Cookie": {"description": "the session cookie", "schema": {"type"
 
 Operation = tuple[str, str, Answers]  # path template, method, answers
 
+# What a WebSocket handshake (an operation answering 101) must send (RFC 6455 4.1); without
+# it the route answers 400.
+_HANDSHAKE = [
+    {"name": name, "in": "header", "required": True, "schema": schema}
+    for name, schema in (
+        ("Upgrade", {"type": "string", "enum": ["websocket"]}),
+        ("Connection", {"type": "string", "enum": ["Upgrade"]}),
+        ("Sec-WebSocket-Version", {"type": "string", "enum": ["13"]}),
+        ("Sec-WebSocket-Key", {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"}),
+    )
+]
+
 
 def operations(app: web.Application) -> tuple[Operation, ...]:
     """Every declared route of the app. Not aiohttp's own: the HEAD twin of each GET (the
@@ -112,12 +124,14 @@ def _operation(
         responses[str(reply.status)] = answer
     responses |= _problems(declared.errors(method), refs[Problem])
     operation: dict[str, Any] = {"summary": declared.summary, "responses": responses}
-    parameters = re.findall(r"\{(\w+)\}", path)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{(\w+)\}", path)
+    ]
+    if any(reply.status == 101 for reply in declared.replies):
+        parameters += _HANDSHAKE
     if parameters:
-        operation["parameters"] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in parameters
-        ]
+        operation["parameters"] = parameters
     if declared.body is not None:
         operation["requestBody"] = {
             "required": True,

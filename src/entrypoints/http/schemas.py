@@ -37,21 +37,79 @@ def _domain_value(factory: Callable[[str], _V], schema: dict[str, Any]) -> Any:
     return (PlainValidator(validate), WithJsonSchema({"type": "string", **schema}))
 
 
-_BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes in NFKC, no control characters"
+# The characters the domain refuses, as regex classes (Unicode 14, Python 3.11's: a test
+# holds them to unicodedata). Astral ones are written as themselves: ECMA-262 and Python
+# regexes agree on literal code points, not on their escapes. Lone surrogates (Cs), which
+# JSON can carry and UTF-8 cannot, are refused too; they are no Unicode text, and a class
+# that names them makes generators (hypothesis) ignore the whole pattern.
+_CONTROL = ((0x0, 0x1F), (0x7F, 0x9F))  # Cc
+_FORMAT = (  # Cf
+    (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)  # fmt: skip
+
+
+def _class(*groups: tuple[tuple[int, int], ...]) -> str:
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    return "".join(
+        one(low) if low == high else f"{one(low)}-{one(high)}"
+        for group in groups
+        for low, high in group
+    )
+
+
+_NOT_IN_PASSWORDS = _class(_CONTROL)
+_NOT_IN_NAMES = _class(_CONTROL, _FORMAT)
+PASSWORD_PATTERN = f"^[^{_NOT_IN_PASSWORDS}]*$"
+NAME_PATTERN = f"^[^{_NOT_IN_NAMES}]*[^\\s{_NOT_IN_NAMES}][^{_NOT_IN_NAMES}]*$"  # not blank
+# JSON Schema counts characters, bcrypt bytes: the format says the rest.
+_BYTES = (
+    f"at most {PASSWORD_MAX_BYTES} UTF-8 bytes once in NFKC (so at most {PASSWORD_MAX_BYTES}"
+    " characters), no control characters (format `password`: this rule)"
+)
 EmailField = Annotated[
     Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
 ]
-NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
+NameField = Annotated[
+    Name,
+    *_domain_value(
+        Name,
+        {
+            "minLength": 1,
+            "maxLength": NAME_MAX_LENGTH,
+            "pattern": NAME_PATTERN,
+            "description": "not blank; no control or format characters",
+        },
+    ),
+]
 PasswordField = Annotated[
-    Password, *_domain_value(Password, {"minLength": 1, "description": f"1 character to {_BYTES}"})
+    Password,
+    *_domain_value(
+        Password,
+        {
+            "format": "password",
+            "minLength": 1,
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": PASSWORD_PATTERN,
+            "description": f"1 character, {_BYTES}",
+        },
+    ),
 ]
 NewPasswordField = Annotated[
     NewPassword,
     *_domain_value(
         NewPassword,
         {
+            "format": "password",
             "minLength": PASSWORD_MIN_CHARS,
-            "description": f"{PASSWORD_MIN_CHARS} characters to {_BYTES}",
+            "maxLength": PASSWORD_MAX_BYTES,
+            "pattern": PASSWORD_PATTERN,
+            "description": f"{PASSWORD_MIN_CHARS} characters, {_BYTES}",
         },
     ),
 ]
