@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import attrs
 from attrs import frozen
 from dependency_injector import containers, providers
 
@@ -68,6 +67,7 @@ from coatcheck.entrypoints import resources
 from coatcheck.entrypoints.audit_log import LoggedEvents
 from coatcheck.entrypoints.metrics import Metrics
 from coatcheck.entrypoints.settings import Settings
+from coatcheck.entrypoints.wiring import Wiring, is_protocol
 
 
 @frozen
@@ -76,7 +76,7 @@ class Services:
 
     The one list of the composition root. A field named like a provider of Container is
     that provider (an adapter, a policy, a setting); every other field is a use-case, built
-    from its constructor's annotations (see `Wiring`). A new use-case is one field here.
+    from its constructor's annotations (entrypoints/wiring.py). A new use-case is one field here.
     """
 
     clock: Clock
@@ -205,60 +205,6 @@ async def _resolved(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-_PLAIN = (bool, int, float, str)
-
-
-class Wiring:
-    """Builds use-cases from their constructors' type annotations, each class once.
-
-    A parameter gets, in this order: the provided field of its type (or of a subtype);
-    for a protocol or a plain value, the provided field of its name; for any other class,
-    an instance built the same way and shared; else its default. An attrs class (a policy,
-    a value) is never built here: it comes from Settings through a provider, and a missing
-    one is an error at start-up, not a silent default.
-    """
-
-    def __init__(self, provided: Mapping[str, object], hints: Mapping[str, Any]) -> None:
-        self._provided = provided
-        self._by_type = [
-            (hints[name], value)
-            for name, value in provided.items()
-            if isinstance(hints[name], type) and hints[name] not in _PLAIN
-        ]
-        self._built: dict[type, object] = {}
-
-    def build(self, cls: type) -> object:
-        if cls not in self._built:
-            if attrs.has(cls) or cls in _PLAIN or _is_protocol(cls):
-                raise TypeError(f"{cls.__qualname__} is not provided by the container")
-            parameters = inspect.signature(cls, eval_str=True).parameters.values()
-            self._built[cls] = cls(**{p.name: self._argument(cls, p) for p in parameters})
-        return self._built[cls]
-
-    def _argument(self, owner: type, parameter: inspect.Parameter) -> object:
-        hint = parameter.annotation
-        if isinstance(hint, type):
-            fits = [value for provided, value in self._by_type if hint in provided.__mro__]
-            if len(fits) > 1:
-                raise TypeError(f"{owner.__qualname__}.{parameter.name}: more than one {hint}")
-            if fits:
-                return fits[0]
-            if not (hint in _PLAIN or _is_protocol(hint)):
-                return self.build(hint)
-        if parameter.name in self._provided:
-            value = self._provided[parameter.name]
-            if hint in _PLAIN and not isinstance(value, hint):
-                raise TypeError(f"{owner.__qualname__}.{parameter.name}: {value!r} is no {hint}")
-            return value
-        if parameter.default is not inspect.Parameter.empty:
-            return parameter.default
-        raise TypeError(f"{owner.__qualname__}.{parameter.name}: nothing provides {hint}")
-
-
-def _is_protocol(cls: type) -> bool:
-    return bool(getattr(cls, "_is_protocol", False))
-
-
 async def _services(container: Container) -> Services:
     """Every field of Services: the container's providers resolved, the use-cases built;
     each checked against its field's type, since mypy cannot follow it through the wiring."""
@@ -274,7 +220,7 @@ async def _services(container: Container) -> Services:
     }
     for name, value in fields.items():
         hint = hints[name]
-        if isinstance(hint, type) and not _is_protocol(hint) and not isinstance(value, hint):
+        if isinstance(hint, type) and not is_protocol(hint) and not isinstance(value, hint):
             raise TypeError(f"Services.{name} is {type(value).__qualname__}, not {hint}")
     return Services(**fields)
 

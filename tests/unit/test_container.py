@@ -13,7 +13,8 @@ from coatcheck.domain.ports import Clock, SessionEventFeed, SessionEvents, Sessi
 from coatcheck.domain.sessions import SessionPolicy
 from coatcheck.domain.tickets import TicketKey
 from coatcheck.domain.use_cases import DeleteAccount, DeleteUser
-from coatcheck.entrypoints.container import Services, Wiring
+from coatcheck.entrypoints.container import Services
+from coatcheck.entrypoints.wiring import Wiring
 from tests.factories import NOW
 from tests.unit.conftest import Build, Domain
 
