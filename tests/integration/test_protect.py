@@ -21,7 +21,7 @@ from coatcheck.entrypoints.container import build_container
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.http.identity import EMAIL, USER_ID
 from coatcheck.entrypoints.http.tickets import CookiePolicy
-from coatcheck.entrypoints.protect import InProcess, OverHttp, identity, protect, requires_session
+from coatcheck.protect import InProcess, OverHttp, identity, protect, requires_session
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import bearer, set_cookies
 from tests.integration.test_http_store_down import NOBODY_LISTENS
@@ -331,7 +331,7 @@ async def test_over_http_only_the_cookie_and_authorization_go_to_coatcheck_on_on
     assert len({port for _, port in fake.seen}) == 1  # pooled: one connection, kept alive
 
 
-SESSION = {"X-Auth-Session-Id": "88a44f35896f9be0"}
+SESSION = {"X-Auth-Session-Id": "88a44f35896f9be0", "X-Auth-Email-Verified": "false"}
 
 
 @pytest.mark.parametrize(
