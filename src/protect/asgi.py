@@ -38,12 +38,13 @@ class AsgiGuard:
     """ASGI middleware: `AsgiGuard(app, "http://127.0.0.1:8000")`, or Starlette's
     `app.add_middleware(AsgiGuard, coatcheck_url=...)`.
 
-    Every `http` and `websocket` scope is checked, unless its path is in `public` (exactly,
-    or under an item that ends with "/"): without a live session an HTTP request is answered
-    401, a WebSocket refused before it is accepted; when the check cannot be made within
-    `timeout` seconds, 503 with Retry-After. Otherwise the application gets the request with
-    `scope["state"]["coatcheck_identity"]` (`request.state.coatcheck_identity`) set, and the
-    client gets the renewed cookie with the answer. On every path, identity headers a client
+    Every `http` and `websocket` scope is checked, unless its path is in `public` ("/": that
+    path only; "/static/*": every path that starts with "/static/"): without a live session
+    an HTTP request is answered 401, a WebSocket refused before it is accepted; when the
+    check cannot be made within `timeout` seconds, 503 with Retry-After. Otherwise the
+    application gets the request with `scope["state"]["coatcheck_identity"]`
+    (`request.state.coatcheck_identity`) set, and the client gets the renewed cookie with
+    the answer. On every path, identity headers a client
     sent (X-Auth-*, X_Auth_*) are dropped. `lifespan` passes through; at its shutdown the
     connections to coatcheck are closed."""
 

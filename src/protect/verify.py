@@ -65,6 +65,8 @@ def checked_of(status: int, headers: Mapping[str, str], set_cookies: Sequence[st
 
 
 def is_public(path: str, public: Sequence[str]) -> bool:
-    """Whether a path is served without a check: it is one of `public`, or under one that
-    ends with "/"."""
-    return any(path == item or (item.endswith("/") and path.startswith(item)) for item in public)
+    """Whether a path is served without a check: it is one of `public`, or starts with what
+    precedes the "*" that ends one ("/static/*")."""
+    return any(
+        path.startswith(item[:-1]) if item.endswith("*") else path == item for item in public
+    )

@@ -33,10 +33,11 @@ class WsgiGuard:
     """WSGI middleware: `app.wsgi_app = WsgiGuard(app.wsgi_app, "http://127.0.0.1:8000")`
     (Flask), `application = WsgiGuard(get_wsgi_application(), ...)` (Django).
 
-    Every request is checked, unless its PATH_INFO is in `public` (exactly, or under an item
-    that ends with "/"): without a live session it is answered 401; when the check cannot be
-    made, 503 with Retry-After (each step of the check, from waiting for a pooled connection
-    to reading the answer, within `timeout` seconds). Otherwise the application gets it with
+    Every request is checked, unless its PATH_INFO is in `public` ("/": that path only;
+    "/static/*": every path that starts with "/static/"): without a live session it is
+    answered 401; when the check cannot be made, 503 with Retry-After (each step of the
+    check, from waiting for a pooled connection to reading the answer, within `timeout`
+    seconds). Otherwise the application gets it with
     `environ["coatcheck.identity"]` set, and the client gets the renewed cookie with the
     answer. On every path, identity headers a client sent are dropped from the environ.
     Thread-safe: one pool of kept-alive connections for the process's threads."""
