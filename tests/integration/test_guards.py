@@ -7,9 +7,6 @@ for each. Each server runs the page's example module as written; the test adds o
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,12 +19,12 @@ from attrs import frozen
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET
+from tests.integration.conftest import CREDENTIALS, REGISTRATION
 from tests.integration.http import COOKIE
+from tests.integration.processes import coatcheck_serve, serve
 from tests.integration.test_protecting_services import write_examples
 
 BIN = Path(sys.executable).parent
-START_SECONDS = 30.0
 TIMEOUT = httpx.Timeout(10.0)
 FORGED_ID = "00000000-0000-0000-0000-000000000000"
 FORGED = {
@@ -99,72 +96,11 @@ def _command(stack: str, port: int) -> list[str]:
     return [str(BIN / "uvicorn"), f"served_{stack}:app", "--port", str(port), "--lifespan", "on"]
 
 
-def _start(
-    command: list[str], folder: Path, env: dict[str, str], log: Path
-) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            command,
-            cwd=folder,
-            env={"PATH": os.environ.get("PATH", ""), **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"exited:\n{log.read_text()}")
-        try:
-            httpx.get(base + "/", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"not up in time:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _serve(
-    command: list[str], port: int, folder: Path, env: dict[str, str], log: Path
-) -> Iterator[str]:
-    process = _start(command, folder, env, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process, log)
-        yield base
-    finally:
-        _stop(process)
-
-
 @pytest.fixture(scope="module")
 def coatcheck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`coatcheck serve` on its embedded store, renewing sessions every second; Ada
     registered."""
-    folder = tmp_path_factory.mktemp("coatcheck")
-    port = unused_port()
-    env = {
-        "SESSION_SECRET": SESSION_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "COOKIE_SECURE": "false",
-        "SESSION_TOUCH_INTERVAL": "1",
-        "DATA_DIR": str(folder / "data"),
-    }
-    command = [str(BIN / "coatcheck"), "serve", "--port", str(port)]
-    for base in _serve(command, port, folder, env, folder / "coatcheck.log"):
+    for base in coatcheck_serve(tmp_path_factory.mktemp("coatcheck"), SESSION_TOUCH_INTERVAL="1"):
         registered = httpx.post(base + "/authentication/register", json=REGISTRATION)
         assert registered.status_code == 201, registered.text
         yield base
@@ -204,14 +140,14 @@ def shop(
     (folder / f"served_{stack}.py").write_text(_SERVED[stack])
     port, orphan_port = unused_port(), unused_port()
     env = {"PYTHONPATH": str(folder)}
-    live = _serve(
+    live = serve(
         _command(stack, port),
         port,
         folder,
         env | {"COATCHECK_URL": coatcheck, "PORT": str(port)},
         folder / "live.log",
     )
-    orphaned = _serve(
+    orphaned = serve(
         _command(stack, orphan_port),
         orphan_port,
         folder,
