@@ -37,6 +37,13 @@ async def open_to_all(request: web.Request) -> web.Response:
     return web.json_response({"open": True})
 
 
+@routes.get("/open/headers")
+async def headers_seen(request: web.Request) -> web.Response:
+    """The identity headers that reached the handler."""
+    names = [name.lower() for name in request.headers]
+    return web.json_response([name for name in names if name.startswith(("x-auth", "x_auth"))])
+
+
 @routes.get("/orders")
 @requires_session
 async def orders(request: web.Request) -> web.Response:
@@ -142,6 +149,17 @@ async def test_identity_headers_of_the_request_are_never_believed(protected: Pro
 
     assert alone.status == 401
     assert (await with_ticket.json())["email"] == REGISTRATION["email"]
+
+
+async def test_identity_headers_of_either_spelling_never_reach_a_route_marked_or_not(
+    protected: Protected,
+) -> None:
+    forged = {"X-Auth-User-Id": "00000000-0000-0000-0000-000000000000", "X_Auth_Email": "g@h.io"}
+
+    seen = await protected.get("/open/headers", None, **forged)
+
+    assert seen.status == 200
+    assert await seen.json() == []
 
 
 async def test_a_renewed_session_s_cookie_reaches_the_client(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
 from coatcheck.entrypoints.http.identity import EMAIL, EMAIL_VERIFIED, SESSION_ID, USER_ID
 from coatcheck.entrypoints.http.problems import kind_of, problem
+from coatcheck.protect import AsgiGuard, Caller
 from coatcheck.protect.refusals import NOT_AUTHENTICATED, UNAVAILABLE, Refusal
 from coatcheck.protect.verify import Unavailable, checked_of, is_identity_header, is_public
 
@@ -80,3 +83,18 @@ def test_a_sound_200_is_the_identity_and_a_401_is_no_one() -> None:
 def test_any_other_answer_is_unavailable_never_a_pass(status: int, headers: dict[str, str]) -> None:
     with pytest.raises(Unavailable):
         checked_of(status, headers, [])
+
+
+async def test_fastapi_s_caller_is_a_401_where_the_guard_found_no_one() -> None:
+    app = FastAPI()
+    app.add_middleware(AsgiGuard, coatcheck_url="http://127.0.0.1:9", public=["/public"])
+
+    @app.get("/public")
+    async def public(who: Caller) -> str:
+        return who.email
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
+        response = await client.get("/public", headers={"X-Auth-Email": "grace@example.com"})
+
+    assert response.status_code == 401
