@@ -231,13 +231,13 @@ def test_a_revoked_session_is_refused_at_once_and_its_cookie_cleared(shop: Shop)
 
 def test_a_renewed_session_s_cookie_reaches_the_client(shop: Shop) -> None:
     ticket = shop.log_in(remember=True)
-    quiet = shop.get("/orders", ticket)
     time.sleep(2.05)  # past the touch interval of a second, counted in whole seconds
+    # (That a request within the interval gets no cookie is test_protect.py's, on a fake
+    # clock: here, with real seconds, a busy machine may straddle one.)
 
     renewed = shop.get("/orders", ticket)
 
-    assert quiet.status_code == renewed.status_code == 200
-    assert "Set-Cookie" not in quiet.headers
+    assert renewed.status_code == 200
     assert renewed.cookies[COOKIE] == ticket
     assert f"Max-Age={30 * 24 * 60 * 60}" in renewed.headers["Set-Cookie"]
     assert renewed.headers["Cache-Control"] == "no-store"
