@@ -18,14 +18,15 @@ from multidict import CIMultiDictProxy
 
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.entrypoints.http.app import create_app
-from coatcheck.entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID
+from coatcheck.entrypoints.http.identity import EMAIL, EMAIL_VERIFIED, SESSION_ID, USER_ID
 from coatcheck.entrypoints.settings import Settings
 from tests.integration.conformance import Conformance
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, MakeSettings
 from tests.integration.http import set_cookies
 from tests.integration.nginx import Proxy, nginx
+from tests.integration.tcp_proxy import TcpProxy, tcp_proxy
 
-IDENTITY_HEADERS = (USER_ID, EMAIL, SESSION_ID)
+IDENTITY_HEADERS = (USER_ID, EMAIL, SESSION_ID, EMAIL_VERIFIED)
 MakeServer = Callable[..., Awaitable[TestServer]]
 
 
@@ -58,6 +59,7 @@ class Site:
     application: Application
     coatcheck: TestServer
     settings: Settings
+    upstream: TcpProxy  # between nginx and coatcheck: counts the connections nginx opens
 
     @property
     def cookie_name(self) -> str:
@@ -113,14 +115,15 @@ async def site(
     assert coatcheck.port is not None
     assert upstream.port is not None
     async with (
-        nginx(tmp_path / "nginx", coatcheck.port, upstream.port) as proxy,
+        tcp_proxy("127.0.0.1", coatcheck.port) as counted,
+        nginx(tmp_path / "nginx", counted.port, upstream.port) as proxy,
         aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=proxy.tls),
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=10),
         ) as http,
     ):
-        site = Site(proxy, http, application, coatcheck, settings)
+        site = Site(proxy, http, application, coatcheck, settings, counted)
         registered = await site.request(
             "POST", "/authentication/register", json=REGISTRATION, headers=site.origin
         )
@@ -158,6 +161,7 @@ async def test_a_live_cookie_reaches_the_application_with_the_identity_headers(
         USER_ID: [who["id"]],
         EMAIL: [REGISTRATION["email"]],
         SESSION_ID: [current],
+        EMAIL_VERIFIED: ["false"],
     }
     assert [(method, path, body) for method, path, _, body in site.application.seen] == [
         ("GET", "/orders/7", b""),
@@ -174,6 +178,7 @@ async def test_identity_headers_sent_by_the_client_never_reach_the_application(
         EMAIL.lower(): "grace@example.com",
         SESSION_ID.upper(): "0000000000000000",
         "X_Auth_User_Id": "00000000-0000-0000-0000-000000000000",  # the CGI spelling
+        EMAIL_VERIFIED: "true",
     }
 
     refused = await site.request("GET", "/", headers=forged)
@@ -312,3 +317,61 @@ async def test_plain_http_is_sent_to_https(site: Site) -> None:
 
     assert response.status == 301
     assert response.headers["Location"] == "https://127.0.0.1/orders?page=2"
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 4096):
+        yield body[start : start + 4096]
+
+
+BODIES = [
+    ("POST", b"item=9999", False),
+    ("PUT", b'{"item": 1}', False),
+    ("PATCH", b'{"item": 2}', False),
+    ("DELETE", b'{"reason": "gone"}', False),
+    ("POST", b"chunked " * 512, True),
+    ("POST", bytes(range(256)) * 800, False),  # 200 KB
+]
+
+
+async def test_requests_with_bodies_keep_every_kept_alive_connection_in_step(site: Site) -> None:
+    """nginx's check carries no body: it must not say it has one, or coatcheck reads the
+    next request on the kept-alive connection (another user's check) as that body."""
+    ticket = await site.log_in()
+    opened: list[object] = []
+
+    async def connection_opened(*_: object) -> None:
+        opened.append(1)
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_create_end.append(connection_opened)
+    cookie = {"Cookie": f"{site.cookie_name}={ticket}"}
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=site.proxy.tls, limit=1),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=5),
+        trace_configs=[tracing],
+    ) as browser:
+
+        async def send(method: str, body: bytes | None = None, chunked: bool = False) -> int:
+            data = _chunks(body) if chunked and body is not None else body
+            url = f"{site.proxy.https}/anything"
+            try:
+                async with browser.request(method, url, data=data, headers=cookie) as response:
+                    await response.read()
+                    return response.status
+            except TimeoutError:  # a check stuck waiting for a body that never comes
+                return 0
+
+        assert await send("GET") == 200  # the connections to nginx and to coatcheck are open
+        upstream_connections = site.upstream.connections
+        statuses = []
+        for method, body, chunked in BODIES:
+            statuses.append((method, await send(method, body, chunked), await send("GET")))
+
+    assert statuses == [(method, 200, 200) for method, _, _ in BODIES]
+    received = [(method, body) for method, _, _, body in site.application.seen[1:]]
+    assert received[::2] == [(method, body) for method, body, _ in BODIES]
+    assert received[1::2] == [("GET", b"")] * len(BODIES)
+    assert len(opened) == 1  # every request on one connection to nginx
+    assert site.upstream.connections == upstream_connections  # and every check on one to coatcheck

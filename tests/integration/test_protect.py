@@ -21,7 +21,7 @@ from coatcheck.entrypoints.container import build_container
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.http.identity import EMAIL, USER_ID
 from coatcheck.entrypoints.http.tickets import CookiePolicy
-from coatcheck.entrypoints.protect import InProcess, OverHttp, identity, protect, requires_session
+from coatcheck.protect import InProcess, OverHttp, identity, protect, requires_session
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import bearer, set_cookies
 from tests.integration.test_http_store_down import NOBODY_LISTENS
@@ -35,6 +35,13 @@ routes = web.RouteTableDef()
 @routes.get("/open")
 async def open_to_all(request: web.Request) -> web.Response:
     return web.json_response({"open": True})
+
+
+@routes.get("/open/headers")
+async def headers_seen(request: web.Request) -> web.Response:
+    """The identity headers that reached the handler."""
+    names = [name.lower() for name in request.headers]
+    return web.json_response([name for name in names if name.startswith(("x-auth", "x_auth"))])
 
 
 @routes.get("/orders")
@@ -142,6 +149,17 @@ async def test_identity_headers_of_the_request_are_never_believed(protected: Pro
 
     assert alone.status == 401
     assert (await with_ticket.json())["email"] == REGISTRATION["email"]
+
+
+async def test_identity_headers_of_either_spelling_never_reach_a_route_marked_or_not(
+    protected: Protected,
+) -> None:
+    forged = {"X-Auth-User-Id": "00000000-0000-0000-0000-000000000000", "X_Auth_Email": "g@h.io"}
+
+    seen = await protected.get("/open/headers", None, **forged)
+
+    assert seen.status == 200
+    assert await seen.json() == []
 
 
 async def test_a_renewed_session_s_cookie_reaches_the_client(
@@ -331,7 +349,7 @@ async def test_over_http_only_the_cookie_and_authorization_go_to_coatcheck_on_on
     assert len({port for _, port in fake.seen}) == 1  # pooled: one connection, kept alive
 
 
-SESSION = {"X-Auth-Session-Id": "88a44f35896f9be0"}
+SESSION = {"X-Auth-Session-Id": "88a44f35896f9be0", "X-Auth-Email-Verified": "false"}
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""docs/protecting-services.md, its two example applications run exactly as written on real
-PostgreSQL and Redis: in process, and over HTTP beside a running coatcheck."""
+"""docs/protecting-services.md, its aiohttp example applications run exactly as written on
+real PostgreSQL and Redis: in process, and over HTTP beside a running coatcheck. (Each of
+its examples runs in a real server in test_guards.py.)"""
 
 from __future__ import annotations
 
@@ -18,18 +19,25 @@ from tests.integration.http import COOKIE, set_cookies
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "protecting-services.md"
 _BLOCK = re.compile(r"```python\n(# (\S+)\.py\n.*?)```", re.S)
 MakeServer = Callable[..., Awaitable[TestServer]]
+EXAMPLES = ["shop_starlette", "shop_fastapi", "shop_flask", "shop_in_process", "shop_over_http"]
+
+
+def write_examples(folder: Path) -> list[str]:
+    """Each Python block of the page in `folder`, in the module its first line names."""
+    found = _BLOCK.findall(PAGE.read_text())
+    assert [name for _, name in found] == EXAMPLES
+    for body, name in found:
+        (folder / f"{name}.py").write_text(body)
+    return [name for _, name in found]
 
 
 @pytest.fixture
 def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each Python block of the page in the module its first line names, importable."""
-    found = _BLOCK.findall(PAGE.read_text())
-    assert [name for _, name in found] == ["shop_in_process", "shop_over_http"]
-    for body, name in found:
-        (tmp_path / f"{name}.py").write_text(body)
+    """The page's examples, importable."""
+    names = write_examples(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
-    for _, name in found:
+    for name in names:
         sys.modules.pop(name, None)
 
 

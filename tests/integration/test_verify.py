@@ -10,12 +10,14 @@ from datetime import timedelta
 import pytest
 
 from coatcheck.adapters.clock import FakeClock
-from coatcheck.entrypoints.http.identity import EMAIL, SESSION_ID, USER_ID, Identity
+from coatcheck.entrypoints.http.identity import EMAIL, EMAIL_VERIFIED, SESSION_ID, USER_ID, Identity
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, cookie, register, set_cookies, token
+from tests.integration.mailbox import Mailbox, link_of
 from tests.integration.test_http_store_down import NOBODY_LISTENS
 
 VERIFY = "/authentication/verify"
+IDENTITY_HEADERS = (USER_ID, EMAIL, SESSION_ID, EMAIL_VERIFIED)
 GRACE = {"email": "grace@example.com", "name": "Grace Hopper", "password": "cobol forever"}
 
 
@@ -88,14 +90,16 @@ async def test_identity_headers_sent_by_the_client_are_never_believed(client: Cl
     ada_is = (await client.get(VERIFY, headers=cookie(ada))).headers
     grace_is = (await client.get(VERIFY, headers=cookie(grace))).headers
     claims = {name: grace_is[name] for name in (USER_ID, EMAIL, SESSION_ID)}
+    claims[EMAIL_VERIFIED] = "true"
 
     alone = await client.get(VERIFY, headers=claims)
     with_ada = await client.get(VERIFY, headers=cookie(ada) | claims)
 
     assert alone.status == 401
     assert with_ada.status == 200
-    for name in (USER_ID, EMAIL, SESSION_ID):
+    for name in IDENTITY_HEADERS:
         assert with_ada.headers.getall(name) == [ada_is[name]]
+    assert ada_is[EMAIL_VERIFIED] == "false"
 
 
 @pytest.mark.parametrize(
@@ -143,8 +147,42 @@ async def test_verify_answers_as_who_am_i_does_for_the_same_ticket(client: Clien
     verified = await client.get(VERIFY)
 
     assert Identity.from_headers(verified.headers) == Identity(
-        uuid.UUID(who["id"]), who["email"], verified.headers[SESSION_ID]
+        uuid.UUID(who["id"]), who["email"], verified.headers[SESSION_ID], who["emailVerified"]
     )
+
+
+async def test_whether_the_address_is_verified_is_told_and_turns_true_at_once(
+    mail_client: Client, mailbox: Mailbox
+) -> None:
+    client = mail_client
+    ticket = set_cookies(await register(client))[COOKIE][""]
+    before = await client.get(VERIFY, headers=cookie(ticket))
+    _page, _action, value = link_of(
+        await mailbox.next(REGISTRATION["email"], "Verify your email address")
+    )
+    client.session.cookie_jar.clear()
+    assert (await client.post("/authentication/verify-email", json={"token": value})).status == 204
+
+    after = await client.get(VERIFY, headers=cookie(ticket))
+
+    assert before.headers.getall(EMAIL_VERIFIED) == ["false"]
+    assert after.headers.getall(EMAIL_VERIFIED) == ["true"]
+    found = Identity.from_headers(after.headers)
+    assert found is not None
+    assert found.email_verified is True
+
+
+@pytest.mark.parametrize("value", [None, "", "yes", "1", "True"])
+def test_an_answer_without_a_sound_email_verified_header_is_no_identity(value: str | None) -> None:
+    headers = {
+        USER_ID: "8a5c9e3e-2247-4d87-87cf-b15e71d67a48",
+        EMAIL: "a@b.io",
+        SESSION_ID: "88a44f35896f9be0",
+    }
+    if value is not None:
+        headers[EMAIL_VERIFIED] = value
+
+    assert Identity.from_headers(headers) is None
 
 
 async def test_an_address_beyond_ascii_is_percent_encoded_and_reads_back(client: Client) -> None:

@@ -34,6 +34,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _PREFIX = secrets.token_hex(4) + "-"
 _NUMBERS = itertools.count(1)
+_BODILESS = frozenset({"GET", "HEAD"})
 
 
 def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:
@@ -120,6 +121,7 @@ def context_middleware(
         except web.HTTPException as error:  # a redirect and the like, answered by aiohttp
             error.headers[REQUEST_ID_HEADER] = request_id
             stamp(error, vary_origin)
+            _close_after_a_bodiless_method_s_body(request, error)
             raise
         finally:
             # Done: the sweep drops the entry later, but nothing of the request (its task
@@ -130,12 +132,24 @@ def context_middleware(
         if not response.prepared:  # a WebSocket's handshake was stamped as it was prepared
             response.headers[REQUEST_ID_HEADER] = request_id
             stamp(response, vary_origin)
+            _close_after_a_bodiless_method_s_body(request, response)
         if requests is not None:
             resource = match_info.route.resource
             requests.observe(resource, request.method, response.status, loop.time() - started)
         return response
 
     return middleware
+
+
+def _close_after_a_bodiless_method_s_body(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """A GET or HEAD that declares a body (Content-Length, Transfer-Encoding) is answered
+    with Connection: close. A proxy that drops such a body but passes its headers on (nginx's
+    auth_request, misconfigured) would have the next request on the kept-alive connection,
+    maybe another client's, read as that body. (One type check when there is no body.)"""
+    if request.body_exists and request.method in _BODILESS:
+        response.force_close()
 
 
 @contextlib.contextmanager

@@ -10,11 +10,15 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from coatcheck.entrypoints.http.identity import Identity
-from coatcheck.entrypoints.protect.guard import Checked, Unavailable
-
-TIMEOUT_SECONDS = 1.0
-CONNECTIONS = 100
+from coatcheck.protect.verify import (
+    CONNECTIONS,
+    TIMEOUT_SECONDS,
+    Checked,
+    Unavailable,
+    checked_of,
+    ticket_headers,
+    verify_url,
+)
 
 
 class OverHttp:
@@ -28,7 +32,7 @@ class OverHttp:
     def __init__(
         self, base_url: str, *, timeout: float = TIMEOUT_SECONDS, connections: int = CONNECTIONS
     ) -> None:
-        self._url = URL(base_url.rstrip("/") + "/authentication/verify")
+        self._url = URL(verify_url(base_url))
         self._timeout = timeout
         self._connections = connections
         self._http: aiohttp.ClientSession | None = None
@@ -67,23 +71,11 @@ class OverHttp:
                 await answer.read()  # the connection goes back to the pool
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Unavailable() from error
-        set_cookies = tuple(answer.headers.getall("Set-Cookie", ()))
-        if answer.status == 401:
-            return Checked(None, set_cookies)
-        found = Identity.from_headers(answer.headers) if answer.status == 200 else None
-        if found is None:
-            raise Unavailable()
-        return Checked(found, set_cookies)
+        set_cookies = answer.headers.getall("Set-Cookie", ())
+        return checked_of(answer.status, answer.headers, set_cookies)
 
 
 def _ticket_headers(request: web.BaseRequest) -> dict[str, str]:
-    """What may carry a ticket, and nothing else: the cookies (HTTP/2 may split them over
-    several headers) and the Authorization header."""
-    headers = {}
-    cookies = request.headers.getall("Cookie", [])
-    if cookies:
-        headers["Cookie"] = "; ".join(cookies)
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    return headers
+    return ticket_headers(
+        request.headers.getall("Cookie", ()), request.headers.get("Authorization")
+    )

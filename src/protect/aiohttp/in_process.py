@@ -15,9 +15,7 @@ from coatcheck.entrypoints.container import Services
 from coatcheck.entrypoints.http.identity import Identity
 from coatcheck.entrypoints.http.keys import SERVICES, SETTINGS
 from coatcheck.entrypoints.http.tickets import CookiePolicy, bearer_value, cookie_max_age, ticket_of
-from coatcheck.entrypoints.protect.guard import Checked, Unavailable
-
-TIMEOUT_SECONDS = 1.0
+from coatcheck.protect.verify import TIMEOUT_SECONDS, Checked, Unavailable
 
 
 class InProcess:

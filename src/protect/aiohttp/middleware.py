@@ -1,5 +1,6 @@
 """The middleware and the decorator: routes marked `@requires_session` answer only a live
-session, and find who it is from on the request; a verifier (in process or over HTTP) says."""
+session, and find who it is from on the request; a verifier (in process or over HTTP) says.
+Identity headers a client sent are dropped from every request, marked or not."""
 
 from __future__ import annotations
 
@@ -8,29 +9,15 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from attrs import frozen
+from multidict import CIMultiDict
 
-from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
 from coatcheck.entrypoints.http.identity import Identity
-from coatcheck.entrypoints.http.problems import kind_of, problem
-from coatcheck.entrypoints.http.tickets import NO_STORE
+from coatcheck.protect.refusals import NO_STORE, NOT_AUTHENTICATED, UNAVAILABLE, Refusal
+from coatcheck.protect.verify import Checked, Unavailable, is_identity_header
 
 _H = TypeVar("_H", bound=Callable[..., Any])
 _REQUIRED = "__coatcheck_requires_session__"
 _IDENTITY = web.RequestKey("coatcheck.identity", Identity)
-
-
-class Unavailable(Exception):
-    """The check could not be made: a store is down, coatcheck did not answer, or not in time."""
-
-
-@frozen
-class Checked:
-    """What a verifier found: who the request is from (None: no live session), and the
-    Set-Cookie values the client must get (a renewal, or the clearing of a dead cookie)."""
-
-    identity: Identity | None
-    set_cookies: tuple[str, ...] = ()
 
 
 class Verifier(Protocol):
@@ -56,20 +43,26 @@ def identity(request: web.Request) -> Identity:
 def protect(verifier: Verifier) -> Middleware:
     """A middleware that asks `verifier` on the routes marked `@requires_session`: 401
     without a live session, 503 when it cannot tell, both problem+json as coatcheck answers
-    them; else the handler, with `identity(request)`."""
+    them; else the handler, with `identity(request)`. On every route, the request's
+    identity headers (X-Auth-*, X_Auth_*) are dropped before the handler sees it."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if any(is_identity_header(name) for name in request.headers):
+            kept = CIMultiDict(
+                (name, value)
+                for name, value in request.headers.items()
+                if not is_identity_header(name)
+            )
+            request = request.clone(headers=kept)
         if not getattr(request.match_info.handler, _REQUIRED, False):
             return await handler(request)
         try:
             checked = await verifier(request)
         except Unavailable:
-            unavailable = kind_of(StoreUnavailable)
-            return problem(unavailable, "the session could not be checked", {"Retry-After": "1"})
+            return _answer(UNAVAILABLE)
         if checked.identity is None:
-            refused = problem(kind_of(NotAuthenticated), str(NotAuthenticated()))
-            return _with_cookies(refused, checked.set_cookies)
+            return _with_cookies(_answer(NOT_AUTHENTICATED), checked.set_cookies)
         request[_IDENTITY] = checked.identity
         try:
             response = await handler(request)
@@ -81,6 +74,12 @@ def protect(verifier: Verifier) -> Middleware:
     return middleware
 
 
+def _answer(refusal: Refusal) -> web.Response:
+    response = web.Response(status=refusal.status, reason=refusal.reason, body=refusal.body)
+    response.headers.extend(refusal.headers)
+    return response
+
+
 _R = TypeVar("_R", bound=web.StreamResponse)
 
 
@@ -90,5 +89,5 @@ def _with_cookies(response: _R, set_cookies: tuple[str, ...]) -> _R:
     if set_cookies and not response.prepared:
         for value in set_cookies:
             response.headers.add("Set-Cookie", value)
-        response.headers.update(NO_STORE)
+        response.headers[NO_STORE[0]] = NO_STORE[1]
     return response
