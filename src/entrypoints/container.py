@@ -22,6 +22,7 @@ from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import (
@@ -80,6 +81,7 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    throttle_counts: KeyedAttempts
     account_tokens: AccountTokens
     known_devices: KnownDevices
     outbox: Outbox
@@ -190,16 +192,18 @@ class Container(containers.DeclarativeContainer):
         sqlite=sqlite.provided.session_events,
     )
 
+    # Every throttle key reaches the store only as an HMAC under the secret (issue 18).
+    throttle_counts = providers.Singleton(KeyedAttempts, attempts=login_attempts, key=ticket_key)
     throttle = providers.Singleton(
         LoginThrottle,
-        attempts=login_attempts,
+        attempts=throttle_counts,
         policy=throttle_policy,
         clock=clock,
         key=ticket_key,
         events=events,
     )
     mail_throttle = providers.Singleton(
-        MailThrottle, attempts=login_attempts, policy=mail_throttle_policy, clock=clock
+        MailThrottle, attempts=throttle_counts, policy=mail_throttle_policy, clock=clock
     )
     issuer = providers.Singleton(
         SessionIssuer,
@@ -331,7 +335,12 @@ class Container(containers.DeclarativeContainer):
         outbox=outbox,
     )
     change_email = providers.Singleton(
-        ChangeEmail, users=users, tokens=token_issuer, sessions=sessions, notices=notices
+        ChangeEmail,
+        users=users,
+        tokens=token_issuer,
+        sessions=sessions,
+        notices=notices,
+        throttle=throttle,
     )
     delete_account = providers.Singleton(DeleteAccount, check=password_check, erase=erase_user)
     delete_user = providers.Singleton(DeleteUser, users=users, erase=erase_user)
@@ -342,6 +351,7 @@ class Container(containers.DeclarativeContainer):
         users=users,
         sessions=sessions,
         login_attempts=login_attempts,
+        throttle_counts=throttle_counts,
         account_tokens=account_tokens,
         known_devices=known_devices,
         outbox=outbox,
