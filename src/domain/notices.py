@@ -43,16 +43,22 @@ class Notices:
         self._key = key
         self._clock = clock
 
-    def _letter(self, kind: LetterKind, user: User, client: ClientInfo) -> Letter:
+    def _letter(self, kind: LetterKind, user: User, client: ClientInfo) -> Letter | None:
+        """None for an address that is not one mailbox (an old row's): it is never written to."""
+        if not user.email.is_mailbox:
+            return None
         return Letter(kind, user.email, user.name, self._clock.now(), client=client)
 
     def password_changed(self, user: User, client: ClientInfo) -> None:
-        self._outbox.post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
+        letter = self._letter(LetterKind.PASSWORD_CHANGED, user, client)
+        if letter is not None:
+            self._outbox.post(letter)
 
     def email_changed(self, user: User, new_email: Email, client: ClientInfo) -> None:
         """To the old address (`user` as it was)."""
         letter = self._letter(LetterKind.EMAIL_CHANGED, user, client)
-        self._outbox.post(evolve(letter, new_email=new_email))
+        if letter is not None:
+            self._outbox.post(evolve(letter, new_email=new_email))
 
     def seen(self, user: User, client: ClientInfo) -> None:
         """The user logged in from this client: a notice if the account had been seen on

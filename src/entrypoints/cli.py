@@ -91,7 +91,7 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
-    email = Email(arguments.email)
+    email = Email.for_log_in(arguments.email)  # an old row's form finds it too
     if arguments.command == "users":
         return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))
     if arguments.action == "list":

@@ -80,7 +80,7 @@ _COLUMNS = "id, email, name, password_hash, created_at, email_verified"
 def _user(row: asyncpg.Record) -> User:
     return User(
         id=row["id"],
-        email=Email(row["email"]),
+        email=Email.stored(row["email"]),
         name=Name(row["name"]),
         password_hash=row["password_hash"],
         created_at=row["created_at"],

@@ -21,7 +21,7 @@ def _user(row: Sequence[Any]) -> User:
     user_id, email, name, password_hash, created_at, verified = row
     return User(
         uuid.UUID(user_id),
-        Email(email),
+        Email.stored(email),
         Name(name),
         password_hash,
         datetime.fromisoformat(created_at),

@@ -41,6 +41,11 @@ _BYTES = f"{PASSWORD_MAX_BYTES} UTF-8 bytes in NFKC, no control characters"
 EmailField = Annotated[
     Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
 ]
+# A log-in finds an account whose address an older release stored in a form that is no
+# longer one mailbox (Email.for_log_in); everything else takes only the one normal form.
+LogInEmailField = Annotated[
+    Email, *_domain_value(Email.for_log_in, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
+]
 NameField = Annotated[Name, *_domain_value(Name, {"minLength": 1, "maxLength": NAME_MAX_LENGTH})]
 PasswordField = Annotated[
     Password, *_domain_value(Password, {"minLength": 1, "description": f"1 character to {_BYTES}"})
@@ -84,7 +89,7 @@ class RegisterBody(_Model):
 
 
 class LogInBody(_Model):
-    email: EmailField
+    email: LogInEmailField
     password: PasswordField
     remember: bool = False
 
