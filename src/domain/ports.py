@@ -65,6 +65,11 @@ class Users(Protocol):
         their known devices); False if there was no such user."""
         ...
 
+    async def stored_emails(self) -> Sequence[tuple[uuid.UUID, str]]:
+        """Every user's id and address exactly as stored: the operator's survey of the
+        addresses older releases stored in another form (a whole-table read)."""
+        ...
+
 
 class PasswordHasher(Protocol):
     async def hash(self, password: Password) -> str: ...

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from typing import TypeVar
 
+from coatcheck.adapters.email_forms import describe, survey
 from coatcheck.adapters.store_watch import cause_of
 from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
@@ -48,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     user_actions.add_parser(
         "delete", help="delete a user and everything stored about them; their sessions end"
     ).add_argument("email")
+    user_actions.add_parser(
+        "problems",
+        help="addresses stored before the one normal form: not one mailbox (they log in, and"
+        " are never sent a letter), or the same address as another account's",
+    )
     return parser
 
 
@@ -78,6 +84,12 @@ async def _delete_user(services: Services, email: Email) -> str:
     return f"deleted {email} and everything stored about them; ended {ended} session(s)"
 
 
+async def _problems(services: Services) -> str:
+    rows = await services.users.stored_emails()
+    _renames, problems = survey((str(user_id), email) for user_id, email in rows)
+    return describe(problems)
+
+
 async def _migrate(settings: Settings) -> str:
     return "\n".join(
         f"{store}: applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
@@ -91,6 +103,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if arguments.command == "users" and arguments.action == "problems":
+        return asyncio.run(_with_services(settings, _problems))
     email = Email.for_log_in(arguments.email)  # an old row's form finds it too
     if arguments.command == "users":
         return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))

@@ -273,6 +273,13 @@ class PostgresUsers(Pooled):
             status = await connection.execute("DELETE FROM users WHERE id = $1", user_id)
         return bool(status == "DELETE 1")
 
+    async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
+        async with self._connection() as connection:
+            rows = await connection.fetch(
+                "SELECT id, email FROM users WHERE registering_until IS NULL ORDER BY created_at"
+            )
+        return [(row["id"], row["email"]) for row in rows]
+
     async def ping(self) -> None:
         """Answers, and accepts writes (not a standby, not read-only), and has the schema."""
         async with self._connection() as connection:

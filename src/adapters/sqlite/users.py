@@ -111,6 +111,12 @@ class SqliteUsers:
             )
         return _user(rows[0]) if rows else None
 
+    async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
+        rows = await self._database.fetch(
+            "SELECT id, email FROM users WHERE pending = 0 ORDER BY created_at"
+        )
+        return [(uuid.UUID(user_id), email) for user_id, email in rows]
+
     async def remove(self, user_id: uuid.UUID) -> bool:
         async with self._database.transaction() as connection:
             for table in ("account_tokens", "seen_devices"):
