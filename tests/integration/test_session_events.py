@@ -324,6 +324,7 @@ async def test_on_the_embedded_store_an_operators_revocation_reaches_every_worke
         "BCRYPT_ROUNDS": "4",
         "COOKIE_SECURE": "false",
         "LOG_FORMAT": "text",
+        "METRICS_PORT": "api",  # one instance of many: not the default port
     }
     serving = coatcheck_serve("--workers", "2", env=environment, log=tmp_path / "server.log")
     async with serving as base, contextlib.AsyncExitStack() as stack:
