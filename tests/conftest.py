@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.services import fresh_database, fresh_redis_prefix, redis_cluster
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Apps made in the tests answer /metrics on their API's port: many run at once, and the
+    default (a listener of their own, on one fixed port) would be the first one's alone. The
+    tests of that default say so themselves."""
+    os.environ.setdefault("METRICS_PORT", "api")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 FOLDER_MODE = 0o700
@@ -32,3 +33,21 @@ def keep_private(path: Path) -> None:
     """Make the file its owner's alone if it exists."""
     with contextlib.suppress(FileNotFoundError):
         path.chmod(FILE_MODE)
+
+
+def publish_once(path: Path, content: bytes) -> None:
+    """Give `path` this content, complete, unless it has some already: written to a temporary
+    file first, then hard-linked to its name, which fails if the name exists. Never a rename:
+    that would replace what another process may have read already, and an O_EXCL create
+    would show others an empty file until it is written."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), FILE_MODE)
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)

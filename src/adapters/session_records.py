@@ -121,7 +121,7 @@ def _user_card(user_id: bytes, email: str, name: str, created: int, verified: bo
     sessions, reuses it. Nothing is kept that Redis did not just return: an account's change
     rewrites its records, and the new fields make another card."""
     return PublicUser(
-        uuid.UUID(bytes=user_id), Email(email), Name(name), _moment(created), verified
+        uuid.UUID(bytes=user_id), Email.as_written(email), Name(name), _moment(created), verified
     )
 
 
@@ -178,7 +178,9 @@ def _decode_json(raw: bytes) -> Session:
     if card is not None:
         created = datetime.fromisoformat(card["created_at"])
         verified = bool(card.get("email_verified", False))
-        user = PublicUser(user_id, Email(card["email"]), Name(card["name"]), created, verified)
+        user = PublicUser(
+            user_id, Email.as_written(card["email"]), Name(card["name"]), created, verified
+        )
     return Session(
         id=record["id"],
         user_id=user_id,

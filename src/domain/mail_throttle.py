@@ -8,8 +8,9 @@ from datetime import timedelta
 from attrs import frozen
 
 from coatcheck.domain.errors import TooManyEmails
+from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.model import Email
-from coatcheck.domain.ports import Clock, LoginAttempts
+from coatcheck.domain.ports import Clock
 from coatcheck.domain.throttle import account_key, address_key
 
 
@@ -39,7 +40,7 @@ class MailThrottle:
     address counts as a known one, so the throttle tells nothing). Counts live in the
     log-in attempts store, under keys of their own."""
 
-    def __init__(self, attempts: LoginAttempts, policy: MailThrottlePolicy, clock: Clock) -> None:
+    def __init__(self, attempts: KeyedAttempts, policy: MailThrottlePolicy, clock: Clock) -> None:
         self._attempts = attempts
         self._policy = policy
         self._clock = clock

@@ -8,6 +8,7 @@ import unicodedata
 import uuid
 from datetime import datetime
 
+import email_validator
 from attrs import field, frozen
 
 from coatcheck.domain.errors import InvalidValue
@@ -33,27 +34,113 @@ def _utf8_length(value: str) -> int:
         raise InvalidValue("must be valid Unicode text") from None
 
 
-def _normalise_email(value: str) -> str:
-    return value.strip().lower()
+_NOT_ONE_MAILBOX = "must be one email address, such as ada@example.com"
 
 
-@frozen
+def _checked_text(value: str) -> str:
+    text = unicodedata.normalize("NFKC", value.strip())
+    if len(text) > EMAIL_MAX_LENGTH or _has_control_characters(text):
+        raise InvalidValue(_NOT_ONE_MAILBOX)
+    _utf8_length(text)  # a lone surrogate is no text
+    return text
+
+
+def _normal_form(value: str) -> str:
+    """One addr-spec mailbox (no display name, comment, group, list, angle brackets, quoted
+    local part, trailing dot or IP-literal domain), in one form: NFKC, the local part lower-
+    cased, the domain IDNA-encoded (ASCII) and lower-cased. The syntax is email-validator's;
+    it looks nothing up (no DNS on the request path)."""
+    try:
+        checked = email_validator.validate_email(
+            _checked_text(value),
+            check_deliverability=False,
+            test_environment=True,  # .test domains pass (test rigs); other reserved names fail
+        )
+    except email_validator.EmailNotValidError:
+        raise InvalidValue(_NOT_ONE_MAILBOX) from None  # its message would quote the input
+    local = unicodedata.normalize("NFKC", checked.local_part.lower())
+    address = f"{local}@{checked.ascii_domain.lower()}"
+    if len(address) > EMAIL_MAX_LENGTH:
+        raise InvalidValue(_NOT_ONE_MAILBOX)
+    return address
+
+
+def _legacy_form(value: str) -> str:
+    """The form of the releases before: trimmed and lower-cased, of a looser shape."""
+    text = value.strip().lower()
+    if (
+        len(text) > EMAIL_MAX_LENGTH
+        or not _EMAIL_SHAPE.fullmatch(text)
+        or _has_control_characters(text)
+    ):
+        raise InvalidValue(_NOT_ONE_MAILBOX)
+    return text
+
+
+@frozen(eq=False)
 class Email:
-    """Normalised to lower case, so uniqueness and look-ups ignore case."""
+    """One mailbox, in its one normal form (`_normal_form`): what uniqueness, log-in, reset,
+    throttles and sending all use. Equal to any Email of the same form."""
 
-    value: str = field(converter=_normalise_email)
+    value: str = field(converter=_normal_form)
 
-    @value.validator
-    def _check(self, _attribute: object, value: str) -> None:
-        if (
-            len(value) > EMAIL_MAX_LENGTH
-            or not _EMAIL_SHAPE.fullmatch(value)
-            or _has_control_characters(value)
-        ):
-            raise InvalidValue("must be a valid email address")
+    @property
+    def is_mailbox(self) -> bool:
+        """Whether letters may go to it: one mailbox, in the normal form."""
+        return True
+
+    @classmethod
+    def stored(cls, value: str) -> Email:
+        """An address as a store holds it. A row written before the rule of one mailbox may
+        hold another form: it is kept as it is (a LegacyEmail, that logs in but is never
+        sent a letter), never refused, never changed here."""
+        try:
+            email = cls(value)
+        except InvalidValue:
+            return LegacyEmail(value)
+        return email if email.value == value else LegacyEmail(value)
+
+    @classmethod
+    def as_written(cls, value: str) -> Email:
+        """An address this service wrote itself in a form it reads back often (a session
+        record's copy of its user's, read at every request): taken as it is, unchecked, since
+        the check costs some 50 µs. Never the address of a letter."""
+        email = object.__new__(cls)
+        object.__setattr__(email, "value", value)
+        return email
+
+    @classmethod
+    def for_log_in(cls, value: str) -> Email:
+        """What a log-in looks the account up by: the normal form or, for text that is no
+        longer one mailbox, the form the releases before stored (so such an old account
+        still logs in); InvalidValue if it is not even that."""
+        try:
+            return cls(value)
+        except InvalidValue:
+            return LegacyEmail(_legacy_form(value))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Email):
+            return NotImplemented
+        return self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
 
     def __str__(self) -> str:
         return self.value
+
+
+@frozen(eq=False)
+class LegacyEmail(Email):
+    """An address a release before the rule of one mailbox stored, as stored (`coatcheck
+    users problems` lists them): its account logs in with it, and is never sent a letter."""
+
+    value: str = field()
+
+    @property
+    def is_mailbox(self) -> bool:
+        return False
 
 
 def _normalise_name(value: str) -> str:

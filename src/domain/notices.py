@@ -6,8 +6,6 @@ from __future__ import annotations
 import ipaddress
 from functools import partial
 
-from attrs import evolve
-
 from coatcheck.domain.letters import Letter, LetterKind
 from coatcheck.domain.model import ClientInfo, Email, User
 from coatcheck.domain.ports import Clock, KnownDevices, Outbox
@@ -43,20 +41,30 @@ class Notices:
         self._key = key
         self._clock = clock
 
-    def _letter(self, kind: LetterKind, user: User, client: ClientInfo) -> Letter:
-        return Letter(kind, user.email, user.name, self._clock.now(), client=client)
+    def _letter(
+        self, kind: LetterKind, user: User, client: ClientInfo, new_email: Email | None = None
+    ) -> Letter | None:
+        """None for an address that is not one mailbox (an old row's): it is never written to."""
+        if not user.email.is_mailbox:
+            return None
+        return Letter(
+            kind, user.email, user.name, self._clock.now(), new_email=new_email, client=client
+        )
+
+    def _post(self, letter: Letter | None) -> None:
+        if letter is not None:
+            self._outbox.post(letter)
 
     def password_changed(self, user: User, client: ClientInfo) -> None:
-        self._outbox.post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
+        self._post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
 
     def password_reset(self, user: User, client: ClientInfo) -> None:
         """The password was set anew by an emailed link, not changed with the old one."""
-        self._outbox.post(self._letter(LetterKind.PASSWORD_RESET_DONE, user, client))
+        self._post(self._letter(LetterKind.PASSWORD_RESET_DONE, user, client))
 
     def email_changed(self, user: User, new_email: Email, client: ClientInfo) -> None:
         """To the old address (`user` as it was)."""
-        letter = self._letter(LetterKind.EMAIL_CHANGED, user, client)
-        self._outbox.post(evolve(letter, new_email=new_email))
+        self._post(self._letter(LetterKind.EMAIL_CHANGED, user, client, new_email))
 
     def seen(self, user: User, client: ClientInfo) -> None:
         """The user logged in from this client: a notice if the account had been seen on

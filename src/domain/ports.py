@@ -65,6 +65,11 @@ class Users(Protocol):
         their known devices); False if there was no such user."""
         ...
 
+    async def stored_emails(self) -> Sequence[tuple[uuid.UUID, str]]:
+        """Every user's id and address exactly as stored: the operator's survey of the
+        addresses older releases stored in another form (a whole-table read)."""
+        ...
+
 
 class PasswordHasher(Protocol):
     async def hash(self, password: Password) -> str: ...
@@ -139,7 +144,8 @@ class SessionEventFeed(Protocol):
 
 class LoginAttempts(Protocol):
     """Attempt counts and lock-outs by throttle key (an account, a device on an account, an
-    address), and the devices known on accounts."""
+    address), and the devices known on accounts, by owner (a user's id) so that an account's
+    devices can all be forgotten at once."""
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         """The latest lock-out deadline among the keys, if any is locked."""
@@ -160,12 +166,16 @@ class LoginAttempts(Protocol):
     async def clear(self, key: str) -> None:
         """Forget the key's count and lock (not whether it is trusted)."""
 
-    async def trust(self, key: str, until: datetime) -> None:
-        """Remember the key (a device known on an account) as trusted until `until`."""
+    async def trust(self, owner: str, device: str, until: datetime, now: datetime) -> None:
+        """Remember the device as known on the owner's account until `until` (and forget
+        the owner's devices whose trust ended by `now`)."""
 
-    async def trusted(self, key: str, now: datetime) -> bool:
-        """Whether the key is trusted at `now`."""
+    async def trusted(self, owner: str, device: str, now: datetime) -> bool:
+        """Whether the device is known on the owner's account at `now`."""
         ...
+
+    async def forget_devices(self, owner: str, keep: str | None = None) -> None:
+        """Forget every device known on the owner's account, but `keep` (if it is known)."""
 
 
 class HealthCheck(Protocol):

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from attrs import frozen
 
 from coatcheck.domain.errors import TooManyAttempts
-from coatcheck.domain.model import Email
+from coatcheck.domain.keyed_attempts import KeyedAttempts
+from coatcheck.domain.model import Email, User
 from coatcheck.domain.ports import Clock, Events, LoginAttempts
 from coatcheck.domain.tickets import DeviceToken, TicketKey
 
@@ -108,11 +110,17 @@ def _seconds_until(until: datetime, now: datetime) -> int:
 @frozen
 class Attempt:
     """A log-in attempt that was let through: the budget a success frees (the account's,
-    or that of the known device it came from) and the device token it came with."""
+    or that of the known device it came from), the account's user (if any) and the device
+    token it came with."""
 
     email: Email
+    user_id: uuid.UUID | None
     budget_key: str | None
     device: DeviceToken | None
+
+
+def _owner(user_id: uuid.UUID) -> str:
+    return "user:" + str(user_id)
 
 
 class LoginThrottle:
@@ -122,12 +130,13 @@ class LoginThrottle:
     the key's lock (atomically, so of many parallel ones exactly one does) and is then
     checked; the rest are refused until the lock ends. A success frees the account's (or
     the known device's) budget and makes the device known there; an address counts every
-    attempt, so one valid account cannot reset it.
+    attempt, so one valid account cannot reset it. Devices are known on a user (by id), not
+    on an email: an account made anew under the address trusts none of the old one's.
     """
 
     def __init__(
         self,
-        attempts: LoginAttempts,
+        attempts: KeyedAttempts,
         policy: ThrottlePolicy,
         clock: Clock,
         key: TicketKey,
@@ -148,55 +157,64 @@ class LoginThrottle:
             self._events.throttled(scope, refused.retry_after_seconds)
             raise
 
-    def _device_key(self, email: Email, device: DeviceToken) -> str:
-        return "device:" + self._key.device_digest(account_key(email), device)[:32]
+    def _device(self, user_id: uuid.UUID, device: DeviceToken) -> str:
+        return self._key.device_digest(_owner(user_id), device)[:32]
 
     async def attempt(
-        self, email: Email, address: str, device: DeviceToken | None = None
+        self,
+        email: Email,
+        address: str,
+        device: DeviceToken | None = None,
+        user_id: uuid.UUID | None = None,
     ) -> Attempt:
-        """Count this attempt; raise TooManyAttempts when it may not be checked."""
+        """Count this attempt at the account of `email` (whose user, if it has one, is
+        `user_id`); raise TooManyAttempts when it may not be checked."""
         if not self._policy.enabled:
-            return Attempt(email, None, device)
+            return Attempt(email, user_id, None, device)
         now = self._clock.now()
         own = account_key(email)
-        if device is not None:
-            known = self._device_key(email, device)
-            if await self._attempts.trusted(known, now):
-                own = known
+        if device is not None and user_id is not None:
+            known = self._device(user_id, device)
+            if await self._attempts.trusted(_owner(user_id), known, now):
+                own = "device:" + known
         budgets = [(own, self._policy.account)]
         network = address_key(address, self._policy.ipv6_prefix)
         if network is not None:
             budgets.append((network, self._policy.address))
         await self._spend("log-in", budgets, now, "too many failed log-in attempts")
-        return Attempt(email, own, device)
+        return Attempt(email, user_id, own, device)
 
     async def succeeded(self, attempt: Attempt) -> DeviceToken | None:
         """Free the budget the attempt spent and know its device on the account from now on;
         the device token its client keeps (None when nothing is throttled)."""
-        if attempt.budget_key is None:
+        if attempt.budget_key is None or attempt.user_id is None:
             return None
         await self._attempts.clear(attempt.budget_key)
-        return await self.know(attempt.email, attempt.device)
+        return await self.know(attempt.user_id, attempt.device)
 
-    async def forget(self, email: Email, device: DeviceToken | None = None) -> None:
-        """Free the account's own budget, with no attempt (its owner proved by a reset link,
-        or the account deleted); with `device`, forget that device there too (trusted until
-        now: no longer)."""
+    async def forget(self, user: User) -> None:
+        """Free the account's own budget, with no attempt, and forget every device known on
+        it: its owner proved by a reset link, or the account deleted."""
         if not self._policy.enabled:
             return
-        await self._attempts.clear(account_key(email))
-        if device is not None:
-            key = self._device_key(email, device)
-            await self._attempts.clear(key)
-            await self._attempts.trust(key, self._clock.now())
+        await self._attempts.clear(account_key(user.email))
+        await self._attempts.forget_devices(_owner(user.id))
 
-    async def know(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
+    async def forget_devices(self, user_id: uuid.UUID, keep: DeviceToken | None = None) -> None:
+        """Forget every device known on the account but `keep`, if it is known there."""
+        if not self._policy.enabled:
+            return
+        kept = None if keep is None else self._device(user_id, keep)
+        await self._attempts.forget_devices(_owner(user_id), kept)
+
+    async def know(self, user_id: uuid.UUID, device: DeviceToken | None) -> DeviceToken | None:
         """Know this device (a new one if None) on the account for the device lifetime."""
         if not self._policy.enabled:
             return None
         device = device or DeviceToken.issue()
-        until = self._clock.now() + self._policy.device_lifetime
-        await self._attempts.trust(self._device_key(email, device), until)
+        now = self._clock.now()
+        until = now + self._policy.device_lifetime
+        await self._attempts.trust(_owner(user_id), self._device(user_id, device), until, now)
         return device
 
     async def registration(self, address: str) -> None:

@@ -63,10 +63,15 @@ class TokenIssuer:
         await self._tokens.issue(self._key.digest(token), record, now)
         return token
 
-    async def letter(self, user: User, purpose: TokenPurpose, to: Email | None = None) -> Letter:
+    async def letter(
+        self, user: User, purpose: TokenPurpose, to: Email | None = None
+    ) -> Letter | None:
         """The letter that carries a new token of this purpose to `to` (the user's address
-        unless told otherwise: a change of email's goes to the new one)."""
+        unless told otherwise: a change of email's goes to the new one); None, and no token,
+        for an address that is not one mailbox (an old row's): it is never sent a letter."""
         to = to or user.email
+        if not to.is_mailbox:
+            return None
         token = await self.issue(user.id, purpose, to)
         return Letter(
             _LETTERS[purpose],

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from typing import TypeVar
 
+from coatcheck.adapters.email_forms import describe, survey
 from coatcheck.adapters.store_watch import cause_of
 from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("email")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    user_actions.add_parser(
+        "problems",
+        help="addresses stored before the one normal form: not one mailbox (they log in, and"
+        " are never sent a letter), or the same address as another account's",
+    )
     return parser
 
 
@@ -111,6 +117,12 @@ async def _delete_user(services: Services, email: Email) -> str:
     return f"deleted {email} and everything stored about them; ended {ended} session(s)"
 
 
+async def _problems(services: Services) -> str:
+    rows = await services.users.stored_emails()
+    _renames, problems = survey((str(user_id), email) for user_id, email in rows)
+    return describe(problems)
+
+
 async def _migrate(settings: Settings) -> str:
     return "\n".join(
         f"{store}: applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
@@ -128,7 +140,9 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
-    email = Email(arguments.email)
+    if arguments.command == "users" and arguments.action == "problems":
+        return asyncio.run(_with_services(settings, _problems))
+    email = Email.for_log_in(arguments.email)  # an old row's form finds it too
     if arguments.command == "users":
         if not (arguments.yes or _confirmed(email)):
             raise NotConfirmed()

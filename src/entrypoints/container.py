@@ -23,6 +23,7 @@ from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
 from coatcheck.domain.ports import (
     AccountTokens,
@@ -83,6 +84,7 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    throttle_counts: KeyedAttempts
     account_tokens: AccountTokens
     known_devices: KnownDevices
     outbox: Outbox
@@ -196,6 +198,9 @@ class Container(containers.DeclarativeContainer):
         ),
         sqlite=sqlite.provided.session_events,
     )
+
+    # Every throttle key reaches the store only as an HMAC under the secret (issue 18).
+    throttle_counts = providers.Singleton(KeyedAttempts, attempts=login_attempts, key=ticket_key)
 
     stores = providers.Dict(users=users, sessions=sessions)
     watches = providers.Dict(users=users_watch, sessions=sessions_watch)

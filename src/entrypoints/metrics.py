@@ -54,6 +54,12 @@ class Metrics:
         self.websockets = Gauge(
             "coatcheck_websockets", "Live WebSocket connections", registry=registry
         )
+        self.websockets_refused = Counter(
+            "coatcheck_websockets_refused",
+            "Events socket handshakes refused (429) by the limit they were over",
+            ["limit"],
+            registry=registry,
+        )
         self.store = StoreMetrics(registry)
 
     def exposition(self) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
 from coatcheck.adapters.email.letters import load_templates
 from coatcheck.adapters.postgres.users import create_pool
-from coatcheck.adapters.private_files import private_folder
+from coatcheck.adapters.private_files import private_folder, publish_once
 from coatcheck.adapters.redis.client import Client as RedisClient
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.sqlite import SqliteStore
@@ -33,12 +32,8 @@ def embedded_session_secret(data_dir: Path) -> bytes:
     """The embedded default's secret: made once, kept (mode 0600) beside its database."""
     path = data_dir / "session_secret"
     private_folder(data_dir)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        publish_once(path, secrets.token_urlsafe(48).encode())
     return path.read_bytes().strip()
 
 

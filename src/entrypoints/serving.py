@@ -10,7 +10,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -21,6 +25,7 @@ from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.http.protocol import Protocol
 from coatcheck.entrypoints.logs import LogFormat, RequestLog
+from coatcheck.entrypoints.metrics_gathering import MetricsGatherer, worker_socket
 from coatcheck.entrypoints.settings import Settings
 
 GRACEFUL_SECONDS = 10
@@ -95,25 +100,44 @@ async def _serve_until_stopped(runner: web.AppRunner, host: str, port: int) -> N
 
 
 class _Service(BaseApplication):  # type: ignore[misc]
+    """With METRICS_PORT a port (the default), each worker serves its metrics on a Unix
+    socket of a private folder, and the arbiter answers METRICS_PORT for them all, summed
+    (metrics_gathering.py). With METRICS_PORT=api each process answers for itself."""
+
     def __init__(self, settings: Settings, host: str, port: int, workers: int) -> None:
         self._settings = settings
-        self._options = {
+        self._options: dict[str, object] = {
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "aiohttp.GunicornUVLoopWebWorker",
             "backlog": BACKLOG,
             "graceful_timeout": GRACEFUL_SECONDS,
         }
+        self._gathering: Path | None = None
+        if settings.metrics and settings.metrics_port != "api":
+            self._gathering = Path(tempfile.mkdtemp(prefix="coatcheck-metrics-"))  # 0700
+            gatherer = MetricsGatherer(
+                self._gathering, settings.metrics_host, settings.metrics_port
+            )
+            self._options["when_ready"] = lambda _arbiter: gatherer.start()
+            self._options["on_exit"] = lambda _arbiter: self._stop_gathering(gatherer)
         super().__init__()
+
+    def _stop_gathering(self, gatherer: MetricsGatherer) -> None:
+        gatherer.stop()
+        if self._gathering is not None:
+            shutil.rmtree(self._gathering, ignore_errors=True)
 
     def load_config(self) -> None:
         for name, value in self._options.items():
             self.cfg.set(name, value)
 
     def load(self) -> Callable[[], Awaitable[web.AppRunner]]:
-        async def runner() -> web.AppRunner:
+        async def runner() -> web.AppRunner:  # in the worker, after the fork
+            folder = self._gathering
+            own = None if folder is None else worker_socket(folder, os.getpid())
             return service_runner(
-                _frozen_after_start(create_app(self._settings)),
+                _frozen_after_start(create_app(self._settings, metrics_socket=own)),
                 self._settings.log_format,
                 shutdown_timeout=GRACEFUL_SECONDS * 0.95,
             )

@@ -30,6 +30,9 @@ class ConfigError(Exception):
     """Start-up configuration is invalid; the message names every bad variable, no value."""
 
 
+METRICS_PORT = 9181  # the default port of /metrics (not a port Prometheus' exporters take)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
@@ -98,10 +101,18 @@ class Settings(BaseSettings):
     hashing_deadline: Deadline = 5.0
     ready_timeout: Deadline = 0.5
     metrics: bool = True
-    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # A listener of their own, on loopback, unless the operator opts in to the API's port
+    # ("api"): the API's clients must not read them (issue 18).
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | Literal["api"] = METRICS_PORT
     metrics_host: str = "127.0.0.1"
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
+
+    # Open events sockets (GET /authentication/events), per session, per user (counted in
+    # each process) and per process; over one, the handshake is refused (429).
+    websockets_per_session: Annotated[int, Field(ge=1)] = 8
+    websockets_per_user: Annotated[int, Field(ge=1)] = 32
+    websockets_per_process: Annotated[int, Field(ge=1)] = 10_000
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -101,34 +101,73 @@ async def test_a_fixed_window_is_not_extended_by_attempts(login_attempts: Any) -
     assert await login_attempts.record_failure("address:b", WINDOW, after) == 1
 
 
-async def test_a_key_is_not_trusted_unless_told(login_attempts: Any) -> None:
-    assert await login_attempts.trusted("device:a", NOW) is False
+DAY = timedelta(days=1)
+LATER = NOW.replace(microsecond=0) + DAY
 
 
-async def test_a_trusted_key_is_trusted_until_its_deadline(login_attempts: Any) -> None:
+async def test_a_device_is_not_trusted_unless_told(login_attempts: Any) -> None:
+    assert await login_attempts.trusted("user:a", "d1", NOW) is False
+
+
+async def test_a_trusted_device_is_trusted_on_its_owners_account_until_its_deadline(
+    login_attempts: Any,
+) -> None:
     until = NOW.replace(microsecond=0) + timedelta(days=90)
-    await login_attempts.trust("device:a", until)
+    await login_attempts.trust("user:a", "d1", until, NOW)
 
-    assert await login_attempts.trusted("device:a", NOW) is True
-    assert await login_attempts.trusted("device:a", until - timedelta(seconds=1)) is True
-    assert await login_attempts.trusted("device:a", until) is False
-    assert await login_attempts.trusted("device:b", NOW) is False
+    assert await login_attempts.trusted("user:a", "d1", NOW) is True
+    assert await login_attempts.trusted("user:a", "d1", until - timedelta(seconds=1)) is True
+    assert await login_attempts.trusted("user:a", "d1", until) is False
+    assert await login_attempts.trusted("user:a", "d2", NOW) is False
+    assert await login_attempts.trusted("user:b", "d1", NOW) is False
 
 
 async def test_trusting_again_moves_the_deadline(login_attempts: Any) -> None:
-    first = NOW.replace(microsecond=0) + timedelta(days=1)
-    await login_attempts.trust("device:a", first)
-    await login_attempts.trust("device:a", first + timedelta(days=1))
+    await login_attempts.trust("user:a", "d1", LATER, NOW)
+    await login_attempts.trust("user:a", "d1", LATER + DAY, NOW)
 
-    assert await login_attempts.trusted("device:a", first + timedelta(hours=1)) is True
+    assert await login_attempts.trusted("user:a", "d1", LATER + timedelta(hours=1)) is True
 
 
-async def test_clearing_a_keys_count_keeps_it_trusted(login_attempts: Any) -> None:
-    await login_attempts.trust("device:a", NOW.replace(microsecond=0) + timedelta(days=1))
-    await login_attempts.record_failure("device:a", WINDOW, NOW)
-    await login_attempts.claim_lock("device:a", SOON, NOW)
+async def test_a_new_device_does_not_shorten_the_trust_of_another(login_attempts: Any) -> None:
+    await login_attempts.trust("user:a", "d1", LATER + DAY, NOW)
+    await login_attempts.trust("user:a", "d2", LATER, NOW)
 
-    await login_attempts.clear("device:a")
+    assert await login_attempts.trusted("user:a", "d1", LATER + timedelta(hours=1)) is True
 
-    assert await login_attempts.trusted("device:a", NOW) is True
-    assert await login_attempts.locked_until(["device:a"]) is None
+
+async def test_forgetting_an_owners_devices_forgets_them_all_and_no_one_elses(
+    login_attempts: Any,
+) -> None:
+    for device in ("d1", "d2", "d3"):
+        await login_attempts.trust("user:a", device, LATER, NOW)
+    await login_attempts.trust("user:b", "d1", LATER, NOW)
+
+    await login_attempts.forget_devices("user:a")
+
+    for device in ("d1", "d2", "d3"):
+        assert await login_attempts.trusted("user:a", device, NOW) is False
+    assert await login_attempts.trusted("user:b", "d1", NOW) is True
+
+
+async def test_forgetting_an_owners_devices_can_keep_one(login_attempts: Any) -> None:
+    await login_attempts.trust("user:a", "d1", LATER, NOW)
+    await login_attempts.trust("user:a", "d2", LATER + DAY, NOW)
+
+    await login_attempts.forget_devices("user:a", keep="d2")
+    await login_attempts.forget_devices("user:b", keep="unknown")  # trusts nothing new
+
+    assert await login_attempts.trusted("user:a", "d1", NOW) is False
+    assert await login_attempts.trusted("user:a", "d2", LATER + timedelta(hours=1)) is True
+    assert await login_attempts.trusted("user:b", "unknown", NOW) is False
+
+
+async def test_clearing_a_keys_count_keeps_its_devices_trusted(login_attempts: Any) -> None:
+    await login_attempts.trust("user:a", "d1", LATER, NOW)
+    await login_attempts.record_failure("user:a", WINDOW, NOW)
+    await login_attempts.claim_lock("user:a", SOON, NOW)
+
+    await login_attempts.clear("user:a")
+
+    assert await login_attempts.trusted("user:a", "d1", NOW) is True
+    assert await login_attempts.locked_until(["user:a"]) is None

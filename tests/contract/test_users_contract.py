@@ -140,3 +140,19 @@ async def test_remove_deletes_the_user_once(users: Any) -> None:
     assert await users.get(ada.id) is None
     assert await users.by_email(ada.email) is None
     assert await users.get(bob.id) == bob
+
+
+async def test_stored_emails_lists_every_user_with_the_address_as_stored(users: Any) -> None:
+    ada = make_user()
+    old = attrs.evolve(make_user(), email=Email.stored("x,victim@example.com"))
+    pending = attrs.evolve(make_user(), email=Email("pending@example.com"))
+    await users.add(ada)
+    await users.add(old)
+    await users.add_pending(pending)
+
+    assert sorted(await users.stored_emails()) == sorted(
+        [(ada.id, ada.email.value), (old.id, "x,victim@example.com")]
+    )
+    found = await users.by_email(Email.for_log_in("X,Victim@example.com"))
+    assert found is not None
+    assert (found.id, found.email.is_mailbox) == (old.id, False)

@@ -35,6 +35,7 @@ def shared_stores_environment(
         "SESSION_SECRET": SESSION_SECRET,
         "BCRYPT_ROUNDS": "4",
         "DATA_DIR": str(data_dir),
+        "METRICS_PORT": "api",  # not the default port: tests run several instances at once
         **extra,
     }
 

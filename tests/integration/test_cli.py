@@ -247,7 +247,7 @@ async def test_a_malformed_email_exits_2_naming_the_problem(coatcheck: Cli) -> N
     assert code == 2
     assert out == ""
     assert "email" in err
-    assert "valid email" in err
+    assert "one email address" in err
 
 
 async def test_a_missing_session_secret_exits_2_naming_the_variable_not_a_value(

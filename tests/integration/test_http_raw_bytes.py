@@ -181,6 +181,7 @@ async def test_coatcheck_serve_refuses_an_over_long_cookie_without_echo(
         "DATA_DIR": str(tmp_path / "data"),
         "BCRYPT_ROUNDS": "4",
         "PYTHONUNBUFFERED": "1",
+        "METRICS_PORT": "api",  # one instance of many: not the default port
     }
     log = tmp_path / "server.log"
     async with coatcheck_serve("--workers", str(workers), env=env, log=log) as base:

@@ -110,6 +110,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "THROTTLE_ACCOUNT_LIMIT": "1000",
         "THROTTLE_ADDRESS_LIMIT": "100000",
         "REGISTER_THROTTLE_LIMIT": "100000",
+        "METRICS_PORT": "api",  # one instance of many: not the default port
     }
     with (folder / "server.log").open("wb") as log:
         server = subprocess.Popen(

@@ -324,6 +324,7 @@ async def test_on_the_embedded_store_an_operators_revocation_reaches_every_worke
         "BCRYPT_ROUNDS": "4",
         "COOKIE_SECURE": "false",
         "LOG_FORMAT": "text",
+        "METRICS_PORT": "api",  # one instance of many: not the default port
     }
     serving = coatcheck_serve("--workers", "2", env=environment, log=tmp_path / "server.log")
     async with serving as base, contextlib.AsyncExitStack() as stack:
@@ -346,3 +347,52 @@ async def test_on_the_embedded_store_an_operators_revocation_reaches_every_worke
             code, took = await socket.closed()
             assert (code, socket.reasons) == (SESSION_ENDED, ["revoked"])
             assert took < WITHIN
+
+
+async def test_sockets_over_a_limit_are_refused_with_a_429_problem_and_counted(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    settings = shared_settings(
+        websockets_per_session=2, websockets_per_user=3, websockets_per_process=4
+    )
+    client = await make_client(settings)
+    first, second = await sign_up(client), await log_in(client)
+    own = [await open_socket(client, cookie(first)) for _ in range(2)]
+
+    client.session.cookie_jar.clear()
+    over = await client.get(EVENTS, headers={**cookie(first), **_UPGRADE})
+    assert over.status == 429
+    assert over.content_type == "application/problem+json"
+    assert (await over.json())["type"] == "urn:coatcheck:problem:too-many-sockets"
+    own.append(await open_socket(client, cookie(second)))  # the user's third
+    assert await refusal(client, cookie(second)) == 429  # the user's fourth
+    await client.post("/authentication/register", json=REGISTRATION | {"email": "b@example.com"})
+    grace = await log_in_as(client, "b@example.com")
+    own.append(await open_socket(client, cookie(grace)))  # the process's fourth
+    assert await refusal(client, cookie(grace)) == 429
+
+    await own[0].ws.close()
+    await until(lambda: client.app[HUB].open_sockets == 3)
+    await open_socket(client, cookie(grace))  # a place was given back
+    text = await (await client.get("/metrics")).text()
+    for limit, times in (("session", 1), ("user", 1), ("process", 1)):
+        line = f'coatcheck_websockets_refused_total{{limit="{limit}"}} {float(times)}'
+        assert line in text
+
+
+_UPGRADE = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
+
+
+async def log_in_as(client: Client, email: str) -> str:
+    client.session.cookie_jar.clear()
+    response = await client.post(
+        "/authentication/log-in", json={"email": email, "password": CREDENTIALS["password"]}
+    )
+    assert response.status == 200
+    client.session.cookie_jar.clear()
+    return str(response.cookies[COOKIE].value)

@@ -62,6 +62,57 @@ def test_malformed_email_is_refused(raw: str) -> None:
         Email(raw)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "x,victim@example.com",  # a list: the sender would deliver to both
+        "g:victim@example.com;",  # a group
+        "victim@example.com(c1)",  # a comment
+        "<victim@example.com>",  # angle brackets
+        "Victim <victim@example.com>",  # a display name
+        '"victim"@example.com',  # a quoted local part
+        "dot@example.com.",  # a trailing dot: undeliverable, its retries delay others
+        "victim@[192.0.2.1]",  # an IP-literal domain
+        "victim@[IPv6:2001:db8::1]",
+        "victim@localhost",
+    ],
+)
+def test_an_email_that_is_not_one_addr_spec_mailbox_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="one email address"):
+        Email(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("\uff21da@example.com", "ada@example.com"),  # fullwidth A: NFKC
+        ("a\u0301@example.com", "\u00e1@example.com"),  # NFD a + acute: the one NFC/NFKC form
+        ("\u00e1@example.com", "\u00e1@example.com"),
+        ("ada@B\u00fccher.DE", "ada@xn--bcher-kva.de"),  # IDNA-encoded, lower-cased
+        ("ada@xn--bcher-kva.de", "ada@xn--bcher-kva.de"),
+    ],
+)
+def test_lookalike_emails_have_one_normal_form(raw: str, normal: str) -> None:
+    assert Email(raw).value == normal
+    assert Email(raw) == Email(normal)
+
+
+def test_an_address_stored_before_the_rule_is_kept_as_stored_and_is_no_mailbox() -> None:
+    for stored in ("x,victim@example.com", "dot@example.com.", "\u00e1@b\u00fccher.de"):
+        old = Email.stored(stored)
+        assert old.value == stored
+        assert old.is_mailbox is False
+    assert Email.stored("ada@example.com").is_mailbox is True
+
+
+def test_a_log_in_finds_an_old_row_by_the_form_it_was_stored_in() -> None:
+    assert Email.for_log_in(" X,Victim@Example.com ").value == "x,victim@example.com"
+    assert Email.for_log_in("x,victim@example.com").is_mailbox is False
+    assert Email.for_log_in("\uff21da@example.com") == Email("ada@example.com")
+    with pytest.raises(InvalidValue):
+        Email.for_log_in("no address at all")
+
+
 def test_email_of_the_maximum_length_is_accepted() -> None:
     domain = "@example.com"
     raw = "a" * (EMAIL_MAX_LENGTH - len(domain)) + domain

@@ -10,7 +10,7 @@ class InMemoryLoginAttempts:
     def __init__(self) -> None:
         self.failures: dict[str, tuple[int, datetime]] = {}  # key -> (count, window end)
         self.locks: dict[str, datetime] = {}
-        self.trusted_until: dict[str, datetime] = {}
+        self.devices: dict[str, dict[str, datetime]] = {}  # owner -> device -> trusted until
 
     async def locked_until(self, keys: Sequence[str]) -> datetime | None:
         return max((self.locks[key] for key in keys if key in self.locks), default=None)
@@ -34,8 +34,16 @@ class InMemoryLoginAttempts:
         self.failures.pop(key, None)
         self.locks.pop(key, None)
 
-    async def trust(self, key: str, until: datetime) -> None:
-        self.trusted_until[key] = until
+    async def trust(self, owner: str, device: str, until: datetime, now: datetime) -> None:
+        known = self.devices.setdefault(owner, {})
+        for ended in [name for name, deadline in known.items() if deadline <= now]:
+            del known[ended]
+        known[device] = until
 
-    async def trusted(self, key: str, now: datetime) -> bool:
-        return key in self.trusted_until and now < self.trusted_until[key]
+    async def trusted(self, owner: str, device: str, now: datetime) -> bool:
+        return now < self.devices.get(owner, {}).get(device, now)
+
+    async def forget_devices(self, owner: str, keep: str | None = None) -> None:
+        known = self.devices.pop(owner, {})
+        if keep in known:
+            self.devices[owner] = {keep: known[keep]}

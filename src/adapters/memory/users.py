@@ -81,5 +81,8 @@ class InMemoryUsers:
             belonging.forget(user_id)
         return self.by_id.pop(user_id, None) is not None
 
+    async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
+        return [(user.id, user.email.value) for user in self.by_id.values()]
+
     async def ping(self) -> None:
         return None

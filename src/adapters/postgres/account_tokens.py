@@ -49,7 +49,7 @@ class PostgresAccountTokens(Pooled):
             )
         if row is None:
             return None
-        return TokenRecord(purpose, row["user_id"], Email(row["email"]), row["expires_at"])
+        return TokenRecord(purpose, row["user_id"], Email.stored(row["email"]), row["expires_at"])
 
     async def discard(self, user_id: uuid.UUID, purposes: Sequence[TokenPurpose]) -> None:
         async with self._connection() as connection:

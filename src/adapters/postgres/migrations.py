@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from coatcheck.adapters.email_forms import survey
 from coatcheck.adapters.postgres.users import CONNECT_TIMEOUT, unavailable_as_domain_error
 from coatcheck.adapters.sql_files import versioned_sql
 
@@ -24,6 +25,16 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
+
+
+async def _normalise_emails(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    rows = await connection.fetch("SELECT id::text, email FROM users")
+    renames, _problems = survey((row["id"], row["email"]) for row in rows)
+    await connection.executemany("UPDATE users SET email = $2 WHERE id = $1::uuid", renames)
+
+
+# Versions whose data SQL cannot rewrite: a step in Python, in the version's transaction.
+_DATA_STEPS = {"0005_email_normal_form": _normalise_emails}
 
 
 def migrations() -> list[tuple[str, str]]:
@@ -54,6 +65,8 @@ async def migrate(dsn: str) -> list[str]:
                 )
                 if not done:
                     await connection.execute(sql)
+                    if version in _DATA_STEPS:
+                        await _DATA_STEPS[version](connection)
                     await connection.execute(
                         "INSERT INTO schema_migrations (version) VALUES ($1)", version
                     )

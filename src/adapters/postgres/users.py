@@ -80,7 +80,7 @@ _COLUMNS = "id, email, name, password_hash, created_at, email_verified"
 def _user(row: asyncpg.Record) -> User:
     return User(
         id=row["id"],
-        email=Email(row["email"]),
+        email=Email.stored(row["email"]),
         name=Name(row["name"]),
         password_hash=row["password_hash"],
         created_at=row["created_at"],
@@ -272,6 +272,13 @@ class PostgresUsers(Pooled):
         async with self._connection() as connection:
             status = await connection.execute("DELETE FROM users WHERE id = $1", user_id)
         return bool(status == "DELETE 1")
+
+    async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
+        async with self._connection() as connection:
+            rows = await connection.fetch(
+                "SELECT id, email FROM users WHERE registering_until IS NULL ORDER BY created_at"
+            )
+        return [(row["id"], row["email"]) for row in rows]
 
     async def ping(self) -> None:
         """Answers, and accepts writes (not a standby, not read-only), and has the schema."""

@@ -2,9 +2,9 @@
 
     {prefix}throttle:{<key>}:failures   hash {count, ends}, PXAT the window end (ms)
     {prefix}throttle:{<key>}:lock       the lock deadline (ms), PXAT that deadline
-    {prefix}throttle:{<key>}:trusted    the trust deadline (ms), PXAT that deadline
+    {prefix}throttle:{<owner>}:devices  hash {device: trust deadline (ms)}, PXAT the latest
 
-The braces are a Redis Cluster hash tag: a key's two entries share a slot.
+The braces are a Redis Cluster hash tag: a key's entries share a slot.
 """
 
 from __future__ import annotations
@@ -38,6 +38,34 @@ return 1
 """
 
 
+# KEYS: devices. ARGV: device, until (ms), now (ms). Drops the devices whose trust ended.
+_TRUST = """
+local latest = tonumber(ARGV[2])
+local known = redis.call('HGETALL', KEYS[1])
+for i = 1, #known, 2 do
+  local deadline = tonumber(known[i + 1])
+  if deadline <= tonumber(ARGV[3]) then
+    redis.call('HDEL', KEYS[1], known[i])
+  elseif known[i] ~= ARGV[1] and deadline > latest then
+    latest = deadline
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], latest)
+"""
+
+
+# KEYS: devices. ARGV: the device to keep.
+_FORGET_BUT = """
+local kept = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[1])
+if kept then
+  redis.call('HSET', KEYS[1], ARGV[1], kept)
+  redis.call('PEXPIREAT', KEYS[1], kept)
+end
+"""
+
+
 class RedisLoginAttempts:
     def __init__(
         self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
@@ -47,6 +75,8 @@ class RedisLoginAttempts:
         self._prefix = prefix
         self._record_failure = client.register_script(_RECORD_FAILURE)
         self._claim_lock = client.register_script(_CLAIM_LOCK)
+        self._trust = client.register_script(_TRUST)
+        self._forget_but = client.register_script(_FORGET_BUT)
 
     def _key(self, key: str, part: str) -> str:
         return f"{self._prefix}throttle:{{{key}}}:{part}"
@@ -77,11 +107,18 @@ class RedisLoginAttempts:
         await self._redis.delete(self._key(key, "failures"), self._key(key, "lock"))
 
     @guarded
-    async def trust(self, key: str, until: datetime) -> None:
-        deadline = ms_down(until)
-        await self._redis.set(self._key(key, "trusted"), deadline, pxat=deadline)
+    async def trust(self, owner: str, device: str, until: datetime, now: datetime) -> None:
+        args: list[str | int] = [device, ms_down(until), ms_up(now)]
+        await self._trust(keys=[self._key(owner, "devices")], args=args)
 
     @guarded
-    async def trusted(self, key: str, now: datetime) -> bool:
-        deadline = await self._redis.get(self._key(key, "trusted"))
+    async def trusted(self, owner: str, device: str, now: datetime) -> bool:
+        deadline = await self._redis.hget(self._key(owner, "devices"), device)
         return deadline is not None and int(deadline) > ms_down(now)
+
+    @guarded
+    async def forget_devices(self, owner: str, keep: str | None = None) -> None:
+        if keep is None:
+            await self._redis.delete(self._key(owner, "devices"))
+        else:
+            await self._forget_but(keys=[self._key(owner, "devices")], args=[keep])

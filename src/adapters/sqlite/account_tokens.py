@@ -44,7 +44,7 @@ class SqliteAccountTokens:
             return None
         user_id, email, expires_at = rows[0]
         return TokenRecord(
-            purpose, uuid.UUID(user_id), Email(email), datetime.fromisoformat(expires_at)
+            purpose, uuid.UUID(user_id), Email.stored(email), datetime.fromisoformat(expires_at)
         )
 
     async def discard(self, user_id: uuid.UUID, purposes: Sequence[TokenPurpose]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.timestamps import iso_utc
@@ -62,20 +62,27 @@ class SqliteLoginAttempts:
     async def clear(self, key: str) -> None:
         await self._database.change("DELETE FROM login_attempts WHERE key = ?", (key,))
 
-    async def trust(self, key: str, until: datetime) -> None:
+    async def trust(self, owner: str, device: str, until: datetime, now: datetime) -> None:
         async with self._database.transaction() as connection:
             # Nothing expires rows by itself here: each new one sweeps those that have ended.
             await connection.execute(
-                "DELETE FROM known_devices WHERE trusted_until <= ?", (iso_utc(datetime.now(UTC)),)
+                "DELETE FROM known_devices WHERE trusted_until <= ?", (iso_utc(now),)
             )
             await connection.execute(
-                "INSERT INTO known_devices (key, trusted_until) VALUES (:key, :until)"
-                " ON CONFLICT (key) DO UPDATE SET trusted_until = :until",
-                {"key": key, "until": iso_utc(until)},
+                "INSERT INTO known_devices (owner, device, trusted_until)"
+                " VALUES (:owner, :device, :until)"
+                " ON CONFLICT (owner, device) DO UPDATE SET trusted_until = :until",
+                {"owner": owner, "device": device, "until": iso_utc(until)},
             )
 
-    async def trusted(self, key: str, now: datetime) -> bool:
+    async def trusted(self, owner: str, device: str, now: datetime) -> bool:
         rows = await self._database.fetch(
-            "SELECT 1 FROM known_devices WHERE key = ? AND trusted_until > ?", (key, iso_utc(now))
+            "SELECT 1 FROM known_devices WHERE owner = ? AND device = ? AND trusted_until > ?",
+            (owner, device, iso_utc(now)),
         )
         return bool(rows)
+
+    async def forget_devices(self, owner: str, keep: str | None = None) -> None:
+        await self._database.change(
+            "DELETE FROM known_devices WHERE owner = ? AND device IS NOT ?", (owner, keep)
+        )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from coatcheck.adapters.email_forms import survey
 from coatcheck.adapters.sql_files import versioned_sql
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.domain.errors import StoreUnavailable
@@ -26,6 +27,18 @@ class SchemaNotCurrent(StoreUnavailable):
         super().__init__(
             f"embedded store schema is version {found}, this release's is {current}: {advice}"
         )
+
+
+async def _normalise_emails(connection: aiosqlite.Connection) -> None:
+    rows = await connection.execute_fetchall("SELECT id, email FROM users")
+    renames, _problems = survey((user_id, email) for user_id, email in rows)
+    await connection.executemany(
+        "UPDATE users SET email = ? WHERE id = ?", [(email, user_id) for user_id, email in renames]
+    )
+
+
+# Versions whose data SQL cannot rewrite: a step in Python, in the version's transaction.
+_DATA_STEPS = {"0009_email_normal_form": _normalise_emails}
 
 
 def migrations() -> list[tuple[str, str]]:
@@ -73,6 +86,8 @@ async def migrate_sqlite(path: Path) -> list[str]:
                 if found < number:
                     for statement in _statements(sql):
                         await connection.execute(statement)
+                    if version in _DATA_STEPS:
+                        await _DATA_STEPS[version](connection)
                     await connection.execute(f"PRAGMA user_version = {number:d}")
                     applied.append(version)
     finally:

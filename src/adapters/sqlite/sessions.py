@@ -52,7 +52,7 @@ def _stored_session(row: Sequence[Any]) -> StoredSession:
     user = None
     if email is not None:
         created = datetime.fromisoformat(user_created_at)
-        user = PublicUser(owner, Email(email), Name(name), created, bool(verified))
+        user = PublicUser(owner, Email.as_written(email), Name(name), created, bool(verified))
     return StoredSession(
         digest,
         Session(

@@ -21,7 +21,7 @@ def _user(row: Sequence[Any]) -> User:
     user_id, email, name, password_hash, created_at, verified = row
     return User(
         uuid.UUID(user_id),
-        Email(email),
+        Email.stored(email),
         Name(name),
         password_hash,
         datetime.fromisoformat(created_at),
@@ -110,6 +110,12 @@ class SqliteUsers:
                 (email.value, _now(), str(user_id), replacing.value),
             )
         return _user(rows[0]) if rows else None
+
+    async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
+        rows = await self._database.fetch(
+            "SELECT id, email FROM users WHERE pending = 0 ORDER BY created_at"
+        )
+        return [(uuid.UUID(user_id), email) for user_id, email in rows]
 
     async def remove(self, user_id: uuid.UUID) -> bool:
         async with self._database.transaction() as connection:

@@ -133,13 +133,13 @@ class RegisterUser:
             await self._issuer.end(logged_in.ticket)
             raise EmailTaken()
         await self._issuer.end(replacing, EndReason.REPLACED)
-        return evolve(logged_in, device=await self._known(user.email, device))
+        return evolve(logged_in, device=await self._known(user, device))
 
-    async def _known(self, email: Email, device: DeviceToken | None) -> DeviceToken | None:
+    async def _known(self, user: User, device: DeviceToken | None) -> DeviceToken | None:
         """The device, known on the new account from now on; the user exists already, so a
         store failure here costs only the device cookie, never the answer."""
         with contextlib.suppress(StoreUnavailable):
-            return await self._throttle.know(email, device)
+            return await self._throttle.know(user.id, device)
         return None
 
 
@@ -197,8 +197,9 @@ class LogIn:
         replacing: SessionTicket | None = None,
         device: DeviceToken | None = None,
     ) -> LoggedIn:
-        attempt = await self._throttle.attempt(email, client.address, device)
-        user = await self._users.by_email(email)
+        user = await self._users.by_email(email)  # first: devices are known on a user
+        user_id = None if user is None else user.id
+        attempt = await self._throttle.attempt(email, client.address, device, user_id)
         if user is None:
             await spend_a_miss(self._hasher, password)
             self._events.log_in_failed("invalid-credentials")

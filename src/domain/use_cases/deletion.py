@@ -20,8 +20,8 @@ class EraseUser:
       fails (a retry then finishes the work); a session that a log-in started meanwhile is
       ended after the user is gone; whoever watches them is told;
     - the user store drops the user with their one-time tokens and known devices;
-    - the account's throttle counts go too, and the caller's device there (those of client
-      addresses are shared, and stay; other devices' marks name no one and expire).
+    - the account's throttle counts go too, and every device known on it (the counts of
+      client addresses are shared, and stay).
     """
 
     def __init__(
@@ -40,15 +40,13 @@ class EraseUser:
         self._events = events
         self._session_events = session_events
 
-    async def __call__(
-        self, user: User, why: str = "account-deleted", device: DeviceToken | None = None
-    ) -> int:
+    async def __call__(self, user: User, why: str = "account-deleted") -> int:
         reason = EndReason.ACCOUNT_DELETED
         ended = await revoke_all(self._sessions, self._session_events, user.id, reason)
         await self._users.remove(user.id)
         ended += await revoke_all(self._sessions, self._session_events, user.id, reason)
         self._events.sessions_ended(user.id, ended, why)
-        await self._login_throttle.forget(user.email, device)
+        await self._login_throttle.forget(user)
         await self._mail_throttle.forget(user.email)
         return ended
 
@@ -69,4 +67,4 @@ class DeleteAccount:
         device: DeviceToken | None = None,
     ) -> None:
         checked = await self._check(caller, current_password, client, device)
-        await self._erase(checked.user, device=checked.device)
+        await self._erase(checked.user)

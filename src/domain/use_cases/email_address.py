@@ -10,6 +10,7 @@ from coatcheck.domain.model import ClientInfo, Email, Password, PublicUser, User
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import Outbox, Sessions, Users
 from coatcheck.domain.sessions import Authenticated
+from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken
 from coatcheck.domain.token_issuer import TokenIssuer
 from coatcheck.domain.tokens import OneTimeToken, TokenPurpose
@@ -125,18 +126,28 @@ class ChangeEmail:
       (EmailTaken, as at registration);
     - the new address is verified (the link proved it); links sent to the old address stop
       working; every session of the user shows the new address at once;
-    - the old address is told.
+    - the old address is told;
+    - every device the log-in throttle knows on the account is forgotten, but the one that
+      follows the link (if it is known there).
     """
 
     def __init__(
-        self, users: Users, tokens: TokenIssuer, sessions: Sessions, notices: Notices
+        self,
+        users: Users,
+        tokens: TokenIssuer,
+        sessions: Sessions,
+        notices: Notices,
+        throttle: LoginThrottle,
     ) -> None:
         self._users = users
         self._tokens = tokens
         self._sessions = sessions
         self._notices = notices
+        self._throttle = throttle
 
-    async def __call__(self, token: OneTimeToken, client: ClientInfo) -> PublicUser:
+    async def __call__(
+        self, token: OneTimeToken, client: ClientInfo, device: DeviceToken | None = None
+    ) -> PublicUser:
         record = await self._tokens.redeem(token, TokenPurpose.CHANGE_EMAIL)
         user = await self._users.get(record.user_id)
         if user is None:
@@ -146,5 +157,6 @@ class ChangeEmail:
             raise InvalidToken()  # the user changed meanwhile: asking again is safe
         await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET, TokenPurpose.VERIFY_EMAIL)
         await self._sessions.update_user(changed.public)
+        await self._throttle.forget_devices(user.id, keep=device)
         self._notices.email_changed(user, changed.email, client)
         return changed.public

@@ -114,12 +114,12 @@ class ResetPassword:
         self._events.sessions_ended(user.id, ended, "password-reset")
         # Another account's session, if the client held one.
         await self._issuer.end(replacing, EndReason.REPLACED)
-        await self._throttle.forget(user.email)
+        await self._throttle.forget(user)  # every device; the one completing it is known anew
         self._notices.password_reset(user, client)
         self._notices.seen(user, client)
         logged_in = await self._issuer.start(user, SessionKind.BROWSER, client)
         with contextlib.suppress(StoreUnavailable):  # it costs only the device cookie
-            device = await self._throttle.know(user.email, device)
+            device = await self._throttle.know(user.id, device)
             return evolve(logged_in, device=device)
         return logged_in
 

@@ -48,7 +48,7 @@ class CurrentPasswordCheck:
         user = await self._users.get(caller.session.user_id)
         if user is None:
             raise NotAuthenticated()
-        attempt = await self._throttle.attempt(user.email, client.address, device)
+        attempt = await self._throttle.attempt(user.email, client.address, device, user.id)
         if await matching_form(self._hasher, password, user.password_hash) is None:
             raise WrongPassword()
         return PasswordChecked(user, await self._throttle.succeeded(attempt))

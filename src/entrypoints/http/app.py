@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 
 import aiohttp_cors
 from aiohttp import web
@@ -38,9 +39,14 @@ from coatcheck.entrypoints.settings import Settings, load_settings
 
 
 def create_app(
-    settings: Settings | None = None, *, overrides: Mapping[str, object] | None = None
+    settings: Settings | None = None,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    metrics_socket: Path | None = None,
 ) -> web.Application:
-    """The service. `overrides` replace container providers by name (tests swap in fakes)."""
+    """The service. `overrides` replace container providers by name (tests swap in fakes);
+    `metrics_socket`: /metrics on this Unix socket (a worker of `serve --workers N`, whose
+    arbiter gathers them all on METRICS_PORT)."""
     settings = settings or load_settings()
     cookie = CookiePolicy.of(settings)
     metrics = Metrics()
@@ -77,10 +83,13 @@ def create_app(
         openapi.routes,
     ):
         app.add_routes(table)
-    if settings.metrics and settings.metrics_port is not None:
-        app.cleanup_ctx.append(_metrics_site(metrics, settings.metrics_host, settings.metrics_port))
+    host, port = settings.metrics_host, settings.metrics_port
+    if settings.metrics and metrics_socket is not None:
+        app.cleanup_ctx.append(_metrics_site(metrics, lambda r: web.UnixSite(r, metrics_socket)))
+    elif settings.metrics and port == "api":
+        app.add_routes(metrics_routes.routes)  # opted in: on the API's port
     elif settings.metrics:
-        app.add_routes(metrics_routes.routes)
+        app.cleanup_ctx.append(_metrics_site(metrics, lambda r: web.TCPSite(r, host, int(port))))
     if settings.account_page:
         app.add_routes(account.routes())
     if settings.allowed_origins:
@@ -129,9 +138,9 @@ def _services(
 
 
 def _metrics_site(
-    metrics: Metrics, host: str, port: int
+    metrics: Metrics, site: Callable[[web.AppRunner], web.BaseSite]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """/metrics on a port of its own, apart from the API."""
+    """/metrics on a listener of its own, apart from the API."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         metrics_app = web.Application()
@@ -139,7 +148,7 @@ def _metrics_site(
         metrics_app.add_routes(metrics_routes.routes)
         runner = web.AppRunner(metrics_app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await site(runner).start()
         try:
             yield
         finally:

@@ -57,6 +57,14 @@ class CrossSiteRequest(Exception):
         super().__init__("cross-site request refused: the Origin is not allowed")
 
 
+class TooManySockets(Exception):
+    """An events socket over one of its limits (`limit`: session, user or process)."""
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(f"too many open event sockets for this {limit}: close one first")
+        self.limit = limit
+
+
 class MalformedRequest(Exception):
     """aiohttp's parser refused the request before any handler ran."""
 
@@ -109,6 +117,7 @@ _KINDS: dict[type[Exception], Kind] = {
     HeaderFieldsTooLarge: Kind("header-fields-too-large", 431, "Request header fields too large"),
     TooManyAttempts: Kind("too-many-attempts", 429, "Too many attempts"),
     TooManyEmails: Kind("too-many-emails", 429, "Too many emails asked for"),
+    TooManySockets: Kind("too-many-sockets", 429, "Too many open event sockets"),
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
     EmailUnavailable: Kind("email-unavailable", 503, "Email not configured"),
     Overloaded: Kind("overloaded", 503, "Service overloaded"),
@@ -192,7 +201,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if overloaded is not None:
             overloaded.labels(error.resource).inc()
         return _from_error(error)
-    except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson) as error:
+    except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson, TooManySockets) as error:
         return _from_error(error)
     except Exception:
         # The route's template, not the path: a log line repeats nothing the client sent.

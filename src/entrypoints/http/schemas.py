@@ -87,6 +87,11 @@ NameField = Annotated[
         },
     ),
 ]
+# A log-in finds an account whose address an older release stored in a form that is no
+# longer one mailbox (Email.for_log_in); everything else takes only the one normal form.
+LogInEmailField = Annotated[
+    Email, *_domain_value(Email.for_log_in, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
+]
 PasswordField = Annotated[
     Password,
     *_domain_value(
@@ -142,7 +147,7 @@ class RegisterBody(_Model):
 
 
 class LogInBody(_Model):
-    email: EmailField
+    email: LogInEmailField
     password: PasswordField
     remember: bool = False
 

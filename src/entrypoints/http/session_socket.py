@@ -31,10 +31,10 @@ from coatcheck.entrypoints.http import headers
 from coatcheck.entrypoints.http.context import beyond_deadline
 from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
 from coatcheck.entrypoints.http.origin import cross_site
-from coatcheck.entrypoints.http.problems import CrossSiteRequest, RequestInvalid
+from coatcheck.entrypoints.http.problems import CrossSiteRequest, RequestInvalid, TooManySockets
 from coatcheck.entrypoints.http.responses import FieldError
 from coatcheck.entrypoints.http.routes import Reply, answers
-from coatcheck.entrypoints.http.socket_hub import SESSION_ENDED, EventHub
+from coatcheck.entrypoints.http.socket_hub import SESSION_ENDED, EventHub, SocketLimits
 from coatcheck.entrypoints.http.tickets import bearer_value, held_ticket
 
 __all__ = ["HUB", "SESSION_ENDED", "EventHub", "setup"]
@@ -52,7 +52,7 @@ HUB = web.AppKey("events hub", EventHub)
 @routes.get("/authentication/events")
 @answers(
     Reply(101, "a WebSocket of JSON session events; closed with 4001 when the session ends"),
-    raises=(CrossSiteRequest, RequestInvalid),
+    raises=(CrossSiteRequest, RequestInvalid, TooManySockets),
 )
 async def session_events(request: web.Request) -> web.WebSocketResponse:
     """Session events over a WebSocket; it closes when the session ends.
@@ -62,7 +62,8 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     and `{"type": "session-ended", "reason"}` (logged-out, revoked, password-changed,
     password-reset, account-deleted, replaced, expired, ended) just before the server closes
     the socket with code 4001.
-    Refused from a foreign Origin; never renews the session.
+    Refused from a foreign Origin, and (429) over the open sockets' limits per session,
+    per user and per process; never renews the session.
     """
     hub = request.app[HUB]
     if bearer_value(request) is None and cross_site(request, hub.allowed_origins):
@@ -74,10 +75,16 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     ticket = await held_ticket(request)
     watched = await services(request).check_session(ticket)
     assert ticket is not None  # check_session refuses None
-    headers.stamp(socket, vary_origin=bool(hub.allowed_origins))  # prepared here, not later
-    await socket.prepare(request)
-    with beyond_deadline(request):  # the handshake had one; the socket lives on
-        await hub.serve(socket, ticket, watched.session, mark)
+    try:
+        place = hub.place(watched.session)
+    except TooManySockets as refused:
+        request.app[METRICS].websockets_refused.labels(refused.limit).inc()
+        raise
+    with place:
+        headers.stamp(socket, vary_origin=bool(hub.allowed_origins))  # prepared here
+        await socket.prepare(request)
+        with beyond_deadline(request):  # the handshake had one; the socket lives on
+            await hub.serve(socket, ticket, watched.session, mark)
     return socket
 
 
@@ -92,8 +99,13 @@ async def _listen(feed: SessionEventFeed, hub: EventHub) -> None:
 
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
-    found = app[SERVICES]
-    hub = EventHub(found.check_session, found.clock, app[SETTINGS].allowed_origins)
+    found, settings = app[SERVICES], app[SETTINGS]
+    limits = SocketLimits(
+        settings.websockets_per_session,
+        settings.websockets_per_user,
+        settings.websockets_per_process,
+    )
+    hub = EventHub(found.check_session, found.clock, settings.allowed_origins, limits)
     app[HUB] = hub
     app[METRICS].websockets.set_function(lambda: hub.open_sockets)
     listener = asyncio.create_task(_listen(found.session_events, hub))

@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from attrs import frozen
 
 from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
 from coatcheck.domain.events import EndReason, SessionEvent, SessionsEnded
@@ -25,6 +27,7 @@ from coatcheck.domain.model import Session
 from coatcheck.domain.ports import Clock
 from coatcheck.domain.tickets import SessionTicket
 from coatcheck.domain.use_cases import CheckSession
+from coatcheck.entrypoints.http.problems import TooManySockets
 from coatcheck.entrypoints.presentation import timestamp
 
 log = logging.getLogger(__name__)
@@ -69,17 +72,68 @@ class Watch:
         self.wake.set()
 
 
+@frozen
+class SocketLimits:
+    """The most sockets open at once in this process: of one session, of one user (counted
+    in this process only: with N processes a user may hold N times as many), of all."""
+
+    per_session: int = 8
+    per_user: int = 32
+    per_process: int = 10_000
+
+
+class Place:
+    """Places held in the hub's counts; given back when its `with` ends."""
+
+    def __init__(self, places: Counter[str], keys: tuple[str, ...]) -> None:
+        self._places = places
+        self._keys = keys
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_exception: object) -> None:
+        self._places.subtract(self._keys)
+        for key in self._keys:
+            if self._places[key] <= 0:
+                del self._places[key]
+
+
 class EventHub:
     """The sockets of one process, by user; `open_sockets` is how many are open."""
 
-    def __init__(self, check: CheckSession, clock: Clock, allowed_origins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        check: CheckSession,
+        clock: Clock,
+        allowed_origins: Iterable[str],
+        limits: SocketLimits = SocketLimits(),
+    ) -> None:
         self._check = check
         self._clock = clock
         self.allowed_origins = frozenset(origin.lower() for origin in allowed_origins)
+        self._limits = limits
+        self._places: Counter[str] = Counter()  # by "session:<id>", "user:<id>", "process"
         self._by_user: dict[uuid.UUID, set[Watch]] = {}
         self._none_open = asyncio.Event()
         self._none_open.set()
         self.heard = 0  # events and resyncs so far: a socket that opened meanwhile re-checks
+
+    def place(self, session: Session) -> Place:
+        """A place for a socket of this session, held until the Place's `with` ends;
+        TooManySockets, and nothing held, if one of the limits is reached. Checked and taken
+        with no await in between, so parallel handshakes cannot overshoot."""
+        limits = self._limits
+        keys = {
+            f"session:{session.id}": (limits.per_session, "session"),
+            f"user:{session.user_id}": (limits.per_user, "user"),
+            "process": (limits.per_process, "process"),
+        }
+        for key, (limit, name) in keys.items():
+            if self._places[key] >= limit:
+                raise TooManySockets(name)
+        self._places.update(keys.keys())
+        return Place(self._places, tuple(keys))
 
     @property
     def open_sockets(self) -> int:

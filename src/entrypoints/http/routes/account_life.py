@@ -132,7 +132,7 @@ async def request_email_change(request: web.Request) -> web.Response:
 async def change_email(request: web.Request) -> web.Response:
     """Make the change of email with the token of the link sent to the new address."""
     body = await parse(request, TokenBody)
-    await services(request).change_email(body.token, client_info(request))
+    await services(request).change_email(body.token, client_info(request), held_device(request))
     return web.Response(status=204)
 
 

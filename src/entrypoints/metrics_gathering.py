@@ -1,0 +1,143 @@
+"""/metrics for `coatcheck serve --workers N`: one listener, in the arbiter, that answers
+for every process. Each worker serves its own metrics on a Unix socket in a folder only
+this service can reach; a scrape asks each of them and sums every series (counters,
+histograms' buckets, sums and counts, and gauges: `coatcheck_websockets` is then the
+open sockets of all processes, `coatcheck_store_up` how many processes see the store up).
+
+Chosen over prometheus_client's multiprocess mode, which needs an environment variable set
+before the library is imported, cannot hold the custom collectors the request path counts
+with (request_metrics.py) nor callback gauges, and shares one set of files between every
+registry of a process (the tests run many apps in one). A worker that has exited takes its
+counts with it: Prometheus reads the drop as a counter reset, as after any restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from coatcheck.entrypoints.metrics import CONTENT_TYPE
+
+log = logging.getLogger(__name__)
+
+SCRAPE_SECONDS = 2.0  # a worker that does not answer within this is left out of the scrape
+SOCKET_SUFFIX = ".metrics.sock"
+_REQUEST = b"GET /metrics HTTP/1.0\r\nHost: worker\r\n\r\n"
+
+
+def worker_socket(folder: Path, pid: int) -> Path:
+    return folder / f"{pid}{SOCKET_SUFFIX}"
+
+
+def scrape(path: Path, seconds: float = SCRAPE_SECONDS) -> str | None:
+    """The exposition a worker's socket answers; None if no worker answers there (gone)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(seconds)
+        try:
+            connection.connect(str(path))
+            connection.sendall(_REQUEST)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except OSError:
+            return None
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
+        return None
+    return body.decode()
+
+
+def merged(expositions: Iterable[str]) -> list[Metric]:
+    """The metric families of every exposition, every series summed across them."""
+    families: dict[str, Metric] = {}
+    totals: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for text in expositions:
+        for family in text_string_to_metric_families(text):
+            families.setdefault(family.name, family)
+            sums = totals.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                sums[key] = sums.get(key, 0.0) + sample.value
+    result = []
+    for name, family in families.items():
+        summed = Metric(name, family.documentation, family.type, family.unit)
+        summed.samples = [
+            Sample(sample, dict(labels), value) for (sample, labels), value in totals[name].items()
+        ]
+        result.append(summed)
+    return result
+
+
+class _Gathered:
+    """A collector of the families gathered for one scrape."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+def gather(folder: Path) -> bytes:
+    """Every live worker's metrics, summed, plus how many processes answered."""
+    expositions = []
+    for path in sorted(folder.glob(f"*{SOCKET_SUFFIX}")):
+        text = scrape(path)
+        if text is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # its worker has exited: nothing will answer there again
+        else:
+            expositions.append(text)
+    families = merged(expositions)
+    processes = Metric("coatcheck_metrics_processes", "Processes these metrics sum", "gauge")
+    processes.add_sample("coatcheck_metrics_processes", {}, float(len(expositions)))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Gathered([*families, processes]))
+    return generate_latest(registry)
+
+
+class MetricsGatherer:
+    """The arbiter's /metrics listener (a thread of its own), gathering from `folder`."""
+
+    def __init__(self, folder: Path, host: str, port: int) -> None:
+        self.folder = folder
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.partition("?")[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                body = gather(folder)
+                self.send_response(200)
+                self.send_header("Content-Type", f"{CONTENT_TYPE}; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None  # scrapes are not worth a log line each
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="metrics", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,84 @@
+"""/metrics on a listener of its own (issue 18, item 2): by default on loopback, apart from
+the API, which no longer answers them; with `--workers N` one port answers for every process,
+each series summed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from coatcheck.entrypoints.settings import METRICS_PORT
+from tests.faults import free_port
+from tests.integration.conftest import MakeClient, MakeSettings, shared_stores_environment
+from tests.integration.serving import coatcheck_serve
+
+REQUESTS = 30
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one series in an exposition; 0 if it is not there yet."""
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and labels.items() <= found.labels.items():
+                return found.value
+    return 0.0
+
+
+async def test_by_default_metrics_are_on_a_loopback_listener_of_their_own_not_the_api(
+    make_client: MakeClient, shared_settings: MakeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METRICS_PORT")
+    default = shared_settings()
+    assert (default.metrics_port, default.metrics_host) == (METRICS_PORT, "127.0.0.1")
+
+    port = free_port()  # the default's own listener, on a port no other test holds
+    client = await make_client(default.model_copy(update={"metrics_port": port}))
+
+    assert (await client.get("/metrics")).status == 404
+    assert (await client.get("/health/live")).status == 200
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as got:
+        assert got.status == 200
+        text = await got.text()
+    assert sample(text, "coatcheck_http_requests_total", route="/health/live") == 1.0
+
+
+async def test_an_operator_may_put_them_on_the_api_port(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    client = await make_client(shared_settings(metrics_port="api"))
+    assert (await client.get("/metrics")).status == 200
+
+
+async def scrape(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def test_with_two_workers_one_port_answers_for_both_every_request_counted_once(
+    postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
+) -> None:
+    metrics_port = free_port()
+    environment = shared_stores_environment(
+        postgres_dsn, redis_space, tmp_path, METRICS_PORT=str(metrics_port)
+    )
+    serving = coatcheck_serve("--workers", "2", env=environment, log=tmp_path / "server.log")
+    async with serving as base:
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        before = await scrape(url)
+        for _ in range(REQUESTS):  # each on a fresh connection: the kernel spreads them
+            async with aiohttp.ClientSession() as fresh, fresh.get(f"{base}/health/live") as got:
+                assert got.status == 200
+        after = await scrape(url)
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as on_api:
+            assert on_api.status == 404
+
+    assert sample(after, "coatcheck_metrics_processes") == 2.0
+    counted = [
+        sample(text, "coatcheck_http_requests_total", route="/health/live", status="200")
+        for text in (before, after)
+    ]
+    assert counted[1] - counted[0] == REQUESTS
