@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     request_deadline: Deadline = 1.0
     hashing_deadline: Deadline = 5.0
     ready_timeout: Deadline = 0.5
+    shutdown_grace: Annotated[float, Field(gt=0, le=3600)] = 10.0
     metrics: bool = True
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     metrics_host: str = "127.0.0.1"
