@@ -17,7 +17,7 @@ import logging
 import math
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import uvloop
 from aiohttp import web
@@ -26,12 +26,14 @@ from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from coatcheck.entrypoints.http.app import create_app
-from coatcheck.entrypoints.http.protocol import Protocol
+from coatcheck.entrypoints.http.keys import SETTINGS
+from coatcheck.entrypoints.http.protocol import Protocol, SlowClients
 from coatcheck.entrypoints.http.session_socket import HUB
 from coatcheck.entrypoints.logs import LogFormat, RequestLog
 from coatcheck.entrypoints.settings import Settings
 
 BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused
+REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT = 10.0, 2048  # an app without settings (bench/)
 ARBITER_MARGIN = 5  # gunicorn kills a worker this long after its grace, should it hang
 _DRAIN_POLL_SECONDS = 0.05
 
@@ -46,9 +48,15 @@ class _Server(web.Server):
     """aiohttp's low-level server, whose connections speak through Protocol."""
 
     cut_off = 0  # requests still running when the grace ran out
+    slow_clients: SlowClients | None = None
 
     def __call__(self) -> RequestHandler:
         return Protocol(self, loop=self._loop, **self._kwargs)
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if self.slow_clients is not None:
+            self.slow_clients.connected(handler)
 
     async def shutdown(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 -- aiohttp's
         """Wait up to `timeout` for the requests in flight, then let aiohttp cancel the rest.
@@ -70,7 +78,15 @@ class ServiceRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = _Server
-        return server
+        settings = self.app.get(SETTINGS)
+        head_timeout, head_limit = (
+            (settings.request_head_timeout, settings.request_head_limit)
+            if settings is not None
+            else (REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT)
+        )
+        served = cast(_Server, server)
+        served.slow_clients = SlowClients(served._connections, head_timeout, head_limit)
+        return served
 
     async def cleanup(self) -> None:
         """Stop listening, close the event sockets (1001), drain the requests in flight,

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     hashing_deadline: Deadline = 5.0
     ready_timeout: Deadline = 0.5
     shutdown_grace: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    request_head_timeout: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
+    request_head_limit: Annotated[int, Field(ge=1)] = 2048
     metrics: bool = True
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     metrics_host: str = "127.0.0.1"
