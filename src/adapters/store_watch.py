@@ -1,17 +1,29 @@
-"""A store's health as its adapter sees it: one log line when it goes down (with the cause:
-error class and address, never a password), one when it answers again (with how many
-operations failed in between), and the metrics of every round trip and failure."""
+"""A store's health as its adapter sees it: one log line when it starts failing (with the
+cause: error class and the address of the node that failed, never a password), one when it
+has answered steadily again (STEADY_SECONDS without a failure; with how many operations
+failed in between), and the metrics of every round trip and of every failed operation.
+
+The hysteresis is what keeps an outage one pair of lines: a store that fails some operations
+and answers others (Redis out of memory refuses writes, not reads; a cluster losing one
+primary fails a third of the keys) would otherwise go up and down with every request."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from coatcheck.adapters import loop_lag
+
 log = logging.getLogger("coatcheck.store")
+STEADY_SECONDS = 1.0
+EVENT_LOOP = "event loop"  # what a burst exhausted, when it held up the loop itself
+LAGGING_SECONDS = 0.1  # a timeout while the loop ran this late was the process's own
+_NODE = re.compile(r"(?:connecting to|reading from|writing to) ([\w.:\[\]-]+?:\d+)")
 
 _CAUSES_BY_NAME = {
     "OutOfMemoryError": "out-of-memory",
@@ -60,6 +72,16 @@ def cause_of(error: BaseException) -> tuple[str, str]:
     return "client-error", type(error).__name__  # a store client's own fault: AttributeError...
 
 
+def node_of(error: BaseException) -> str | None:
+    """host:port of the node an error came from, when the client says (redis-py names it
+    in its connection errors: on a cluster, the node that failed rather than the seed)."""
+    for link in _chain(error):
+        found = _NODE.search(str(link))
+        if found:
+            return found.group(1)
+    return None
+
+
 class StoreMetrics:
     """The store metrics of one registry."""
 
@@ -86,9 +108,18 @@ class StoreMetrics:
 
 
 class StoreWatch:
-    """One store (named as readiness names it: "users", "sessions"), at one address."""
+    """One store (named as readiness names it: "users", "sessions"), at one address.
 
-    def __init__(self, store: str, address: str, metrics: StoreMetrics | None = None) -> None:
+    `answers` counts the operations it answered: a wait for capacity that saw it grow was a
+    burst, not an outage. The clock is read only while the store is down, and on failures."""
+
+    def __init__(
+        self,
+        store: str,
+        address: str,
+        metrics: StoreMetrics | None = None,
+        steady_seconds: float = STEADY_SECONDS,
+    ) -> None:
         self.store = store
         self.address = address
         self._metrics = metrics
@@ -96,24 +127,33 @@ class StoreWatch:
         self._up = metrics.up.labels(store) if metrics else None
         if self._up is not None:
             self._up.set(1)
+        self._steady = steady_seconds
         self.down = False
+        self.answers = 0
         self._since = 0.0
+        self._last_failure = 0.0
         self._failed = 0
+        loop_lag.watch_running_loop()
 
     def answered(self, seconds: float) -> None:
+        self.answers += 1
         if self._observe is not None:
             self._observe(seconds)
-        if self.down:
+        if self.down and time.monotonic() - self._last_failure >= self._steady:
             self._came_back()
 
-    def failed(self, error: BaseException) -> None:
-        cause, error_class = cause_of(error)
+    def failed(self, error: BaseException, cause: str | None = None) -> None:
+        """An operation failed (every one is counted); `cause` when the caller knows it
+        better than the error's class says."""
+        found, error_class = cause_of(error)
+        cause = cause or found
         if self._metrics is not None:
             self._metrics.errors.labels(self.store, cause).inc()
         self._failed += 1
+        self._last_failure = time.monotonic()
         if self.down:
             return
-        self.down, self._since, self._failed = True, time.monotonic(), 1
+        self.down, self._since, self._failed = True, self._last_failure, 1
         if self._up is not None:
             self._up.set(0)
         log.warning(
@@ -121,11 +161,17 @@ class StoreWatch:
             extra={
                 "event": "store_down",
                 "store": self.store,
-                "address": self.address,
+                "address": node_of(error) or self.address,
                 "cause": cause,
                 "error": error_class,
             },
         )
+
+    def overloaded(self, error: BaseException) -> bool:
+        """Whether a failure was the process's, not the store's: a timeout while the event
+        loop ran late (a burst), which the store is not to blame for."""
+        loop_lag.watch_running_loop()
+        return loop_lag.recent_lag() >= LAGGING_SECONDS and cause_of(error)[0] == "timeout"
 
     def _came_back(self) -> None:
         self.down = False
