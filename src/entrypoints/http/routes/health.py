@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from coatcheck.adapters.store_watch import EVENT_LOOP
 from coatcheck.domain.errors import Overloaded, StoreUnavailable
 from coatcheck.domain.ports import HealthCheck
 from coatcheck.entrypoints.http.keys import SETTINGS, services
@@ -25,8 +26,10 @@ async def live(request: web.Request) -> web.Response:
 async def _check(store: HealthCheck) -> Check:
     try:
         await store.ping()
-    except Overloaded:
-        return "ok"  # it answers; a burst holds every connection
+    except Overloaded as error:
+        # A burst holds every connection: it answers. But a timeout while this process's
+        # loop ran late says nothing of the store: not ready, as any timeout.
+        return "unavailable" if error.resource == EVENT_LOOP else "ok"
     except StoreUnavailable:
         return "unavailable"
     return "ok"
