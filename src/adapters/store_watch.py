@@ -9,9 +9,11 @@ primary fails a third of the keys) would otherwise go up and down with every req
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,6 +135,9 @@ class StoreWatch:
         self._since = 0.0
         self._last_failure = 0.0
         self._failed = 0
+        # Which nodes failed, asked when an error does not say (a Redis Cluster's).
+        self.locate: Callable[[], Awaitable[list[str]]] | None = None
+        self._locating: asyncio.Task[None] | None = None
         loop_lag.watch_running_loop()
 
     def answered(self, seconds: float) -> None:
@@ -142,11 +147,10 @@ class StoreWatch:
         if self.down and time.monotonic() - self._last_failure >= self._steady:
             self._came_back()
 
-    def failed(self, error: BaseException, cause: str | None = None) -> None:
-        """An operation failed (every one is counted); `cause` when the caller knows it
-        better than the error's class says."""
-        found, error_class = cause_of(error)
-        cause = cause or found
+    def failed(self, error: BaseException, node: str | None = None) -> None:
+        """An operation failed (every one is counted); `node` (host:port) when the caller
+        knows which node failed better than the error says."""
+        cause, error_class = cause_of(error)
         if self._metrics is not None:
             self._metrics.errors.labels(self.store, cause).inc()
         self._failed += 1
@@ -156,12 +160,30 @@ class StoreWatch:
         self.down, self._since, self._failed = True, self._last_failure, 1
         if self._up is not None:
             self._up.set(0)
+        where = node or node_of(error)
+        if where is None and self.locate is not None:
+            self._locating = asyncio.get_running_loop().create_task(
+                self._located_down_line(self.locate, cause, error_class)
+            )
+            return
+        self._down_line(where or self.address, cause, error_class)
+
+    async def _located_down_line(
+        self, locate: Callable[[], Awaitable[list[str]]], cause: str, error_class: str
+    ) -> None:
+        try:
+            where = ",".join(await locate()) or self.address
+        except Exception:
+            where = self.address
+        self._down_line(where, cause, error_class)
+
+    def _down_line(self, address: str, cause: str, error_class: str) -> None:
         log.warning(
             "store down",
             extra={
                 "event": "store_down",
                 "store": self.store,
-                "address": node_of(error) or self.address,
+                "address": address,
                 "cause": cause,
                 "error": error_class,
             },

@@ -18,6 +18,7 @@ from dependency_injector import containers, providers
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from coatcheck.adapters.postgres.users import PostgresUsers
+from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
@@ -156,6 +157,17 @@ class Container(containers.DeclarativeContainer):
             watch=sessions_watch,
         ),
         sqlite=sqlite.provided.sessions,
+    )
+    sessions_readiness = providers.Selector(
+        settings.provided.sessions_readiness,
+        cluster=providers.Singleton(
+            ClusterHealth,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+            every_primary=settings.provided.ready_every_primary,
+        ),
+        store=sessions,
     )
     login_attempts = providers.Selector(
         settings.provided.sessions_store,
@@ -350,7 +362,7 @@ class Container(containers.DeclarativeContainer):
         ticket_key=ticket_key,
         session_policy=session_policy,
         throttle_policy=throttle_policy,
-        stores=providers.Dict(users=users, sessions=sessions),
+        stores=providers.Dict(users=users, sessions=sessions_readiness),
         watches=providers.Dict(users=users_watch, sessions=sessions_watch),
         metrics=metrics,
         events=events,

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
     redis_cluster: bool = False
+    ready_every_primary: bool = False
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "coatcheck:"
     session_encoding: Literal["compact", "json"] = "compact"
     data_dir: Path = Path("data")
@@ -229,6 +230,11 @@ class Settings(BaseSettings):
     @property
     def sessions_store(self) -> Literal["redis", "sqlite"]:
         return "sqlite" if self.redis_url is None else "redis"
+
+    @property
+    def sessions_readiness(self) -> Literal["cluster", "store"]:
+        """How readiness asks the sessions' store: a cluster primary by primary."""
+        return "cluster" if self.redis_cluster and self.redis_url is not None else "store"
 
     @property
     def sqlite_path(self) -> Path:
