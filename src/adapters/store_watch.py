@@ -45,7 +45,7 @@ _CAUSES_BY_NAME = {
 }
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def chain(error: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: BaseException | None = error
     while current is not None and current not in seen and len(seen) < 8:
@@ -57,18 +57,18 @@ def _chain(error: BaseException) -> list[BaseException]:
 def cause_of(error: BaseException) -> tuple[str, str]:
     """(a short cause: refused, timeout, out-of-memory, ...; the class of the error that says
     it) for an error a store client raised."""
-    chain = _chain(error)
-    for link in chain:
+    links = chain(error)
+    for link in links:
         name = type(link).__name__
         if name in _CAUSES_BY_NAME:
             return _CAUSES_BY_NAME[name], name
-    for link in chain:
+    for link in links:
         if isinstance(link, ConnectionRefusedError) or "Connection refused" in str(link):
             return "refused", type(link).__name__
-    for link in chain:
+    for link in links:
         if isinstance(link, TimeoutError) or type(link).__name__ == "TimeoutError":
             return "timeout", type(link).__name__
-    for link in chain:
+    for link in links:
         if isinstance(link, OSError) or "Connection" in type(link).__name__:
             return "connection", type(link).__name__
     return "client-error", type(error).__name__  # a store client's own fault: AttributeError...
@@ -77,7 +77,7 @@ def cause_of(error: BaseException) -> tuple[str, str]:
 def node_of(error: BaseException) -> str | None:
     """host:port of the node an error came from, when the client says (redis-py names it
     in its connection errors: on a cluster, the node that failed rather than the seed)."""
-    for link in _chain(error):
+    for link in chain(error):
         found = _NODE.search(str(link))
         if found:
             return found.group(1)

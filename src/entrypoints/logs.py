@@ -88,9 +88,6 @@ class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
     logging was configured: a stream swapped and closed since (pytest's capture of a test
     that ran the CLI in process) would make every later line a "Logging error"."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self) -> IO[str]:
         return sys.stderr
