@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from typing import TypeVar
 
 from coatcheck.adapters.email_forms import describe, survey
-from coatcheck.adapters.store_watch import cause_of
+from coatcheck.adapters.store_watch import cause_of, chain
 from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
 from coatcheck.entrypoints.container import Services, build_container
@@ -176,11 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _with_cause(error: CoatcheckError) -> str:
-    """The error, and what a store said: "user store unavailable (refused: OSError)"."""
+    """The error, and what a store said: "user store unavailable (refused: OSError)"; and
+    the file or folder a filesystem error was about ("... at /app/data")."""
     if error.__cause__ is None:
         return str(error)
     cause, error_class = cause_of(error.__cause__)
-    return f"{error} ({cause}: {error_class})"
+    files = (link.filename for link in chain(error.__cause__) if isinstance(link, OSError))
+    path = next((name for name in files if name), None)
+    where = f" at {os.fsdecode(path)}" if path is not None else ""
+    return f"{error} ({cause}: {error_class}){where}"
 
 
 def _fail(message: str, code: int) -> int:

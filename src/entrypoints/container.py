@@ -19,6 +19,7 @@ from dependency_injector import containers, providers
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from coatcheck.adapters.postgres.users import PostgresUsers
+from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
@@ -166,6 +167,17 @@ class Container(containers.DeclarativeContainer):
         ),
         sqlite=sqlite.provided.sessions,
     )
+    sessions_readiness = providers.Selector(
+        settings.provided.sessions_readiness,
+        cluster=providers.Singleton(
+            ClusterHealth,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+            every_primary=settings.provided.ready_every_primary,
+        ),
+        store=sessions,
+    )
     login_attempts = providers.Selector(
         settings.provided.sessions_store,
         redis=providers.Singleton(
@@ -202,7 +214,7 @@ class Container(containers.DeclarativeContainer):
     # Every throttle key reaches the store only as an HMAC under the secret (issue 18).
     throttle_counts = providers.Singleton(KeyedAttempts, attempts=login_attempts, key=ticket_key)
 
-    stores = providers.Dict(users=users, sessions=sessions)
+    stores = providers.Dict(users=users, sessions=sessions_readiness)
     watches = providers.Dict(users=users_watch, sessions=sessions_watch)
 
 

@@ -83,10 +83,24 @@ class _TextFormatter(logging.Formatter):
 _format: LogFormat = "json"
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is written, not to the one there was when
+    logging was configured: a stream swapped and closed since (pytest's capture of a test
+    that ran the CLI in process) would make every later line a "Logging error"."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass  # always sys.stderr
+
+
 def configure_logging(log_format: LogFormat = "json", level: int = logging.INFO) -> None:
     global _format
     _format = log_format
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StandardError()
     handler.addFilter(_RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

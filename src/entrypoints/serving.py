@@ -2,7 +2,11 @@
 managed by gunicorn's arbiter (restarts, graceful shutdown) with aiohttp's own uvloop
 gunicorn worker. Each process builds its own app after the fork, so no pool or client
 crosses a fork. Both, and the tests' servers, run the app through `ServiceRunner`, whose
-connections answer what aiohttp's parser refuses as coatcheck answers (http/protocol.py)."""
+connections answer what aiohttp's parser refuses as coatcheck answers (http/protocol.py).
+
+On SIGTERM or SIGINT, in both modes, a process stops listening, closes its event sockets with
+1001 "going away", lets the requests in flight finish within SHUTDOWN_GRACE (then cuts off
+what is left) and logs one line of what it drained (`"event": "drained"`)."""
 
 from __future__ import annotations
 
@@ -10,43 +14,108 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvloop
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from coatcheck.entrypoints.http.app import create_app
-from coatcheck.entrypoints.http.protocol import Protocol
+from coatcheck.entrypoints.http.keys import SETTINGS
+from coatcheck.entrypoints.http.protocol import Protocol, SlowClients
+from coatcheck.entrypoints.http.session_socket import HUB
 from coatcheck.entrypoints.logs import LogFormat, RequestLog
 from coatcheck.entrypoints.metrics_gathering import MetricsGatherer, worker_socket
 from coatcheck.entrypoints.settings import Settings
 
-GRACEFUL_SECONDS = 10
 BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused
+REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT = 10.0, 2048  # an app without settings (bench/)
+ARBITER_MARGIN = 5  # gunicorn kills a worker this long after its grace, should it hang
+_DRAIN_POLL_SECONDS = 0.05
+
+log = logging.getLogger("coatcheck.serving")
+
+
+def _busy(connection: RequestHandler) -> bool:
+    return bool(connection._request_in_progress)
 
 
 class _Server(web.Server):
     """aiohttp's low-level server, whose connections speak through Protocol."""
 
+    cut_off = 0  # requests still running when the grace ran out
+    slow_clients: SlowClients | None = None
+
     def __call__(self) -> RequestHandler:
         return Protocol(self, loop=self._loop, **self._kwargs)
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if self.slow_clients is not None:
+            self.slow_clients.connected(handler)
+
+    async def shutdown(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 -- aiohttp's
+        """Wait up to `timeout` for the requests in flight, then let aiohttp cancel the rest.
+        (aiohttp's own wait, connection by connection, cannot tell how many it cut off.)"""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + (timeout or 0.0)
+        # aiohttp offers no event for "a connection's request ended": polled, at shutdown only
+        while loop.time() < until and any(_busy(c) for c in self._connections):  # noqa: ASYNC110
+            await asyncio.sleep(_DRAIN_POLL_SECONDS)
+        self.cut_off = sum(1 for connection in self._connections if _busy(connection))
+        await super().shutdown(_DRAIN_POLL_SECONDS)  # what is left is cancelled at once
 
 
 class ServiceRunner(web.AppRunner):
     """aiohttp's AppRunner serving through Protocol: aiohttp makes the server from the app;
-    only how its connections answer what the parser refuses changes."""
+    only how its connections answer what the parser refuses, and what its shutdown logs,
+    change. Its `shutdown_timeout` is the grace given to the requests in flight."""
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = _Server
-        return server
+        settings = self.app.get(SETTINGS)
+        head_timeout, head_limit = (
+            (settings.request_head_timeout, settings.request_head_limit)
+            if settings is not None
+            else (REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT)
+        )
+        served = cast(_Server, server)
+        served.slow_clients = SlowClients(served._connections, head_timeout, head_limit)
+        return served
+
+    async def cleanup(self) -> None:
+        """Stop listening, close the event sockets (1001), drain the requests in flight,
+        close the app; one line says what was drained, and how long it took."""
+        server = self.server
+        if not isinstance(server, _Server):  # never set up
+            await super().cleanup()
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        hub = self.app.get(HUB)
+        sockets = hub.open_sockets if hub is not None else 0
+        busy = sum(1 for connection in server.connections if _busy(connection))
+        await super().cleanup()
+        log.info(
+            "drained",
+            extra={
+                "event": "drained",
+                "requests": max(busy - sockets, 0) - server.cut_off,
+                "sockets": sockets,
+                "cut_off": server.cut_off,
+                "seconds": round(loop.time() - started, 3),
+            },
+        )
 
 
 def service_runner(app: web.Application, log_format: LogFormat, **options: Any) -> ServiceRunner:
@@ -73,30 +142,52 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     if workers > 1:
         _Service(settings, host, port, workers).run()
     else:
-        run(create_app(settings), host, port, settings.log_format)
+        run(create_app(settings), host, port, settings.log_format, settings.shutdown_grace)
 
 
-def run(app: web.Application, host: str, port: int, log_format: LogFormat = "json") -> None:
+def run(
+    app: web.Application,
+    host: str,
+    port: int,
+    log_format: LogFormat = "json",
+    shutdown_grace: float = 10.0,
+) -> None:
     """One process serving `app` as coatcheck is served (bench/ runs its baseline so too),
-    until SIGINT or SIGTERM."""
-    logging.getLogger("coatcheck.serving").info(
-        "serving", extra={"event": "serving", "address": f"{host}:{port}"}
-    )
-    runner = service_runner(_frozen_after_start(app), log_format, handle_signals=True)
+    until SIGINT or SIGTERM; then drained as the module's docstring says."""
+    log.info("serving", extra={"event": "serving", "address": f"{host}:{port}"})
+    runner = service_runner(_frozen_after_start(app), log_format, shutdown_timeout=shutdown_grace)
     with (
-        contextlib.suppress(web.GracefulExit, KeyboardInterrupt),
+        contextlib.suppress(KeyboardInterrupt),
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop,
     ):
         loop.run(_serve_until_stopped(runner, host, port))
 
 
 async def _serve_until_stopped(runner: web.AppRunner, host: str, port: int) -> None:
+    """Until a signal; the runner then drains what is in flight. (aiohttp's own signal
+    handling raises GracefulExit out of the loop, which cancels every request instead.)"""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
-        await asyncio.Event().wait()  # a signal ends it (GracefulExit)
+        await stopping.wait()
+        log.info("stopping", extra={"event": "stopping"})
     finally:
         await runner.cleanup()
+
+
+class _GunicornLog(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's own lines (start, workers booted, ended, killed) through coatcheck's log
+    handler, so JSON like every other line, rather than through a handler of its own."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class _Service(BaseApplication):  # type: ignore[misc]
@@ -111,7 +202,8 @@ class _Service(BaseApplication):  # type: ignore[misc]
             "workers": workers,
             "worker_class": "aiohttp.GunicornUVLoopWebWorker",
             "backlog": BACKLOG,
-            "graceful_timeout": GRACEFUL_SECONDS,
+            "graceful_timeout": math.ceil(settings.shutdown_grace + ARBITER_MARGIN),
+            "logger_class": _GunicornLog,
         }
         self._gathering: Path | None = None
         if settings.metrics and settings.metrics_port != "api":
@@ -139,7 +231,7 @@ class _Service(BaseApplication):  # type: ignore[misc]
             return service_runner(
                 _frozen_after_start(create_app(self._settings, metrics_socket=own)),
                 self._settings.log_format,
-                shutdown_timeout=GRACEFUL_SECONDS * 0.95,
+                shutdown_timeout=self._settings.shutdown_grace,
             )
 
         return runner

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
     redis_cluster: bool = False
+    ready_every_primary: bool = False
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "coatcheck:"
     session_encoding: Literal["compact", "json"] = "compact"
     data_dir: Path = Path("data")
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     request_deadline: Deadline = 1.0
     hashing_deadline: Deadline = 5.0
     ready_timeout: Deadline = 0.5
+    shutdown_grace: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    request_head_timeout: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
+    request_head_limit: Annotated[int, Field(ge=1)] = 2048
     metrics: bool = True
     # A listener of their own, on loopback, unless the operator opts in to the API's port
     # ("api"): the API's clients must not read them (issue 18).
@@ -240,6 +244,11 @@ class Settings(BaseSettings):
     @property
     def sessions_store(self) -> Literal["redis", "sqlite"]:
         return "sqlite" if self.redis_url is None else "redis"
+
+    @property
+    def sessions_readiness(self) -> Literal["cluster", "store"]:
+        """How readiness asks the sessions' store: a cluster primary by primary."""
+        return "cluster" if self.redis_cluster and self.redis_url is not None else "store"
 
     @property
     def sqlite_path(self) -> Path:

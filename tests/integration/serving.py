@@ -37,6 +37,22 @@ async def coatcheck_serve(
     """`PROGRAM --port PORT OPTIONS` (by default `coatcheck serve`), its output in `log`;
     yields its base URL once it is live. In a process group of its own, so that stopping it
     stops its workers too."""
+    async with coatcheck_process(*options, env=env, log=log, cwd=cwd, program=program) as (
+        base,
+        _,
+    ):
+        yield base
+
+
+@asynccontextmanager
+async def coatcheck_process(
+    *options: str,
+    env: dict[str, str],
+    log: Path,
+    cwd: Path | None = None,
+    program: tuple[str, ...] = (str(COATCHECK), "serve"),
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """As coatcheck_serve, yielding the process too (for a test that signals it)."""
     port = unused_port()
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
@@ -53,7 +69,7 @@ async def coatcheck_serve(
         )
     try:
         await wait_until_live(base, server, log)
-        yield base
+        yield base, server
     finally:
         await stop(server)
 

@@ -9,6 +9,7 @@ out while the server answers is Overloaded. The server is told the command timeo
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,13 +20,14 @@ import asyncpg
 
 from coatcheck.adapters import deadline
 from coatcheck.adapters.deadline import StoreTimeouts
-from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.store_watch import EVENT_LOOP, StoreWatch
 from coatcheck.domain.errors import CoatcheckError, EmailTaken, Overloaded, StoreUnavailable
 from coatcheck.domain.model import Email, Name, User
 
 DEFAULT_TIMEOUTS = StoreTimeouts.within(1.0)
 CONNECT_TIMEOUT = 5.0  # a connection of its own (migrations, tools), not a request's
 EMAIL_INDEX = "users_email_key"
+REGISTRATION_TIME = "registration time"  # what ran out when a registration is overloaded
 
 _UNREACHABLE = (
     OSError,  # refused, reset, DNS; TimeoutError too: connect, acquire and command timeouts
@@ -119,11 +121,26 @@ class Pooled:
             self._pool.get_idle_size() == 0 and self._pool.get_size() >= self._pool.get_max_size()
         )
 
+    def _pool_wait(self) -> float:
+        """A burst waits for a connection up to half of what is left of the request's time
+        (a registration has seconds left after hashing), and never less than the pool wait
+        the store timeouts give."""
+        left = deadline.remaining()
+        wait = self._timeouts.pool_wait
+        return wait if left == math.inf else max(wait, left / 2)
+
     async def _acquire(self) -> Connection:
+        answers = self._watch.answers
         try:
-            return await self._pool.acquire(timeout=self._timeouts.pool_wait)
+            return await self._pool.acquire(timeout=self._pool_wait())
         except TimeoutError as error:
-            if self._saturated() and not self._watch.down:
+            # The server answered others meanwhile (or holds every connection busy): a
+            # burst waiting for connections, or for new ones to open, not an outage.
+            if (
+                self._watch.answers != answers
+                or (self._saturated() and not self._watch.down)
+                or self._watch.overloaded(error)
+            ):
                 raise Overloaded("user store connections") from error
             self._watch.failed(error)
             raise StoreUnavailable("user store unavailable") from error
@@ -145,6 +162,8 @@ class Pooled:
                     connection.terminate()
             if not isinstance(error, Exception):
                 raise
+            if self._watch.overloaded(error):
+                raise Overloaded(EVENT_LOOP) from error
             self._watch.failed(error)
             raise StoreUnavailable("user store unavailable") from error
         finally:
@@ -161,6 +180,10 @@ class PostgresUsers(Pooled):
 
     async def _insert(self, user: User, pending: bool) -> None:
         window = self._confirm_window() if pending else None
+        if window is not None and window < self._timeouts.command / 4:
+            # The request's time went on waiting (for a hashing thread, say): too little is
+            # left for the insert, the session and the confirmation. A burst, not an outage.
+            raise Overloaded(REGISTRATION_TIME)
         async with self._connection() as connection:
             with _email_taken_on_conflict():
                 status = await connection.execute(
@@ -188,12 +211,22 @@ class PostgresUsers(Pooled):
             raise EmailTaken()
 
     def _confirm_window(self) -> float:
-        """How long after the insert a confirmation may still count. A confirmation is sent
-        after the insert answered, and given up on (the request answering 503) a command
-        timeout after it is sent, or at the request's deadline: whichever window ends first,
-        less a quarter of a command timeout for the answer's way back."""
-        command = self._timeouts.command
-        return min(deadline.remaining(), command) - command / 4
+        """How long after the insert a confirmation may still count: until the request's
+        deadline, less a quarter of a command timeout for the answer's way back. `confirm`
+        waits for its answer until that deadline, never less, so a confirmation that counts
+        is never answered with a 503, and one that arrives later counts for nothing.
+
+        (It used to end a command timeout after the insert, ~0.19 s: a burst that kept the
+        confirmation waiting for a connection or the event loop that long answered 503
+        store-unavailable on healthy stores.)"""
+        return self._confirm_timeout() - self._timeouts.command / 4
+
+    def _confirm_timeout(self) -> float:
+        """How long a confirmation is waited for: the rest of the request's time (outside a
+        request, a command timeout, which outlasts the window by as much as it is sent
+        after the insert)."""
+        left = deadline.remaining()
+        return self._timeouts.command if left == math.inf else left
 
     async def confirm(self, user_id: uuid.UUID) -> bool:
         async with self._connection() as connection:
@@ -204,11 +237,12 @@ class PostgresUsers(Pooled):
                 "  WHERE id = $1 AND (SELECT in_time FROM mine) RETURNING 1)"
                 " SELECT in_time FROM mine",
                 user_id,
+                timeout=max(self._confirm_timeout(), 0.001),
             )
         if in_time is None:  # replaced by a later registration of the email
             return False
-        if not in_time:
-            raise StoreUnavailable("user store answered too late")
+        if not in_time:  # the server answered, after the request's time: a burst held it up
+            raise Overloaded(REGISTRATION_TIME)
         return True
 
     async def _one(self, sql: str, *arguments: object) -> User | None:
@@ -281,13 +315,18 @@ class PostgresUsers(Pooled):
         return [(row["id"], row["email"]) for row in rows]
 
     async def ping(self) -> None:
-        """Answers, and accepts writes (not a standby, not read-only), and has the schema."""
+        """Answers, and accepts writes (not a standby, not read-only), and has the schema.
+        A server that answers but fails this is watched as failing, with its own cause."""
         async with self._connection() as connection:
-            writable = await connection.fetchval(
-                "SELECT NOT pg_is_in_recovery()"
-                " AND current_setting('transaction_read_only') = 'off'"
-                " AND to_regclass('users') IS NOT NULL"
+            state = await connection.fetchrow(
+                "SELECT pg_is_in_recovery()"
+                " OR current_setting('transaction_read_only') = 'on' AS read_only,"
+                " to_regclass('users') IS NOT NULL AS migrated"
             )
-        if not writable:
-            self._watch.failed(asyncpg.ReadOnlySQLTransactionError("read-only"))
-            raise StoreUnavailable("user store refuses writes")
+            assert state is not None
+            if state["read_only"]:
+                self._watch.failed(asyncpg.ReadOnlySQLTransactionError("read-only"))
+                raise StoreUnavailable("user store refuses writes")
+            if not state["migrated"]:
+                self._watch.failed(asyncpg.UndefinedTableError("users"))
+                raise StoreUnavailable("user store not migrated")

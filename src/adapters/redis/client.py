@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from coatcheck.adapters.deadline import StoreTimeouts
-from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.store_watch import EVENT_LOOP, StoreWatch
 from coatcheck.domain.errors import CoatcheckError, Overloaded, StoreUnavailable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,6 +59,8 @@ def guarded(
         except CoatcheckError:
             raise
         except _UNAVAILABLE as error:
+            if self._watch.overloaded(error):
+                raise Overloaded(EVENT_LOOP) from error
             self._watch.failed(error)
             raise StoreUnavailable("session store unavailable") from error
         except Exception as error:
@@ -91,11 +93,18 @@ class _WaitingPool(redis.BlockingConnectionPool):
     watch: StoreWatch | None = None
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        answers = self.watch.answers if self.watch is not None else 0
         try:
             return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
         except redis_errors.ConnectionError as error:
             waited = isinstance(error.__cause__, asyncio.TimeoutError)
-            if waited and not (self.watch is not None and self.watch.down):
+            watch = self.watch
+            if waited and (
+                watch is None
+                or not watch.down
+                or watch.answers != answers
+                or watch.overloaded(error)
+            ):
                 raise Overloaded("session store connections") from error
             raise
 

@@ -3,7 +3,9 @@ X-Request-ID, or a new one), returned in X-Request-ID and carried by every log l
 for it; its deadline, after which it is answered 503 whatever it waits for; its metrics.
 
 Cheap on purpose, as it runs on every request: an id is a per-process random prefix and a
-counter, and the metrics' label children are resolved once per route and status."""
+counter, and the metrics' label children are resolved once per route and status. The prefix
+is drawn again in every forked process (`--workers N` forks after this module is imported),
+and is 48 random bits: ids stay unique across processes and instances."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import contextlib
 import ipaddress
 import itertools
 import math
+import os
 import re
 import secrets
 from collections import deque
@@ -32,9 +35,19 @@ from coatcheck.entrypoints.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_PREFIX = secrets.token_hex(4) + "-"
+
+
+def _new_prefix() -> None:
+    global _PREFIX, _NUMBERS
+    _PREFIX = secrets.token_hex(6) + "-"
+    _NUMBERS = itertools.count(1)
+
+
+_PREFIX = ""
 _NUMBERS = itertools.count(1)
 _BODILESS = frozenset({"GET", "HEAD"})
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)
 
 
 def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:

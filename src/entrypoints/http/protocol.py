@@ -4,11 +4,19 @@ aiohttp answers a request its parser refuses (a line or header too long, a bad r
 line, header or chunk) before any middleware runs, in text/plain that quotes the start of
 the offending line, a ticket included, and logs the same at ERROR. Here such a request
 gets a problem+json answer that quotes nothing, and one log line naming the problem.
+
+A connection that has not sent a whole request head within REQUEST_HEAD_TIMEOUT of opening,
+or of the first bytes of a later request on it, is closed (SlowClients), and a process holds
+at most REQUEST_HEAD_LIMIT connections waiting for a head: a client sending its headers a
+byte a second holds nothing for long. The cost on the request path is one attribute set per
+read: the clock is read by a sweep once a second, never per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -22,6 +30,14 @@ log = logging.getLogger(__name__)
 
 
 class Protocol(RequestHandler):
+    heard = False  # bytes came since the last sweep
+    seen_requests = 0  # requests parsed on it, as of the last sweep
+    head_since: float | None = None  # waiting for the rest of a head since (loop time)
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = True
+        RequestHandler.data_received(self, data)
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -44,3 +60,81 @@ class Protocol(RequestHandler):
         headers.stamp(response)
         response.force_close()
         return response
+
+
+class SlowClients:
+    """The connections of one server that owe a request head: each closed once it has owed
+    one for `timeout` seconds (give or take a sweep), the oldest closed first past `limit`.
+
+    Owing a head: open and no request parsed yet, or waiting for its next request with some
+    of it already received. A connection idle between requests owes nothing (aiohttp's
+    keep-alive timeout closes it), nor one whose request is being handled."""
+
+    def __init__(
+        self, connections: Mapping[RequestHandler, object], timeout: float, limit: int
+    ) -> None:
+        self._connections = connections
+        self._timeout = timeout
+        self._limit = limit
+        self._owing: dict[Protocol, None] = {}  # in the order they began to owe
+        self._timer: asyncio.TimerHandle | None = None
+        self._every = min(1.0, timeout / 4)
+
+    def connected(self, connection: RequestHandler) -> None:
+        if not isinstance(connection, Protocol):
+            return
+        loop = asyncio.get_running_loop()
+        connection.head_since = loop.time()
+        self._owing[connection] = None
+        if len(self._owing) > self._limit:
+            self._shed()
+        if self._timer is None:
+            self._timer = loop.call_later(self._every, self._sweep)
+
+    def _shed(self) -> None:
+        """Past the limit: forget who paid, then close the oldest that still owe."""
+        for connection in list(self._owing):
+            if connection.head_since is None or connection.transport is None:
+                del self._owing[connection]
+        closed = 0
+        while len(self._owing) > self._limit:
+            connection = next(iter(self._owing))
+            del self._owing[connection]
+            connection.force_close()
+            closed += 1
+        if closed:
+            log.warning(
+                "closed connections past the limit of those owing a request head",
+                extra={"event": "slow_clients", "closed": closed, "limit": self._limit},
+            )
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        owing: dict[Protocol, None] = {}
+        late = []
+        for connection in self._connections:
+            if not isinstance(connection, Protocol):
+                continue
+            waiting = connection._waiter is not None
+            parsed = connection._request_count
+            if not waiting or parsed != connection.seen_requests:
+                connection.seen_requests, connection.head_since = parsed, None
+            elif connection.heard and connection.head_since is None:
+                connection.head_since = now  # the first bytes of a later request
+            connection.heard = False
+            if connection.head_since is None:
+                continue
+            if now - connection.head_since >= self._timeout:
+                late.append(connection)
+            else:
+                owing[connection] = None
+        for connection in late:
+            connection.force_close()
+        self._owing = owing
+        if late:
+            log.info(
+                "closed connections that sent no whole request head in time",
+                extra={"event": "slow_clients", "closed": len(late), "timeout": self._timeout},
+            )
+        self._timer = loop.call_later(self._every, self._sweep) if self._connections else None

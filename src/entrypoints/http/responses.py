@@ -183,3 +183,8 @@ class Liveness(_Out):
 class Readiness(_Out):
     status: Check
     checks: dict[str, Check]
+    primaries: dict[str, Check] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="On a Redis Cluster: each primary (host:port), whether it takes a write",
+    )

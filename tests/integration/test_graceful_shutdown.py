@@ -1,0 +1,124 @@
+"""`coatcheck serve` stopped by a signal while log-ins hash at bcrypt's real cost and event
+sockets are open, in one process (the Dockerfile's command) and with `--workers 2`: the
+listener closes, every request in flight is answered, every socket closes with 1001, and
+each process logs one line of what it drained."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.integration.conftest import CREDENTIALS, REGISTRATION, shared_stores_environment
+from tests.integration.http import bearer
+from tests.integration.serving import coatcheck_process, output_of
+
+LOG_INS = 20
+SOCKETS = 5
+GRACE_SECONDS = 30
+
+
+def log_lines(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output_of(log).splitlines() if line.startswith("{")]
+
+
+async def log_in(http: aiohttp.ClientSession, base: str) -> int:
+    async with http.post(f"{base}/authentication/log-in", json=CREDENTIALS) as response:
+        await response.read()
+        return response.status
+
+
+async def close_code(socket: aiohttp.ClientWebSocketResponse) -> int | None:
+    async for message in socket:
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            break
+    return socket.close_code
+
+
+@pytest.mark.parametrize(
+    ("options", "signum"),
+    [
+        pytest.param((), signal.SIGTERM, id="one-process-SIGTERM"),
+        pytest.param((), signal.SIGINT, id="one-process-SIGINT"),
+        pytest.param(("--workers", "2"), signal.SIGTERM, id="workers-SIGTERM"),
+    ],
+)
+async def test_a_signal_drains_requests_in_flight_and_closes_sockets_going_away(
+    postgres_dsn: str,
+    redis_space: tuple[str, str],
+    tmp_path: Path,
+    options: tuple[str, ...],
+    signum: signal.Signals,
+) -> None:
+    environment = shared_stores_environment(
+        postgres_dsn,
+        redis_space,
+        tmp_path,
+        BCRYPT_ROUNDS="12",
+        LOGIN_THROTTLE="false",
+        HASHING_DEADLINE="60",
+        SHUTDOWN_GRACE=str(GRACE_SECONDS),
+    )
+    log = tmp_path / "server.log"
+    serving = coatcheck_process(*options, env=environment, log=log)
+    async with serving as (base, server), aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/authentication/register", json=REGISTRATION) as response:
+            assert response.status == 201
+        async with http.post(f"{base}/authentication/token", json=CREDENTIALS) as response:
+            headers = bearer((await response.json())["token"])
+        sockets = [
+            await http.ws_connect(f"{base}/authentication/events", headers=headers)
+            for _ in range(SOCKETS)
+        ]
+        for socket in sockets:
+            assert (await socket.receive_json())["type"] == "ready"
+        log_ins = [asyncio.create_task(log_in(http, base)) for _ in range(LOG_INS)]
+        await asyncio.sleep(0.3)
+        os.kill(server.pid, signum)
+
+        statuses = await asyncio.gather(*log_ins)
+        codes = await asyncio.gather(*(close_code(socket) for socket in sockets))
+        assert statuses == [200] * LOG_INS
+        assert codes == [aiohttp.WSCloseCode.GOING_AWAY] * SOCKETS
+        assert await asyncio.wait_for(server.wait(), GRACE_SECONDS) == 0
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await log_in(http, base)  # nothing listens any more
+
+    drained = [line for line in log_lines(log) if line.get("event") == "drained"]
+    assert len(drained) == (2 if options else 1)
+    assert sum(line["requests"] for line in drained) == LOG_INS
+    assert sum(line["sockets"] for line in drained) == SOCKETS
+    assert all(line["cut_off"] == 0 and line["seconds"] < GRACE_SECONDS for line in drained)
+
+
+async def test_what_outlives_the_grace_is_cut_off_and_counted(
+    postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
+) -> None:
+    environment = shared_stores_environment(
+        postgres_dsn,
+        redis_space,
+        tmp_path,
+        BCRYPT_ROUNDS="14",
+        BCRYPT_THREADS="1",
+        LOGIN_THROTTLE="false",
+        HASHING_DEADLINE="60",
+        SHUTDOWN_GRACE="0.5",
+    )
+    log = tmp_path / "server.log"
+    serving = coatcheck_process(env=environment, log=log)
+    async with serving as (base, server), aiohttp.ClientSession() as http:
+        log_ins = [asyncio.create_task(log_in(http, base)) for _ in range(3)]
+        await asyncio.sleep(0.3)
+        os.kill(server.pid, signal.SIGTERM)
+        await asyncio.gather(*log_ins, return_exceptions=True)
+        assert await asyncio.wait_for(server.wait(), 10) == 0
+
+    (drained,) = [line for line in log_lines(log) if line.get("event") == "drained"]
+    assert drained["cut_off"] == 3
+    assert drained["seconds"] < 2
