@@ -16,12 +16,16 @@ from attrs import frozen
 from dependency_injector import containers, providers
 
 from coatcheck.adapters.clock import SystemClock
+from coatcheck.adapters.email import LetterWriter
+from coatcheck.adapters.email import Outbox as LetterOutbox
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import (
@@ -31,7 +35,7 @@ from coatcheck.domain.ports import (
     HealthCheck,
     KnownDevices,
     LoginAttempts,
-    Outbox,
+    OutboxStore,
     PasswordHasher,
     SessionEventFeed,
     Sessions,
@@ -82,7 +86,8 @@ class Services:
     login_attempts: LoginAttempts
     account_tokens: AccountTokens
     known_devices: KnownDevices
-    outbox: Outbox
+    outbox: LetterOutbox
+    outbox_store: OutboxStore
     session_events: SessionEventFeed
     hasher: PasswordHasher
     ticket_key: TicketKey
@@ -129,7 +134,6 @@ class Container(containers.DeclarativeContainer):
     sqlite = providers.Resource(resources.sqlite_store, settings)
     hasher = providers.Resource(resources.bcrypt_hasher, settings)
     email_sender = providers.Singleton(resources.email_sender, settings)
-    outbox = providers.Resource(resources.outbox, settings, email_sender)
 
     clock = providers.Singleton(SystemClock)
     ticket_key = providers.Singleton(TicketKey, secret=session_secret)
@@ -212,10 +216,34 @@ class Container(containers.DeclarativeContainer):
     token_issuer = providers.Singleton(
         TokenIssuer, tokens=account_tokens, key=ticket_key, clock=clock, lifetimes=token_lifetimes
     )
+    # The outbox: letters stored in the users' store, sent by one worker per process.
+    outbox_watch = providers.Singleton(resources.store_watch, "users", settings, None)
+    outbox_store = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresOutboxStore, pool=postgres, timeouts=store_timeouts, watch=outbox_watch
+        ),
+        sqlite=sqlite.provided.outbox,
+    )
+    letter_writer = providers.Singleton(
+        LetterWriter, settings.provided.sender_address, settings.provided.base_url
+    )
+    resolve_order = providers.Singleton(ResolveOrder, users=users, tokens=token_issuer, clock=clock)
+    outbox = providers.Resource(
+        resources.outbox,
+        settings,
+        outbox_store,
+        resolve_order,
+        email_sender,
+        letter_writer,
+        ticket_key,
+        clock,
+        metrics.provided.outbox,
+    )
     notices = providers.Singleton(
         Notices, outbox=outbox, devices=known_devices, key=ticket_key, clock=clock
     )
-    send_verification = providers.Singleton(SendVerification, tokens=token_issuer, outbox=outbox)
+    send_verification = providers.Singleton(SendVerification, outbox=outbox, clock=clock)
     password_check = providers.Singleton(
         CurrentPasswordCheck, users=users, hasher=hasher, throttle=throttle
     )
@@ -294,11 +322,7 @@ class Container(containers.DeclarativeContainer):
         session_events=session_events,
     )
     request_password_reset = providers.Singleton(
-        RequestPasswordReset,
-        users=users,
-        tokens=token_issuer,
-        throttle=mail_throttle,
-        outbox=outbox,
+        RequestPasswordReset, throttle=mail_throttle, outbox=outbox, clock=clock
     )
     reset_password = providers.Singleton(
         ResetPassword,
@@ -323,12 +347,7 @@ class Container(containers.DeclarativeContainer):
         VerifyEmail, users=users, tokens=token_issuer, sessions=sessions
     )
     request_email_change = providers.Singleton(
-        RequestEmailChange,
-        users=users,
-        check=password_check,
-        tokens=token_issuer,
-        throttle=mail_throttle,
-        outbox=outbox,
+        RequestEmailChange, check=password_check, throttle=mail_throttle, outbox=outbox, clock=clock
     )
     change_email = providers.Singleton(
         ChangeEmail, users=users, tokens=token_issuer, sessions=sessions, notices=notices
@@ -345,6 +364,7 @@ class Container(containers.DeclarativeContainer):
         account_tokens=account_tokens,
         known_devices=known_devices,
         outbox=outbox,
+        outbox_store=outbox_store,
         session_events=session_events,
         hasher=hasher,
         ticket_key=ticket_key,

@@ -63,18 +63,24 @@ class LetterWriter:
             return self._base + ACCOUNT_PAGE
         return f"{self._base}{ACCOUNT_PAGE}#{LINK_ACTIONS[letter.kind]}={letter.token.value}"
 
-    def __call__(self, letter: Letter) -> EmailMessage:
+    def __call__(self, letter: Letter, key: str | None = None) -> EmailMessage:
+        """`key` names the letter for good: its retries keep one Message-ID."""
         text = self._text(letter)
         message = EmailMessage()
         message["Subject"] = text.subject
         message["From"] = self._sender
         message["To"] = letter.to.value
         message["Date"] = format_datetime(letter.at)
-        message["Message-ID"] = make_msgid(domain=self._domain)
+        message["Message-ID"] = (
+            make_msgid(domain=self._domain)
+            if key is None
+            else f"<{key}@{self._domain or 'localhost'}>"
+        )
         message["Auto-Submitted"] = "auto-generated"
-        plain = [f"Hello {letter.name.value},", *text.paragraphs, text.link, "- coatcheck"]
+        hello = "Hello," if letter.name is None else f"Hello {letter.name.value},"
+        plain = [hello, *text.paragraphs, text.link, "- coatcheck"]
         message.set_content("\n\n".join(plain) + "\n")
-        markup = [f"<p>Hello {html.escape(letter.name.value)},</p>"]
+        markup = [f"<p>{html.escape(hello)}</p>"]
         markup += [f"<p>{html.escape(paragraph)}</p>" for paragraph in text.paragraphs]
         link = html.escape(text.link, quote=True)
         markup.append(f'<p><a href="{link}">{html.escape(text.link_text)}</a></p>')
@@ -121,6 +127,29 @@ class LetterWriter:
                 ),
                 link,
                 "Confirm my new address",
+            )
+        if kind is LetterKind.NO_ACCOUNT:
+            return _Text(
+                "No account for this address",
+                (
+                    f"Someone asked to reset the password of an account of {letter.to.value},"
+                    " but no account has this address. If it was you, perhaps you registered"
+                    " with another address.",
+                    "If you did not ask, ignore this message.",
+                ),
+                link,
+                "Go to the service",
+            )
+        if kind is LetterKind.ADDRESS_TAKEN:
+            return _Text(
+                "Your address was asked for another account",
+                (
+                    f"Someone asked to make {letter.to.value} the address of their account, but"
+                    " it is the address of your account already, so nothing changed.",
+                    "If it was you, log in with this address instead.",
+                ),
+                link,
+                "My account",
             )
         when = letter.at.strftime("%Y-%m-%d %H:%M UTC")
         if kind is LetterKind.PASSWORD_CHANGED:
