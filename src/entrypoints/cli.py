@@ -12,6 +12,7 @@ from typing import TypeVar
 from coatcheck.adapters.store_watch import cause_of
 from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
+from coatcheck.entrypoints import outbox_command
 from coatcheck.entrypoints.container import Services, build_container
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.migrations import apply_migrations
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     user_actions.add_parser(
         "delete", help="delete a user and everything stored about them; their sessions end"
     ).add_argument("email")
+    outbox_command.add_parser(commands)
     return parser
 
 
@@ -91,6 +93,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return None
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if arguments.command == "outbox":
+        return asyncio.run(outbox_command.run(arguments, settings))
     email = Email(arguments.email)
     if arguments.command == "users":
         return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))
