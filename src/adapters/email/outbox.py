@@ -99,6 +99,7 @@ class Outbox:
         self._posting: set[asyncio.Task[None]] = set()
         self._sending: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._claiming = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
         self._housekept = 0.0
         self._dirty = False
@@ -126,15 +127,9 @@ class Outbox:
         """Send everything due now, here, and wait for what is in flight (tests)."""
         while True:
             await asyncio.gather(*self._posting, *self._sending, return_exceptions=True)
-            claimed = []
-            if self.delivers:
-                claimed = await self._store.claim(
-                    self._clock.now(), self._policy.lease, self._policy.sends
-                )
+            claimed = await self._claim(self._policy.sends) if self.delivers else []
             if not claimed and not self._posting and not self._sending:
                 break
-            for entry in claimed:
-                self._spawn(self._sending, self._process(entry))
         await self._housekeep()
 
     # The worker.
@@ -169,17 +164,24 @@ class Outbox:
                 if self._dirty or time.monotonic() - self._housekept > HOUSEKEEPING_SECONDS:
                     await self._housekeep()
                 if free > 0:
-                    claimed = await self._store.claim(self._clock.now(), self._policy.lease, free)
+                    claimed = await self._claim(free)
             except Exception as error:  # the store's own watch logs an outage
                 log.debug("email: outbox store failed", extra={"error": type(error).__name__})
-            for entry in claimed:
-                self._spawn(self._sending, self._process(entry))
             if claimed and len(claimed) == free:
                 continue  # more may be due
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._policy.poll_seconds):
                     await self._wake.wait()
+
+    async def _claim(self, limit: int) -> list[OutboxEntry]:
+        """Claim and start sending: one step, so that settle() never finds entries claimed
+        and not yet being sent."""
+        async with self._claiming:
+            claimed = await self._store.claim(self._clock.now(), self._policy.lease, limit)
+            for entry in claimed:
+                self._spawn(self._sending, self._process(entry))
+            return claimed
 
     async def _housekeep(self) -> None:
         now = self._clock.now()
