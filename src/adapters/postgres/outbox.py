@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from coatcheck.adapters.postgres.account_tokens import store_token
 from coatcheck.adapters.postgres.users import Pooled
 from coatcheck.domain.ports import EntryState, OutboxEntry, ResolvedEntry
 
@@ -89,24 +90,8 @@ class PostgresOutboxStore(Pooled):
                     if status != "UPDATE 1":
                         return False
                     if resolved.token is not None:
-                        record = resolved.token
-                        await connection.execute(
-                            "DELETE FROM account_tokens"
-                            " WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3",
-                            record.user_id,
-                            record.purpose.value,
-                            now,
-                        )
-                        await connection.execute(
-                            "INSERT INTO account_tokens"
-                            " (digest, purpose, user_id, email, expires_at)"
-                            " VALUES ($1, $2, $3, $4, $5)",
-                            resolved.token_digest,
-                            record.purpose.value,
-                            record.user_id,
-                            record.email.value,
-                            record.expires_at,
-                        )
+                        assert resolved.token_digest is not None
+                        await store_token(connection, resolved.token_digest, resolved.token, now)
             except asyncpg.ForeignKeyViolationError:
                 return False  # the user was deleted meanwhile: nothing is written
         return True

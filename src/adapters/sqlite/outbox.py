@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from coatcheck.adapters.sqlite.account_tokens import store_token
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.timestamps import iso_utc
 from coatcheck.domain.ports import EntryState, OutboxEntry, ResolvedEntry
@@ -116,22 +117,8 @@ class SqliteOutboxStore:
             if cursor.rowcount != 1:
                 return False
             if record is not None:
-                await connection.execute(
-                    "DELETE FROM account_tokens"
-                    " WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?",
-                    (str(record.user_id), record.purpose.value, iso_utc(now)),
-                )
-                await connection.execute(
-                    "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        resolved.token_digest,
-                        record.purpose.value,
-                        str(record.user_id),
-                        record.email.value,
-                        iso_utc(record.expires_at),
-                    ),
-                )
+                assert resolved.token_digest is not None
+                await store_token(connection, resolved.token_digest, record, now)
         return True
 
     async def discard(self, claimed: OutboxEntry) -> None:
