@@ -75,6 +75,16 @@ async def test_resending_makes_the_older_link_useless_and_nothing_once_verified(
     assert len(await letters_of(outbox, LetterKind.VERIFY_EMAIL)) == 2
 
 
+async def test_an_order_resolved_after_the_address_was_verified_sends_nothing(
+    app: Domain, outbox: Mailbag, outbox_store: InMemoryOutboxStore
+) -> None:
+    logged_in = await app.sign_up()  # its verification is ordered, not yet resolved
+    await app.users.verify_email(logged_in.user.id, logged_in.user.email)
+
+    assert await letters_of(outbox, LetterKind.VERIFY_EMAIL) == []
+    assert [entry.kind for entry in outbox_store.by_id.values()] == []
+
+
 async def test_a_verified_address_can_be_required_to_log_in(build: Build, outbox: Mailbag) -> None:
     app = await build(require_verified_email=True)
     registered = await app.register_user(

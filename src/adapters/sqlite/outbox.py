@@ -71,6 +71,13 @@ class SqliteOutboxStore:
         )
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[OutboxEntry]:
+        due = await self._database.fetch(
+            f"SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at <= :now AND {_FREE}"  # noqa: S608 -- constant text
+            " LIMIT 1",
+            {"now": iso_utc(now)},
+        )
+        if not due:  # an idle poll takes no write lock
+            return []
         claim = str(uuid.uuid4())
         async with self._database.transaction() as connection:
             await connection.execute(
