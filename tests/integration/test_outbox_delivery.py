@@ -2,7 +2,7 @@
 while the mail server is down arrive exactly once when it is back (after longer than the old
 outbox's 15 s give-up); letters a killed process had queued are sent by the next one; two
 instances never send one letter twice; a recipient the server refuses holds up no other, and
-`coatcheck outbox list` shows it failed."""
+`coatcheck outbox` lists it failed and sends it again when told."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ async def test_two_instances_never_send_one_letter_twice(
         assert logs.count('"email sent"') == len(wanted)
 
 
-async def test_a_refused_recipient_holds_up_no_other_and_is_listed_failed(
+async def test_a_refused_recipient_holds_up_no_other_is_listed_failed_and_can_be_retried(
     postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
 ) -> None:
     async with smtp_server() as box:
@@ -158,12 +158,21 @@ async def test_a_refused_recipient_holds_up_no_other_and_is_listed_failed(
             await ask_resets([base], ["refused@example.com", "fine@example.com"])
             await all_arrive_once(box, ["fine@example.com"])
             assert time.monotonic() - started < 6  # 2 s of it the check for duplicates
-            listing = await asyncio.create_subprocess_exec(
-                str(COATCHECK), "outbox", "list", env=env, stdout=asyncio.subprocess.PIPE
-            )
-            listed, _ = await listing.communicate()
-    assert listing.returncode == 0
-    [line] = [line for line in listed.decode().splitlines() if "refused@example.com" in line]
-    assert " failed " in line
-    assert "error 550" in line
-    assert box.to("refused@example.com") == []
+            listed = await outbox_command(env, "list")
+            [line] = [line for line in listed.splitlines() if "refused@example.com" in line]
+            assert " failed " in line
+            assert "error 550" in line
+            entry_id = line.split()[0]
+            box.refusing = set()  # the operator fixed what made it fail
+            assert "will be sent now" in await outbox_command(env, "retry", entry_id)
+            await all_arrive_once(box, ["refused@example.com", "fine@example.com"])
+            assert "no such letter" in await outbox_command(env, "drop", entry_id)  # sent
+
+
+async def outbox_command(env: dict[str, str], *arguments: str) -> str:
+    command = await asyncio.create_subprocess_exec(
+        str(COATCHECK), "outbox", *arguments, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await command.communicate()
+    assert command.returncode == 0
+    return output.decode()
