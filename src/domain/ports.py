@@ -331,6 +331,7 @@ class OutboxStore(Protocol):
         ...
 
     async def purge(self, now: datetime, before: datetime) -> int:
-        """Delete the entries sent or failed before `before`; mark failed, erased, every
-        pending one whose token has expired at `now`. Return how many were deleted."""
+        """Delete the entries sent or failed before `before`; erase every entry whose token
+        has expired at `now` (a pending one is failed, "expired"). Return how many were
+        deleted."""
         ...

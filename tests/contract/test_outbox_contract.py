@@ -197,20 +197,28 @@ async def test_purging_expires_stale_links_and_deletes_what_is_past_retention(
     stale = entry(NOW, expires=NOW + timedelta(minutes=30))
     fresh = entry(NOW, expires=NOW + timedelta(hours=2))
     done = entry(NOW)
-    for added in (stale, fresh, done):
+    refused = entry(NOW, expires=NOW + timedelta(minutes=30))
+    for added in (stale, fresh, done, refused):
         await outbox_stores.outbox.add(added)
-    [claimed] = [e for e in await outbox_stores.outbox.claim(NOW, LEASE, 3) if e.id == done.id]
-    await outbox_stores.outbox.sent(claimed, NOW)
+    claimed_now = {e.id: e for e in await outbox_stores.outbox.claim(NOW, LEASE, 4)}
+    await outbox_stores.outbox.sent(claimed_now[done.id], NOW + timedelta(hours=2))
+    await outbox_stores.outbox.fail(claimed_now[refused.id], NOW, "550", erase=False)
+    for other in (stale, fresh):
+        await outbox_stores.outbox.retry(claimed_now[other.id], NOW, "x")
     later = NOW + timedelta(hours=1)
     for other in await outbox_stores.outbox.claim(later, LEASE, 3):
         await outbox_stores.outbox.retry(other, later + timedelta(hours=5), "x")
 
-    assert await outbox_stores.outbox.purge(later, NOW) == 0
-    assert await outbox_stores.outbox.purge(later, NOW + timedelta(seconds=1)) == 1
+    assert await outbox_stores.outbox.purge(later, NOW - timedelta(seconds=1)) == 0
 
     states = {e.id: (e.state, e.last_error) for e in await outbox_stores.outbox.entries(10)}
     assert states == {
         stale.id: (EntryState.FAILED, "expired"),
         fresh.id: (EntryState.PENDING, "x"),
+        refused.id: (EntryState.FAILED, "550"),
     }
-    assert await outbox_stores.outbox.requeue(stale.id, later, later) is False  # erased
+    for erased in (stale, refused):  # their links expired: nothing can send them again
+        assert await outbox_stores.outbox.requeue(erased.id, later, later) is False
+    assert await outbox_stores.outbox.purge(later, NOW + timedelta(seconds=1)) == 1  # refused
+    assert await outbox_stores.outbox.purge(later, later + timedelta(seconds=1)) == 1  # stale
+    assert [e.id for e in await outbox_stores.outbox.entries(10)] == [fresh.id]

@@ -134,9 +134,13 @@ class InMemoryOutboxStore:
     async def purge(self, now: datetime, before: datetime) -> int:
         for entry in list(self.by_id.values()):
             expired = entry.expires_at is not None and entry.expires_at <= now
-            if entry.state is EntryState.PENDING and expired and entry.claim is None:
+            if not expired or entry.state is EntryState.SENT or entry.content is None:
+                continue
+            if entry.state is EntryState.FAILED:
+                self.by_id[entry.id] = evolve(entry, content=None)
+            elif self._leases.get(entry.id, now) <= now:
                 self.by_id[entry.id] = evolve(
-                    entry, state=EntryState.FAILED, content=None, last_error="expired"
+                    entry, state=EntryState.FAILED, content=None, last_error="expired", claim=None
                 )
                 self._finished[entry.id] = now
         old = [key for key, at in self._finished.items() if at < before]

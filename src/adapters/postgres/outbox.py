@@ -170,8 +170,10 @@ class PostgresOutboxStore(Pooled):
     async def purge(self, now: datetime, before: datetime) -> int:
         async with self._connection() as connection:
             await connection.execute(
-                "UPDATE outbox SET state = 'failed', content = NULL, last_error = 'expired',"  # noqa: S608
-                f" finished_at = $1 WHERE state = 'pending' AND expires_at <= $1 AND {_FREE}",
+                "UPDATE outbox SET content = NULL, state = 'failed',"  # noqa: S608 -- constant text
+                " last_error = CASE WHEN state = 'pending' THEN 'expired' ELSE last_error END,"
+                " finished_at = CASE WHEN state = 'pending' THEN $1 ELSE finished_at END"
+                f" WHERE state <> 'sent' AND content IS NOT NULL AND expires_at <= $1 AND {_FREE}",
                 now,
             )
             status = await connection.execute(

@@ -186,8 +186,11 @@ class SqliteOutboxStore:
 
     async def purge(self, now: datetime, before: datetime) -> int:
         await self._database.change(
-            "UPDATE outbox SET state = 'failed', content = NULL, last_error = 'expired',"  # noqa: S608 -- constant text
-            f" finished_at = :now WHERE state = 'pending' AND expires_at <= :now AND {_FREE}",
+            "UPDATE outbox SET content = NULL, state = 'failed',"  # noqa: S608 -- constant text
+            " last_error = CASE WHEN state = 'pending' THEN 'expired' ELSE last_error END,"
+            " finished_at = CASE WHEN state = 'pending' THEN :now ELSE finished_at END"
+            " WHERE state <> 'sent' AND content IS NOT NULL AND expires_at <= :now"
+            f" AND {_FREE}",
             {"now": iso_utc(now)},
         )
         return await self._database.change(
