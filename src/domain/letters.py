@@ -4,6 +4,7 @@ an adapter writes the message (its text and HTML parts, and the link of a token)
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime, timedelta
 
 from attrs import frozen
@@ -20,6 +21,8 @@ class LetterKind(enum.Enum):
     PASSWORD_RESET_DONE = "password-reset-done"  # noqa: S105 -- notice: reset by a link
     EMAIL_CHANGED = "email-changed"  # notice, to the old address
     NEW_DEVICE = "new-device"  # notice: a log-in from a browser or client not seen before
+    NO_ACCOUNT = "no-account"  # a reset was asked for an address that has no account
+    ADDRESS_TAKEN = "address-taken"  # an account asked to move to an address another one has
 
     @property
     def carries_token(self) -> bool:
@@ -35,9 +38,33 @@ class Letter:
 
     kind: LetterKind
     to: Email
-    name: Name
+    name: Name | None  # None: the address has no account (NO_ACCOUNT)
     at: datetime
     token: OneTimeToken | None = None  # prints itself redacted
     valid_for: timedelta | None = None  # how long the token's link works
     new_email: Email | None = None  # EMAIL_CHANGED: the address it was changed to
     client: ClientInfo | None = None  # what the request that caused it came from
+
+
+class Undeliverable(Exception):
+    """The mail server refused the letter for good (SMTP 5xx): it is never retried."""
+
+
+class OrderKind(enum.Enum):
+    """What a request asks to be sent, whoever turns out to be behind the address."""
+
+    PASSWORD_RESET = "password-reset"  # noqa: S105 -- to an address, with or without an account
+    VERIFY_EMAIL = "verify-email"  # to a user's own address
+    CHANGE_EMAIL = "change-email"  # to the address a user asked to move to
+
+
+@frozen
+class LetterOrder:
+    """A request's durable ask for a letter: stored as it is whether or not the address has an
+    account (or is taken), so that nothing the request does tells one from the other; the
+    outbox's worker resolves it into a letter (and its token)."""
+
+    kind: OrderKind
+    at: datetime
+    to: Email | None = None  # PASSWORD_RESET, CHANGE_EMAIL: the address
+    user_id: uuid.UUID | None = None  # VERIFY_EMAIL, CHANGE_EMAIL: who asked

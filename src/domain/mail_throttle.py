@@ -1,4 +1,5 @@
-"""Throttling what sends email: so that coatcheck cannot be used to flood an inbox."""
+"""Throttling what sends email: so that coatcheck cannot be used to flood an inbox, nor to
+keep its owner from getting their own link."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from attrs import frozen
 
 from coatcheck.domain.errors import TooManyEmails
 from coatcheck.domain.keyed_attempts import KeyedAttempts
+from coatcheck.domain.letters import OrderKind
 from coatcheck.domain.model import Email
 from coatcheck.domain.ports import Clock
 from coatcheck.domain.throttle import account_key, address_key
@@ -16,17 +18,22 @@ from coatcheck.domain.throttle import account_key, address_key
 
 @frozen
 class MailThrottlePolicy:
-    """Within `window`, at most `recipient_limit` requests for messages to one address
-    (registered or not) and `client_limit` from one client address; the request over a limit
-    locks that key for a window."""
+    """Within `window`: at most `recipient_limit` letters of one kind to one address
+    (registered or not), evenly spaced, and `client_limit` requests from one client network
+    (the request over it locks that network for a window)."""
 
     recipient_limit: int = 5
     client_limit: int = 20
     window: timedelta = timedelta(hours=1)
 
+    @property
+    def spacing(self) -> timedelta:
+        """The least time between two letters of one kind to one address."""
+        return self.window / self.recipient_limit
 
-def recipient_key(email: Email) -> str:
-    return "mail-" + account_key(email)
+
+def recipient_key(kind: OrderKind, email: Email) -> str:
+    return f"mail-{kind.value}-" + account_key(email)
 
 
 def client_key(address: str) -> str | None:
@@ -36,30 +43,39 @@ def client_key(address: str) -> str | None:
 
 
 class MailThrottle:
-    """Counts every request that may send a message, whether or not it will (an unknown
-    address counts as a known one, so the throttle tells nothing). Counts live in the
-    log-in attempts store, under keys of their own."""
+    """Two limits, each the same for an address with an account and one without:
+
+    - per client network, loud: the request over the limit is TooManyEmails (429);
+    - per address and kind of letter, silent: at most one letter per `spacing`. A request
+      within it sends nothing, yet answers as if it had, and needs nothing: the letter sent
+      last is at most `spacing` old and its link outlives that (each link's lifetime is longer
+      than the spacing, and no newer one was made to void it). So a stranger asking again and
+      again cannot lock the owner out, nor flood the inbox beyond the limit.
+    """
 
     def __init__(self, attempts: KeyedAttempts, policy: MailThrottlePolicy, clock: Clock) -> None:
         self._attempts = attempts
         self._policy = policy
         self._clock = clock
 
-    async def attempt(self, email: Email, address: str) -> None:
-        """Count this request; TooManyEmails when it is over a limit."""
+    async def attempt(self, kind: OrderKind, email: Email, address: str) -> bool:
+        """Count this request (TooManyEmails over the client's limit); whether a letter of
+        this kind may go to `email` now."""
         now = self._clock.now()
-        keys = [(recipient_key(email), self._policy.recipient_limit)]
         client = client_key(address)
         if client is not None:
-            keys.append((client, self._policy.client_limit))
-        until = await self._attempts.locked_until([key for key, _ in keys])
-        if until is not None and until > now:
-            raise TooManyEmails(max(1, math.ceil((until - now).total_seconds())))
-        for key, limit in keys:
-            if await self._attempts.record_failure(key, self._policy.window, now) > limit:
-                await self._attempts.claim_lock(key, now + self._policy.window, now)
-                raise TooManyEmails(math.ceil(self._policy.window.total_seconds()))
+            until = await self._attempts.locked_until([client])
+            if until is not None and until > now:
+                raise TooManyEmails(max(1, math.ceil((until - now).total_seconds())))
+            window = self._policy.window
+            if await self._attempts.record_failure(client, window, now) > self._policy.client_limit:
+                await self._attempts.claim_lock(client, now + window, now)
+                raise TooManyEmails(math.ceil(window.total_seconds()))
+        return await self._attempts.claim_lock(
+            recipient_key(kind, email), now + self._policy.spacing, now
+        )
 
     async def forget(self, email: Email) -> None:
-        """Drop the counts of an address (its account is deleted)."""
-        await self._attempts.clear(recipient_key(email))
+        """Drop the spacing of an address (its account is deleted)."""
+        for kind in OrderKind:
+            await self._attempts.clear(recipient_key(kind, email))

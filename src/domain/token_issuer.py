@@ -16,6 +16,13 @@ from coatcheck.domain.tokens import OneTimeToken, TokenPurpose, TokenRecord
 
 
 @frozen
+class NewToken:
+    token: OneTimeToken
+    digest: str
+    record: TokenRecord
+
+
+@frozen
 class TokenLifetimes:
     """How long each kind of emailed link works."""
 
@@ -56,23 +63,23 @@ class TokenIssuer:
         self._clock = clock
         self.lifetimes = lifetimes
 
-    async def issue(self, user_id: uuid.UUID, purpose: TokenPurpose, email: Email) -> OneTimeToken:
+    def new(self, user_id: uuid.UUID, purpose: TokenPurpose, email: Email) -> NewToken:
+        """A token and what a store keeps of it, not stored yet: the outbox stores it with
+        the letter that carries it, in one transaction."""
         token = OneTimeToken.issue()
-        now = self._clock.now()
-        record = TokenRecord(purpose, user_id, email, now + self.lifetimes.of(purpose))
-        await self._tokens.issue(self._key.digest(token), record, now)
-        return token
+        record = TokenRecord(
+            purpose, user_id, email, self._clock.now() + self.lifetimes.of(purpose)
+        )
+        return NewToken(token, self._key.digest(token), record)
 
-    async def letter(
-        self, user: User, purpose: TokenPurpose, to: Email | None = None
-    ) -> Letter | None:
-        """The letter that carries a new token of this purpose to `to` (the user's address
-        unless told otherwise: a change of email's goes to the new one); None, and no token,
-        for an address that is not one mailbox (an old row's): it is never sent a letter."""
-        to = to or user.email
-        if not to.is_mailbox:
-            return None
-        token = await self.issue(user.id, purpose, to)
+    async def issue(self, user_id: uuid.UUID, purpose: TokenPurpose, email: Email) -> OneTimeToken:
+        new = self.new(user_id, purpose, email)
+        await self._tokens.issue(new.digest, new.record, self._clock.now())
+        return new.token
+
+    def letter(self, user: User, purpose: TokenPurpose, token: OneTimeToken, to: Email) -> Letter:
+        """The letter that carries `token` to `to` (a change of email's goes to the new
+        address)."""
         return Letter(
             _LETTERS[purpose],
             to,

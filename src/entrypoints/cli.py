@@ -14,6 +14,7 @@ from coatcheck.adapters.email_forms import describe, survey
 from coatcheck.adapters.store_watch import cause_of, chain
 from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
+from coatcheck.entrypoints import outbox_command
 from coatcheck.entrypoints.container import Services, build_container
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.migrations import apply_migrations
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         help="addresses stored before the one normal form: not one mailbox (they log in, and"
         " are never sent a letter), or the same address as another account's",
     )
+    outbox_command.add_parser(commands)
     return parser
 
 
@@ -143,6 +145,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
         return asyncio.run(_migrate(settings))
     if arguments.command == "users" and arguments.action == "problems":
         return asyncio.run(_with_services(settings, _problems))
+    if arguments.command == "outbox":
+        return asyncio.run(outbox_command.run(arguments, settings))
     email = Email.for_log_in(arguments.email)  # an old row's form finds it too
     if arguments.command == "users":
         if not (arguments.yes or _confirmed(email)):

@@ -17,7 +17,9 @@ from attrs import frozen
 from dependency_injector import containers, providers
 
 from coatcheck.adapters.clock import SystemClock
+from coatcheck.adapters.email import Outbox as LetterOutbox
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
@@ -25,6 +27,7 @@ from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
 from coatcheck.domain.keyed_attempts import KeyedAttempts
+from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
 from coatcheck.domain.ports import (
     AccountTokens,
@@ -33,7 +36,7 @@ from coatcheck.domain.ports import (
     HealthCheck,
     KnownDevices,
     LoginAttempts,
-    Outbox,
+    OutboxStore,
     PasswordHasher,
     SessionEventFeed,
     Sessions,
@@ -42,7 +45,7 @@ from coatcheck.domain.ports import (
 from coatcheck.domain.sessions import SessionPolicy
 from coatcheck.domain.throttle import ThrottlePolicy
 from coatcheck.domain.tickets import TicketKey
-from coatcheck.domain.token_issuer import TokenLifetimes
+from coatcheck.domain.token_issuer import TokenIssuer, TokenLifetimes
 from coatcheck.domain.use_cases import (
     Authenticate,
     ChangeEmail,
@@ -86,9 +89,11 @@ class Services:
     sessions: Sessions
     login_attempts: LoginAttempts
     throttle_counts: KeyedAttempts
+    token_issuer: TokenIssuer
     account_tokens: AccountTokens
     known_devices: KnownDevices
-    outbox: Outbox
+    outbox: LetterOutbox
+    outbox_store: OutboxStore
     session_events: SessionEventFeed
     hasher: PasswordHasher
     ticket_key: TicketKey
@@ -139,7 +144,6 @@ class Container(containers.DeclarativeContainer):
     sqlite = providers.Resource(resources.sqlite_store, settings)
     hasher = providers.Resource(resources.bcrypt_hasher, settings)
     email_sender = providers.Singleton(resources.email_sender, settings)
-    outbox = providers.Resource(resources.outbox, settings, email_sender)
 
     clock = providers.Singleton(SystemClock)
     ticket_key = providers.Singleton(TicketKey, secret=session_secret)
@@ -213,6 +217,31 @@ class Container(containers.DeclarativeContainer):
 
     # Every throttle key reaches the store only as an HMAC under the secret (issue 18).
     throttle_counts = providers.Singleton(KeyedAttempts, attempts=login_attempts, key=ticket_key)
+    token_issuer = providers.Singleton(
+        TokenIssuer, tokens=account_tokens, key=ticket_key, clock=clock, lifetimes=token_lifetimes
+    )
+    # The outbox: letters stored in the users' store, sent by one worker per process.
+    outbox_watch = providers.Singleton(resources.store_watch, "users", settings, None)
+    outbox_store = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresOutboxStore, pool=postgres, timeouts=store_timeouts, watch=outbox_watch
+        ),
+        sqlite=sqlite.provided.outbox,
+    )
+    letter_writer = providers.Singleton(resources.letter_writer, settings)
+    resolve_order = providers.Singleton(ResolveOrder, users=users, tokens=token_issuer, clock=clock)
+    outbox = providers.Resource(
+        resources.outbox,
+        settings,
+        outbox_store,
+        resolve_order,
+        email_sender,
+        letter_writer,
+        ticket_key,
+        clock,
+        metrics.provided.outbox,
+    )
 
     stores = providers.Dict(users=users, sessions=sessions_readiness)
     watches = providers.Dict(users=users_watch, sessions=sessions_watch)
@@ -236,10 +265,17 @@ async def _services(container: Container) -> Services:
         name: provided[name] if name in provided else wiring.build(hints[name]) for name in hints
     }
     for name, value in fields.items():
-        hint = hints[name]
-        if isinstance(hint, type) and not is_protocol(hint) and not isinstance(value, hint):
-            raise TypeError(f"Services.{name} is {type(value).__qualname__}, not {hint}")
+        _check_type(name, value, hints[name])
     return Services(**fields)
+
+
+def _check_type(name: str, value: object, hint: Any) -> None:
+    """An override (or a resolved field) that is not of its Services field's type is an error
+    at start-up, before anything is built from it."""
+    if isinstance(value, providers.Provider) or not isinstance(hint, type) or is_protocol(hint):
+        return
+    if not isinstance(value, hint):
+        raise TypeError(f"Services.{name} is {type(value).__qualname__}, not {hint}")
 
 
 @asynccontextmanager
@@ -252,7 +288,9 @@ async def build_container(
     a resource whose only users are overridden is never opened.
     """
     container = Container(settings=settings)
+    hints = typing.get_type_hints(Services)
     for name, value in (overrides or {}).items():
+        _check_type(name, value, hints.get(name))
         provider = getattr(container, name)
         provider.override(
             value if isinstance(value, providers.Provider) else providers.Object(value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import generate_latest
 
+from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
 from coatcheck.adapters.store_watch import StoreMetrics
 from coatcheck.entrypoints.request_metrics import RequestMetrics
 
@@ -61,6 +62,7 @@ class Metrics:
             registry=registry,
         )
         self.store = StoreMetrics(registry)
+        self.outbox = OutboxMetrics(registry)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -14,14 +14,19 @@ import asyncpg
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
 from coatcheck.adapters.email.letters import load_templates
+from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
+from coatcheck.adapters.email.sealed import Sealer, outbox_key
 from coatcheck.adapters.postgres.users import create_pool
 from coatcheck.adapters.private_files import private_folder, publish_once
 from coatcheck.adapters.redis.client import Client as RedisClient
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.sqlite import SqliteStore
 from coatcheck.adapters.store_watch import StoreWatch, address_of
-from coatcheck.domain.ports import EmailSender
+from coatcheck.domain.mail_orders import ResolveOrder
+from coatcheck.domain.ports import Clock, EmailSender, OutboxStore
+from coatcheck.domain.tickets import TicketKey
 from coatcheck.entrypoints import user_agents
+from coatcheck.entrypoints.logs import REQUEST_ID
 from coatcheck.entrypoints.metrics import Metrics
 from coatcheck.entrypoints.settings import Settings
 
@@ -44,11 +49,13 @@ async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
         yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
 
 
-def store_watch(store: str, settings: Settings, metrics: Metrics) -> StoreWatch:
-    """The watch of the store readiness calls `store` ("users" or "sessions")."""
+def store_watch(store: str, settings: Settings, metrics: Metrics | None) -> StoreWatch:
+    """The watch of the store readiness calls `store` ("users" or "sessions"); without
+    `metrics`, one that only logs (the outbox's: its polls would make the store's metrics
+    rise with time, and it has metrics of its own)."""
     url = settings.database_url if store == "users" else settings.redis_url
     address = address_of(url.get_secret_value()) if url else str(settings.sqlite_path)
-    return StoreWatch(store, address, metrics.store)
+    return StoreWatch(store, address, None if metrics is None else metrics.store)
 
 
 async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
@@ -130,8 +137,31 @@ def letter_writer(settings: Settings) -> LetterWriter:
     )
 
 
-async def outbox(settings: Settings, sender: EmailSender | None) -> AsyncIterator[Outbox]:
-    box = Outbox(sender, letter_writer(settings))
+async def outbox(
+    settings: Settings,
+    store: OutboxStore,
+    resolve: ResolveOrder,
+    sender: EmailSender | None,
+    writer: LetterWriter,
+    ticket_key: TicketKey,
+    clock: Clock,
+    metrics: OutboxMetrics,
+) -> AsyncIterator[Outbox]:
+    """Letters are sealed under OUTBOX_KEY, else under a key drawn from the session secret
+    (both kept outside the database)."""
+    secret = settings.outbox_key
+    key = outbox_key(ticket_key.secret if secret is None else secret.get_secret_value().encode())
+    box = Outbox(
+        store,
+        resolve,
+        sender,
+        writer,
+        Sealer(key),
+        clock,
+        metrics,
+        settings.outbox_policy(),
+        request_id=REQUEST_ID.get,
+    )
     try:
         yield box
     finally:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coatcheck.adapters.deadline import StoreTimeouts
+from coatcheck.adapters.email.outbox import OutboxPolicy
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
 from coatcheck.domain.sessions import SessionLifetime, SessionPolicy
 from coatcheck.domain.throttle import ThrottlePolicy
@@ -94,6 +95,15 @@ class Settings(BaseSettings):
     email_templates: Path | None = None  # a folder whose files replace the packaged letters
     product_name: Annotated[str, Field(min_length=1, max_length=100)] = "coatcheck"
     support_contact: str | None = None  # who users write to (letters); else EMAIL_FROM
+    # The outbox (letters stored, then sent by a worker in each process).
+    outbox_key: SecretStr | None = None
+    outbox_retry_for: Seconds = 24 * 60 * 60
+    outbox_first_retry_delay: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    outbox_max_retry_delay: Seconds = 5 * 60
+    outbox_lease: Seconds = 2 * 60
+    outbox_retention: Seconds = 7 * 24 * 60 * 60
+    outbox_sends: Annotated[int, Field(ge=1, le=100)] = 8
+    outbox_poll_interval: Annotated[float, Field(ge=0.05, le=60)] = 1.0
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
@@ -208,6 +218,18 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"EMAIL_BACKEND=smtp needs {', '.join(missing)}")
+        if self.outbox_lease <= self.smtp_timeout:
+            raise ValueError("OUTBOX_LEASE must be longer than SMTP_TIMEOUT")
+        spacing = self.email_throttle_window / self.email_throttle_recipient_limit
+        if min(self.password_reset_ttl, self.email_verification_ttl, self.email_change_ttl) <= (
+            spacing
+        ):
+            # Else a link sent last could be dead while the next one is held back.
+            raise ValueError(
+                "every link's lifetime (PASSWORD_RESET_TTL, EMAIL_VERIFICATION_TTL,"
+                " EMAIL_CHANGE_TTL) must be longer than EMAIL_THROTTLE_WINDOW"
+                " / EMAIL_THROTTLE_RECIPIENT_LIMIT"
+            )
         if self.hashing_deadline < self.request_deadline:
             raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
         if self.throttle_account_window <= self.throttle_max_delay:
@@ -315,6 +337,18 @@ class Settings(BaseSettings):
             recipient_limit=self.email_throttle_recipient_limit,
             client_limit=self.email_throttle_client_limit,
             window=timedelta(seconds=self.email_throttle_window),
+        )
+
+    def outbox_policy(self) -> OutboxPolicy:
+        return OutboxPolicy(
+            retry_for=timedelta(seconds=self.outbox_retry_for),
+            first_delay=timedelta(seconds=self.outbox_first_retry_delay),
+            max_delay=timedelta(seconds=self.outbox_max_retry_delay),
+            lease=timedelta(seconds=self.outbox_lease),
+            retention=timedelta(seconds=self.outbox_retention),
+            sends=self.outbox_sends,
+            poll_seconds=self.outbox_poll_interval,
+            drain_seconds=float(self.smtp_timeout),
         )
 
 

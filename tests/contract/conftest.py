@@ -19,12 +19,14 @@ from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
+    InMemoryOutboxStore,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
 from coatcheck.adapters.postgres.migrations import migrate
+from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
@@ -237,3 +239,52 @@ async def redis_cluster_session_events(
 def session_events(request: pytest.FixtureRequest) -> object:
     """(publisher, listener): two adapters on one store, each as one instance has it."""
     return request.getfixturevalue(f"{request.param}_session_events")
+
+
+@attrs.frozen
+class OutboxStores:
+    """An outbox store, another handle on the same store (another process's), and the users and
+    tokens beside them."""
+
+    outbox: Any
+    other: Any
+    users: Any
+    tokens: Any
+
+
+@pytest.fixture
+def memory_outbox_stores() -> OutboxStores:
+    tokens = InMemoryAccountTokens()
+    users = InMemoryUsers(tokens)
+    outbox = InMemoryOutboxStore(users, tokens)
+    return OutboxStores(outbox, outbox, users, tokens)
+
+
+@pytest.fixture
+async def sqlite_outbox_stores(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> AsyncIterator[OutboxStores]:
+    other = await SqliteStore.open(tmp_path / "coatcheck.sqlite3")
+    store = sqlite_store
+    yield OutboxStores(store.outbox, other.outbox, store.users, store.account_tokens)
+    await other.close()
+
+
+@pytest.fixture
+async def postgres_outbox_stores(
+    postgres_pool: asyncpg.Pool, postgres_dsn: str
+) -> AsyncIterator[OutboxStores]:
+    other = await create_pool(postgres_dsn)
+    yield OutboxStores(
+        PostgresOutboxStore(postgres_pool),
+        PostgresOutboxStore(other),
+        PostgresUsers(postgres_pool),
+        PostgresAccountTokens(postgres_pool),
+    )
+    await other.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def outbox_stores(request: pytest.FixtureRequest) -> OutboxStores:
+    stores: OutboxStores = request.getfixturevalue(f"{request.param}_outbox_stores")
+    return stores

@@ -25,9 +25,18 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.port = 0
+        self.refusing: set[str] = set()  # recipients answered 550
         self.received: list[tuple[list[str], EmailMessage]] = []
         self._seen: set[int] = set()
         self._arrival = asyncio.Condition()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address in self.refusing:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Envelope) -> str:
         message = email.message_from_bytes(envelope.content or b"", policy=email.policy.default)
@@ -84,13 +93,16 @@ def link_of(message: EmailMessage) -> tuple[str, str, str]:
 
 
 @asynccontextmanager
-async def smtp_server() -> AsyncIterator[Mailbox]:
-    box = Mailbox()
+async def smtp_server(box: Mailbox | None = None) -> AsyncIterator[Mailbox]:
+    """A server for `box` (a new one by default), on its port if it has one: a box can be
+    served again after its server stopped, as a mail server comes back after an outage."""
+    box = box or Mailbox()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(box, hostname="mailbox.test", enable_SMTPUTF8=True),
         "127.0.0.1",
-        0,
+        box.port,
+        reuse_address=True,
     )
     box.port = server.sockets[0].getsockname()[1]
     try:

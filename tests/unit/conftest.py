@@ -18,9 +18,10 @@ from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
+    InMemoryEmailSender,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
-    InMemoryOutbox,
+    InMemoryOutboxStore,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
@@ -33,6 +34,7 @@ from coatcheck.domain.tickets import DeviceToken, TicketKey
 from coatcheck.entrypoints.container import Services, build_container
 from coatcheck.entrypoints.settings import Settings
 from tests.factories import NOW
+from tests.unit.mailbag import Mailbag
 
 EMAIL = "ada@example.com"
 NAME = "Ada Lovelace"
@@ -90,7 +92,7 @@ class Build(Protocol):
         login_attempts: InMemoryLoginAttempts = ...,
         session_events: InMemorySessionEvents = ...,
         ticket_key: TicketKey = ...,
-        outbox: InMemoryOutbox = ...,
+        email_sender: InMemoryEmailSender | None = ...,
         require_verified_email: bool = ...,
     ) -> Domain: ...
 
@@ -128,8 +130,20 @@ def known_devices() -> InMemoryKnownDevices:
 
 
 @pytest.fixture
-def outbox() -> InMemoryOutbox:
-    return InMemoryOutbox()
+def outbox() -> Mailbag:
+    return Mailbag()
+
+
+@pytest.fixture
+def email_sender() -> InMemoryEmailSender:
+    return InMemoryEmailSender()
+
+
+@pytest.fixture
+def outbox_store(
+    users: InMemoryUsers, account_tokens: InMemoryAccountTokens
+) -> InMemoryOutboxStore:
+    return InMemoryOutboxStore(users, account_tokens)
 
 
 @pytest.fixture
@@ -172,7 +186,9 @@ async def build(
     throttle_policy: ThrottlePolicy,
     account_tokens: InMemoryAccountTokens,
     known_devices: InMemoryKnownDevices,
-    outbox: InMemoryOutbox,
+    outbox: Mailbag,
+    email_sender: InMemoryEmailSender,
+    outbox_store: InMemoryOutboxStore,
 ) -> AsyncIterator[Build]:
     """The service's own composition root (build_container) with every store, the clock, the
     hasher and the policies overridden: no file, pool or connection is opened."""
@@ -191,10 +207,13 @@ async def build(
                 "throttle_policy": throttle_policy,
                 "account_tokens": account_tokens,
                 "known_devices": known_devices,
-                "outbox": outbox,
+                "letter_writer": outbox,
+                "email_sender": email_sender,
+                "outbox_store": outbox_store,
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))
+            outbox.attach(built.outbox)
             return Domain(**attrs.asdict(built, recurse=False))
 
         yield build_

@@ -8,20 +8,21 @@ from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
-    InMemoryOutbox,
     InMemorySessionEvents,
 )
 from coatcheck.domain.errors import NotAuthenticated, UserNotFound, WrongPassword
 from coatcheck.domain.events import EndReason, SessionsEnded
+from coatcheck.domain.letters import OrderKind
 from coatcheck.domain.mail_throttle import recipient_key
 from coatcheck.domain.model import Email, Password
 from coatcheck.domain.throttle import account_key
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Domain
+from tests.unit.mailbag import Mailbag
 
 
 async def test_deleting_my_account_removes_me_my_sessions_tokens_devices_and_counts(
     app: Domain,
-    outbox: InMemoryOutbox,
+    outbox: Mailbag,
     account_tokens: InMemoryAccountTokens,
     known_devices: InMemoryKnownDevices,
     attempts: InMemoryLoginAttempts,
@@ -33,6 +34,8 @@ async def test_deleting_my_account_removes_me_my_sessions_tokens_devices_and_cou
     await outbox.settle()
     assert account_tokens.by_digest
     assert me.user.id in known_devices.by_user
+    reset_key = app.throttle_counts.stored(recipient_key(OrderKind.PASSWORD_RESET, Email(EMAIL)))
+    assert reset_key in attempts.locks
 
     caller = await app.authenticate(me.ticket)
     await app.delete_account(caller, Password(PASSWORD), CLIENT)
@@ -44,7 +47,10 @@ async def test_deleting_my_account_removes_me_my_sessions_tokens_devices_and_cou
     assert [r.user_id for r in account_tokens.by_digest.values()] == [bob.user.id]
     assert me.user.id not in known_devices.by_user
     assert app.throttle_counts.stored(account_key(Email(EMAIL))) not in attempts.failures
-    assert app.throttle_counts.stored(recipient_key(Email(EMAIL))) not in attempts.failures
+    assert (
+        app.throttle_counts.stored(recipient_key(OrderKind.PASSWORD_RESET, Email(EMAIL)))
+        not in attempts.locks
+    )
     assert (await app.authenticate(bob.ticket)).session.user_id == bob.user.id
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from coatcheck.adapters.memory import InMemoryOutbox
+from coatcheck.adapters.memory import InMemoryOutboxStore
 from coatcheck.domain.errors import (
     EmailNotVerified,
     EmailTaken,
     InvalidToken,
     InvalidValue,
+    TooManyEmails,
     WrongPassword,
 )
 from coatcheck.domain.letters import Letter, LetterKind
@@ -17,11 +18,12 @@ from coatcheck.domain.model import Email, Name, NewPassword, Password
 from coatcheck.domain.sessions import LoggedIn
 from coatcheck.domain.tokens import OneTimeToken
 from tests.unit.conftest import CLIENT, EMAIL, PASSWORD, Build, Domain
+from tests.unit.mailbag import Mailbag
 
 NEW_EMAIL = "ada.new@example.com"
 
 
-async def letters_of(outbox: InMemoryOutbox, kind: LetterKind) -> list[Letter]:
+async def letters_of(outbox: Mailbag, kind: LetterKind) -> list[Letter]:
     await outbox.settle()
     return [letter for letter in outbox.letters if letter.kind is kind]
 
@@ -31,7 +33,7 @@ def token_of(letter: Letter) -> OneTimeToken:
     return letter.token
 
 
-async def test_registering_sends_a_verification_link(app: Domain, outbox: InMemoryOutbox) -> None:
+async def test_registering_sends_a_verification_link(app: Domain, outbox: Mailbag) -> None:
     logged_in = await app.sign_up()
 
     [letter] = await letters_of(outbox, LetterKind.VERIFY_EMAIL)
@@ -41,7 +43,7 @@ async def test_registering_sends_a_verification_link(app: Domain, outbox: InMemo
 
 
 async def test_verifying_rewrites_every_session_of_the_user_at_once(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     first = await app.sign_up()
     second = await app.logged_in()
@@ -58,7 +60,7 @@ async def test_verifying_rewrites_every_session_of_the_user_at_once(
 
 
 async def test_resending_makes_the_older_link_useless_and_nothing_once_verified(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     logged_in = await app.sign_up()
     caller = await app.authenticate(logged_in.ticket)
@@ -73,9 +75,17 @@ async def test_resending_makes_the_older_link_useless_and_nothing_once_verified(
     assert len(await letters_of(outbox, LetterKind.VERIFY_EMAIL)) == 2
 
 
-async def test_a_verified_address_can_be_required_to_log_in(
-    build: Build, outbox: InMemoryOutbox
+async def test_an_order_resolved_after_the_address_was_verified_sends_nothing(
+    app: Domain, outbox: Mailbag, outbox_store: InMemoryOutboxStore
 ) -> None:
+    logged_in = await app.sign_up()  # its verification is ordered, not yet resolved
+    await app.users.verify_email(logged_in.user.id, logged_in.user.email)
+
+    assert await letters_of(outbox, LetterKind.VERIFY_EMAIL) == []
+    assert [entry.kind for entry in outbox_store.by_id.values()] == []
+
+
+async def test_a_verified_address_can_be_required_to_log_in(build: Build, outbox: Mailbag) -> None:
     app = await build(require_verified_email=True)
     registered = await app.register_user(
         Email(EMAIL), Name("Ada Lovelace"), NewPassword(PASSWORD), CLIENT
@@ -91,7 +101,7 @@ async def test_a_verified_address_can_be_required_to_log_in(
     assert (await app.logged_in()).user.email_verified is True
 
 
-async def change_asked(app: Domain, outbox: InMemoryOutbox) -> tuple[LoggedIn, Letter]:
+async def change_asked(app: Domain, outbox: Mailbag) -> tuple[LoggedIn, Letter]:
     """Ada, signed up, has asked to change her email: her session, and the letter it sent."""
     logged_in = await app.sign_up()
     caller = await app.authenticate(logged_in.ticket)
@@ -101,7 +111,7 @@ async def change_asked(app: Domain, outbox: InMemoryOutbox) -> tuple[LoggedIn, L
 
 
 async def test_a_change_of_email_happens_when_the_link_sent_to_the_new_address_is_used(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     logged_in, letter = await change_asked(app, outbox)
     assert letter.to == Email(NEW_EMAIL)
@@ -116,24 +126,56 @@ async def test_a_change_of_email_happens_when_the_link_sent_to_the_new_address_i
     assert (notice.to, notice.new_email) == (Email(EMAIL), Email(NEW_EMAIL))
 
 
-async def test_a_change_of_email_needs_the_password_and_a_free_new_address(
-    app: Domain, outbox: InMemoryOutbox
+async def test_a_change_of_email_needs_the_password_and_another_address(
+    app: Domain, outbox: Mailbag
 ) -> None:
     logged_in = await app.sign_up()
-    await app.sign_up("bob@example.com")
     caller = await app.authenticate(logged_in.ticket)
 
     with pytest.raises(WrongPassword):
         await app.request_email_change(caller, Password("wrong!"), Email(NEW_EMAIL), CLIENT)
-    with pytest.raises(EmailTaken):
-        await app.request_email_change(caller, Password(PASSWORD), Email("BOB@example.com"), CLIENT)
     with pytest.raises(InvalidValue):
         await app.request_email_change(caller, Password(PASSWORD), Email(EMAIL), CLIENT)
     assert await letters_of(outbox, LetterKind.CONFIRM_NEW_EMAIL) == []
 
 
+async def test_a_taken_new_address_answers_and_stores_as_a_free_one_and_its_owner_is_told(
+    app: Domain, outbox: Mailbag, outbox_store: InMemoryOutboxStore
+) -> None:
+    logged_in = await app.sign_up()
+    bob = await app.sign_up("bob@example.com")
+    caller = await app.authenticate(logged_in.ticket)
+
+    for new in ("BOB@example.com", NEW_EMAIL):
+        assert (
+            await app.request_email_change(caller, Password(PASSWORD), Email(new), CLIENT) is None
+        )
+    taken, free = [e for e in outbox_store.by_id.values() if e.kind == "change-email"]
+    assert (taken.kind, free.kind) == ("change-email", "change-email")
+    assert (taken.recipient, free.recipient) == ("bob@example.com", NEW_EMAIL)
+
+    [warning] = await letters_of(outbox, LetterKind.ADDRESS_TAKEN)
+    assert (warning.to, warning.name, warning.token) == (bob.user.email, bob.user.name, None)
+    [link] = await letters_of(outbox, LetterKind.CONFIRM_NEW_EMAIL)
+    assert link.to == Email(NEW_EMAIL)
+
+
+async def test_asking_to_change_the_email_is_counted_by_the_mail_limit(
+    app: Domain, outbox: Mailbag
+) -> None:
+    logged_in = await app.sign_up()
+    caller = await app.authenticate(logged_in.ticket)
+    for n in range(20):
+        new = Email(f"probe{n}@example.com")
+        await app.request_email_change(caller, Password(PASSWORD), new, CLIENT)
+    with pytest.raises(TooManyEmails):
+        await app.request_email_change(
+            caller, Password(PASSWORD), Email("probe20@example.com"), CLIENT
+        )
+
+
 async def test_an_address_taken_before_the_link_is_used_is_refused(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     logged_in, letter = await change_asked(app, outbox)
     await app.sign_up(NEW_EMAIL)
@@ -144,7 +186,7 @@ async def test_an_address_taken_before_the_link_is_used_is_refused(
 
 
 async def test_links_sent_to_the_old_address_stop_working_after_a_change(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     logged_in = await app.sign_up()
     caller = await app.authenticate(logged_in.ticket)

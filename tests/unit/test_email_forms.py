@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from coatcheck.adapters.memory import InMemoryOutbox
 from coatcheck.domain.errors import EmailTaken
 from coatcheck.domain.model import Email, Name, NewPassword, Password, User
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
+from tests.unit.mailbag import Mailbag
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ async def _old_row(app: Domain, stored: str) -> User:
 
 
 async def test_an_old_row_that_is_no_mailbox_logs_in_and_is_never_written_to(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     old = await _old_row(app, "x,victim@example.com")
 

@@ -1,4 +1,5 @@
-"""MailThrottle: requests for messages are counted per recipient and per client address."""
+"""MailThrottle: requests are counted per client network (loudly) and letters spaced per
+address and kind (silently), alike for an address with an account and one without."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import pytest
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.adapters.memory import InMemoryLoginAttempts
 from coatcheck.domain.errors import TooManyEmails
+from coatcheck.domain.letters import OrderKind
 from coatcheck.domain.mail_throttle import MailThrottle, MailThrottlePolicy
 from coatcheck.domain.model import Email
 
 POLICY = MailThrottlePolicy(recipient_limit=2, client_limit=3, window=timedelta(minutes=10))
+RESET, CHANGE = OrderKind.PASSWORD_RESET, OrderKind.CHANGE_EMAIL
+ADA = Email("ada@example.com")
 
 
 @pytest.fixture
@@ -20,35 +24,33 @@ def throttle(clock: FakeClock) -> MailThrottle:
     return MailThrottle(InMemoryLoginAttempts(), POLICY, clock)
 
 
-async def test_the_request_over_the_recipient_limit_locks_it_for_a_window(
+async def test_letters_to_one_address_are_spaced_without_a_word(
     throttle: MailThrottle, clock: FakeClock
 ) -> None:
-    ada = Email("ada@example.com")
-    await throttle.attempt(ada, "192.0.2.1")
-    await throttle.attempt(ada, "192.0.2.2")
-
-    with pytest.raises(TooManyEmails) as raised:
-        await throttle.attempt(ada, "192.0.2.3")
-    assert raised.value.retry_after_seconds == 600
-    clock.advance(timedelta(minutes=4))
-    with pytest.raises(TooManyEmails) as raised:
-        await throttle.attempt(ada, "192.0.2.4")
-    assert raised.value.retry_after_seconds == 360
-    clock.advance(timedelta(minutes=6))
-    await throttle.attempt(ada, "192.0.2.5")
+    assert POLICY.spacing == timedelta(minutes=5)
+    assert await throttle.attempt(RESET, ADA, "192.0.2.1") is True
+    assert await throttle.attempt(RESET, ADA, "192.0.2.2") is False  # no error: silent
+    assert await throttle.attempt(CHANGE, ADA, "192.0.2.3") is True  # another kind
+    clock.advance(timedelta(minutes=4, seconds=59))
+    assert await throttle.attempt(RESET, ADA, "192.0.2.4") is False
+    clock.advance(timedelta(seconds=1))
+    assert await throttle.attempt(RESET, ADA, "192.0.2.5") is True
 
 
-async def test_one_client_asking_for_many_addresses_is_limited(throttle: MailThrottle) -> None:
+async def test_one_client_network_asking_too_often_is_refused_for_a_window(
+    throttle: MailThrottle, clock: FakeClock
+) -> None:
     for n in range(3):
-        await throttle.attempt(Email(f"n{n}@example.com"), "192.0.2.1")
-    with pytest.raises(TooManyEmails):
-        await throttle.attempt(Email("n3@example.com"), "192.0.2.1")
-    await throttle.attempt(Email("n3@example.com"), "192.0.2.9")
+        await throttle.attempt(RESET, Email(f"n{n}@example.com"), "192.0.2.1")
+    with pytest.raises(TooManyEmails) as raised:
+        await throttle.attempt(RESET, Email("n3@example.com"), "192.0.2.1")
+    assert raised.value.retry_after_seconds == 600
+    assert await throttle.attempt(RESET, Email("n3@example.com"), "198.51.100.9") is True
+    clock.advance(timedelta(minutes=10))
+    assert await throttle.attempt(RESET, Email("n4@example.com"), "192.0.2.1") is True
 
 
-async def test_forget_clears_an_addresses_count(throttle: MailThrottle) -> None:
-    ada = Email("ada@example.com")
-    await throttle.attempt(ada, "")
-    await throttle.attempt(ada, "")
-    await throttle.forget(ada)
-    await throttle.attempt(ada, "")
+async def test_forget_clears_an_addresses_spacing(throttle: MailThrottle) -> None:
+    assert await throttle.attempt(RESET, ADA, "")
+    await throttle.forget(ADA)
+    assert await throttle.attempt(RESET, ADA, "")

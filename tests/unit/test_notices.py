@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from coatcheck.adapters.memory import InMemoryOutbox
 from coatcheck.domain.letters import LetterKind
 from coatcheck.domain.model import ClientInfo, Email, NewPassword, Password
 from coatcheck.domain.notices import address_prefix, device_fingerprint
 from coatcheck.domain.tickets import TicketKey
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
+from tests.unit.mailbag import Mailbag
 
 PHONE = ClientInfo("Phone/1.0", "198.51.100.20")
 
 
-async def kinds(outbox: InMemoryOutbox) -> list[LetterKind]:
+async def kinds(outbox: Mailbag) -> list[LetterKind]:
     await outbox.settle()
     return [letter.kind for letter in outbox.letters]
 
 
-async def test_a_log_in_from_a_new_device_is_told_once(app: Domain, outbox: InMemoryOutbox) -> None:
+async def test_a_log_in_from_a_new_device_is_told_once(app: Domain, outbox: Mailbag) -> None:
     await app.sign_up()
     await app.logged_in()  # the device it registered on
     assert LetterKind.NEW_DEVICE not in await kinds(outbox)
@@ -31,7 +31,7 @@ async def test_a_log_in_from_a_new_device_is_told_once(app: Domain, outbox: InMe
 
 
 async def test_an_address_in_the_same_network_is_the_same_device(
-    app: Domain, outbox: InMemoryOutbox
+    app: Domain, outbox: Mailbag
 ) -> None:
     await app.sign_up()
     nearby = ClientInfo(CLIENT.user_agent, "203.0.113.200")
@@ -41,13 +41,13 @@ async def test_an_address_in_the_same_network_is_the_same_device(
     assert LetterKind.NEW_DEVICE not in await kinds(outbox)
 
 
-async def test_a_user_first_seen_at_log_in_is_not_told(app: Domain, outbox: InMemoryOutbox) -> None:
+async def test_a_user_first_seen_at_log_in_is_not_told(app: Domain, outbox: Mailbag) -> None:
     await app.add_user()  # as before this release: no device known
     await app.logged_in(client=PHONE)
     assert LetterKind.NEW_DEVICE not in await kinds(outbox)
 
 
-async def test_changing_the_password_is_told(app: Domain, outbox: InMemoryOutbox) -> None:
+async def test_changing_the_password_is_told(app: Domain, outbox: Mailbag) -> None:
     me = await app.sign_up()
     caller = await app.authenticate(me.ticket)
 

@@ -178,3 +178,32 @@ def test_the_host_prefix_can_be_turned_off() -> None:
     settings = load_settings(cookie_host_prefix=False)
     assert settings.cookie_full_name == "coatcheck"
     assert settings.cookie_legacy_name is None
+
+
+def test_outbox_settings_become_its_policy() -> None:
+    policy = load_settings(
+        outbox_retry_for=7200, outbox_first_retry_delay=0.5, outbox_lease=30, outbox_sends=3
+    ).outbox_policy()
+    assert (policy.retry_for, policy.first_delay, policy.lease, policy.sends) == (
+        timedelta(hours=2),
+        timedelta(seconds=0.5),
+        timedelta(seconds=30),
+        3,
+    )
+    assert policy.max_delay == timedelta(minutes=5)
+
+
+def test_a_lease_must_outlast_one_send() -> None:
+    with pytest.raises(ConfigError, match="OUTBOX_LEASE"):
+        load_settings(outbox_lease=10, smtp_timeout=10)
+
+
+def test_every_link_must_outlive_the_spacing_of_letters_to_one_address() -> None:
+    # Else the owner's last link could be dead while a new one is held back.
+    with pytest.raises(ConfigError, match="PASSWORD_RESET_TTL"):
+        load_settings(password_reset_ttl=600, email_throttle_recipient_limit=6)
+    load_settings(password_reset_ttl=601, email_throttle_recipient_limit=6)
+
+
+def test_the_outbox_key_never_shows_in_the_settings_repr() -> None:
+    assert "k" * 40 not in repr(load_settings(outbox_key="k" * 40))

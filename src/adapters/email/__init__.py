@@ -1,5 +1,5 @@
 """Email: letters written as messages, the senders (SMTP, console, in memory in
-adapters.memory), and the outbox that sends them after the answer."""
+adapters.memory), and the outbox that stores them and its worker that sends them."""
 
 from coatcheck.adapters.email.console import ConsoleSender
 from coatcheck.adapters.email.letters import LetterWriter

@@ -77,7 +77,7 @@ def load_templates(folder: Path | None = None) -> dict[str, Template]:
         else:
             source, text = f"templates/{name}.txt", (PACKAGED / f"{name}.txt").read_text("utf-8")
         loaded[name] = Template.parse(text, source)
-    for name in ("greeting", "signature", "if-not-you"):
+    for name in ("greeting", "greeting-unnamed", "signature", "if-not-you"):
         loaded[_COMMON].header(name, "common.txt")
     for kind in LetterKind:
         for name in ("subject", "link"):
@@ -128,7 +128,8 @@ class LetterWriter:
             return self._base + ACCOUNT_PAGE
         return f"{self._base}{ACCOUNT_PAGE}#{LINK_ACTIONS[letter.kind]}={letter.token.value}"
 
-    def __call__(self, letter: Letter) -> EmailMessage:
+    def __call__(self, letter: Letter, key: str | None = None) -> EmailMessage:
+        """`key` names the letter for good: its retries keep one Message-ID."""
         values = self._values(letter)
         common, own = self._templates[_COMMON], self._templates[letter.kind.value]
 
@@ -137,13 +138,18 @@ class LetterWriter:
 
         values["if_not_you"] = fill(common.headers["if-not-you"])
         paragraphs = [fill(paragraph) for paragraph in own.paragraphs]
-        greeting, signature = fill(common.headers["greeting"]), fill(common.headers["signature"])
+        greeting = fill(common.headers["greeting" if letter.name else "greeting-unnamed"])
+        signature = fill(common.headers["signature"])
         message = EmailMessage()
         message["Subject"] = fill(own.headers["subject"])
         message["From"] = self._sender
         message["To"] = letter.to.value
         message["Date"] = format_datetime(letter.at)
-        message["Message-ID"] = make_msgid(domain=self._domain)
+        message["Message-ID"] = (
+            make_msgid(domain=self._domain)
+            if key is None
+            else f"<{key}@{self._domain or 'localhost'}>"
+        )
         message["Auto-Submitted"] = "auto-generated"
         link = values["link"]
         message.set_content("\n\n".join([greeting, *paragraphs, link, signature]) + "\n")
@@ -167,7 +173,7 @@ class LetterWriter:
                 f" (address {client.address or 'unknown'})"
             )
         return {
-            "name": letter.name.value,
+            "name": letter.name.value if letter.name else "",
             "email": letter.to.value,
             "product": self._product,
             "support": self._support,

@@ -1,145 +1,362 @@
-"""The outbox: letters leave after the answer, off the request's path, with retries.
+"""The outbox: every letter is stored in the users' store before anything waits for it, and
+sent by one worker per process, across SMTP outages, restarts and instances.
 
-A bounded in-process queue and a few workers. A worker writes a letter (running what was
-posted for later: its look-ups and writes), then sends it, each step retried with a
-doubling delay. A full queue drops what is posted, with a log line; at shutdown the queue
-is drained for a bounded time. No log line holds a token, an address or an error's text
-(which may quote either): only the letter's kind and the error's type.
+- An order (a password reset, a verification, a change of email) is stored by the request
+  itself, the same whoever is behind the address; the worker resolves it into its letter and
+  stores that letter with its token in one transaction. A notice is stored right after the
+  answer.
+- Contents are sealed (AES-GCM, a key the store never sees); a sent letter's is erased.
+- The worker claims due entries under a lease (no other process or instance takes them
+  meanwhile; one that died gives them back when the lease ends), sends several at once (a
+  slow or refusing recipient holds up no other), retries what failed for a while with a
+  doubling delay until `retry_for` has passed, never retries what the server refused for
+  good (5xx), and keeps each letter's Message-ID across retries.
+- It runs in a context of its own: its log lines carry the id of the request that wrote
+  each letter, never an address, a token or an error's text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TypeVar
+from typing import Any
 
-from coatcheck.domain.letters import Letter
-from coatcheck.domain.ports import Compose, EmailSender
+from attrs import evolve, frozen
+from cryptography.exceptions import InvalidTag
+
+from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
+from coatcheck.adapters.email.sealed import Sealer
+from coatcheck.domain.letters import Letter, LetterOrder, Undeliverable
+from coatcheck.domain.mail_orders import ResolveOrder
+from coatcheck.domain.ports import (
+    Clock,
+    Compose,
+    EmailSender,
+    OutboxEntry,
+    OutboxStore,
+    ResolvedEntry,
+)
 
 log = logging.getLogger("coatcheck.email")
-_T = TypeVar("_T")
 
-CAPACITY = 1000
-WORKERS = 4
-ATTEMPTS = 5
-FIRST_DELAY_SECONDS = 1.0
-MAX_DELAY_SECONDS = 30.0
-DRAIN_SECONDS = 5.0
+HOUSEKEEPING_SECONDS = 5.0
+STORE_TRIES = 5  # writing a notice, or marking a letter sent, while the store hiccups
 
 
-def _ready(letter: Letter) -> Compose:
-    async def compose() -> Letter:
-        return letter
+@frozen
+class OutboxPolicy:
+    retry_for: timedelta = timedelta(hours=24)
+    first_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(minutes=2)  # longer than any one send can take
+    retention: timedelta = timedelta(days=7)  # sent and failed entries are kept this long
+    sends: int = 8  # sent at once by one process
+    poll_seconds: float = 1.0  # how often the store is asked for due entries when idle
+    drain_seconds: float = 10.0  # at shutdown, sends in flight are waited for this long
 
-    return compose
+    def delay(self, attempts: int) -> timedelta:
+        """Before the next try, after `attempts` failed ones: doubling, jittered by +-20%."""
+        base: timedelta = min(self.first_delay * 2 ** min(attempts - 1, 30), self.max_delay)
+        return base * random.uniform(0.8, 1.2)  # noqa: S311 -- spreading retries, not a secret
+
+
+Write = Callable[[Letter, str], EmailMessage]  # a letter and its Message-ID's key
 
 
 class Outbox:
-    """With no sender (no email backend), letters are written and dropped: what writing
-    them records (a known device) is still recorded."""
+    """With no sender (no email backend), letters are dropped: what composing them records (a
+    known device) is still recorded."""
 
     def __init__(
         self,
+        store: OutboxStore,
+        resolve: ResolveOrder,
         sender: EmailSender | None,
-        write: Callable[[Letter], EmailMessage],
-        *,
-        capacity: int = CAPACITY,
-        workers: int = WORKERS,
-        attempts: int = ATTEMPTS,
-        first_delay: float = FIRST_DELAY_SECONDS,
-        max_delay: float = MAX_DELAY_SECONDS,
+        write: Write,
+        sealer: Sealer,
+        clock: Clock,
+        metrics: OutboxMetrics,
+        policy: OutboxPolicy,
+        request_id: Callable[[], str | None] = lambda: None,
     ) -> None:
+        self._store = store
+        self._resolve = resolve
         self._sender = sender
         self._write = write
-        self._queue: asyncio.Queue[Compose] = asyncio.Queue(capacity)
-        self._workers = workers
-        self._attempts = attempts
-        self._first_delay = first_delay
-        self._max_delay = max_delay
-        self._tasks: list[asyncio.Task[None]] = []
-        self._closed = False
+        self._sealer = sealer
+        self._clock = clock
+        self._metrics = metrics
+        self._policy = policy
+        self._request_id = request_id
+        self._posting: set[asyncio.Task[None]] = set()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._claiming = asyncio.Lock()
+        self._worker: asyncio.Task[None] | None = None
+        self._housekept = 0.0
+        self._dirty = False
 
     @property
     def delivers(self) -> bool:
         return self._sender is not None
 
+    # What use-cases call.
+
+    async def order(self, order: LetterOrder) -> None:
+        entry_id = uuid.uuid4()
+        to = None if order.to is None else order.to.value
+        sealed = self._sealer.seal(entry_id, order)
+        await self._store.add(self._entry(entry_id, order.kind.value, to, sealed, None))
+        self._wake.set()
+
     def post(self, letter: Letter) -> None:
-        self.post_later(_ready(letter))
+        self._spawn(self._posting, self._add_letter(letter, self._request_id()))
 
     def post_later(self, compose: Compose) -> None:
-        if self._closed:
-            log.warning("email dropped: the outbox is closed")
-            return
-        if not self._tasks:
-            self._start()
-        try:
-            self._queue.put_nowait(compose)
-        except asyncio.QueueFull:
-            log.warning(
-                "email dropped: the outbox is full", extra={"capacity": self._queue.maxsize}
-            )
-
-    def _start(self) -> None:
-        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
+        self._spawn(self._posting, self._composed(compose, self._request_id()))
 
     async def settle(self) -> None:
-        """Return once everything posted so far has been sent or given up on."""
-        await self._queue.join()
-
-    async def close(self, drain_seconds: float = DRAIN_SECONDS) -> None:
-        """Stop taking letters, send what is queued (for at most `drain_seconds`), stop."""
-        self._closed = True
-        try:
-            async with asyncio.timeout(drain_seconds):
-                await self._queue.join()
-        except TimeoutError:
-            log.warning("email dropped at shutdown", extra={"unsent": self._queue.qsize()})
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
-
-    async def _work(self) -> None:
+        """Send everything due now, here, and wait for what is in flight (tests)."""
         while True:
-            compose = await self._queue.get()
-            try:
-                await self._deliver(compose)
-            except Exception:  # a worker outlives any one letter
-                log.exception("email: unexpected failure")
-            finally:
-                self._queue.task_done()
+            await asyncio.gather(*self._posting, *self._sending, return_exceptions=True)
+            claimed = await self._claim(self._policy.sends) if self.delivers else []
+            if not claimed and not self._posting and not self._sending:
+                break
+        await self._housekeep()
 
-    async def _deliver(self, compose: Compose) -> None:
-        letter = await self._retrying(compose, "email not written", None)
-        if letter is None or self._sender is None:
+    # The worker.
+
+    def start(self) -> None:
+        """Start this process's worker (once; none without a sender), in a context of its own:
+        no request's id or deadline leaks into it."""
+        if self._worker is None and self.delivers:
+            self._worker = asyncio.create_task(self._run(), context=contextvars.Context())
+
+    async def close(self) -> None:
+        """Stop claiming; wait (bounded) for the letters being stored and sent. A send cut
+        short keeps its lease: the entry is sent again once the lease ends."""
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        pending = self._posting | self._sending
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=self._policy.drain_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            if late:
+                log.warning("email: shutdown cut sends short", extra={"unfinished": len(late)})
+
+    async def _run(self) -> None:
+        while True:
+            claimed: list[OutboxEntry] = []
+            free = self._policy.sends - len(self._sending)
+            try:
+                if self._dirty or time.monotonic() - self._housekept > HOUSEKEEPING_SECONDS:
+                    await self._housekeep()
+                if free > 0:
+                    claimed = await self._claim(free)
+            except Exception as error:  # the store's own watch logs an outage
+                log.debug("email: outbox store failed", extra={"error": type(error).__name__})
+            if claimed and len(claimed) == free:
+                continue  # more may be due
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._policy.poll_seconds):
+                    await self._wake.wait()
+
+    async def _claim(self, limit: int) -> list[OutboxEntry]:
+        """Claim and start sending: one step, so that settle() never finds entries claimed
+        and not yet being sent."""
+        async with self._claiming:
+            claimed = await self._store.claim(self._clock.now(), self._policy.lease, limit)
+            for entry in claimed:
+                self._spawn(self._sending, self._process(entry))
+            return claimed
+
+    async def _housekeep(self) -> None:
+        now = self._clock.now()
+        await self._store.purge(now, now - self._policy.retention)
+        depth, oldest = await self._store.depth()
+        self._metrics.depth.set(depth)
+        self._metrics.oldest_age.set(0 if oldest is None else (now - oldest).total_seconds())
+        self._housekept, self._dirty = time.monotonic(), False
+
+    def _spawn(self, tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, context=contextvars.Context())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        task.add_done_callback(lambda _: self._wake.set())
+
+    # One entry.
+
+    def _entry(
+        self,
+        entry_id: uuid.UUID,
+        kind: str,
+        recipient: str | None,
+        sealed: bytes,
+        expires_at: datetime | None,
+        request_id: str | None = None,
+    ) -> OutboxEntry:
+        now = self._clock.now()
+        return OutboxEntry(
+            id=entry_id,
+            kind=kind,
+            recipient=recipient,
+            content=sealed,
+            request_id=request_id if request_id is not None else self._request_id(),
+            created_at=now,
+            retry_until=now + self._policy.retry_for,
+            expires_at=expires_at,
+            next_attempt_at=now,
+        )
+
+    async def _composed(self, compose: Compose, request_id: str | None) -> None:
+        try:
+            letter = await compose()
+        except Exception as error:
+            fields = {"request_id": request_id, "error": type(error).__name__}
+            log.warning("email not written", extra=fields)
             return
-        message = self._write(letter)
-        sender = self._sender
-        if await self._retrying(lambda: _sent(sender, message), "email not sent", letter):
-            log.info("email sent", extra={"letter": letter.kind.value})
+        if letter is not None:
+            await self._add_letter(letter, request_id)
 
-    async def _retrying(
-        self, step: Callable[[], Awaitable[_T]], failure: str, letter: Letter | None
-    ) -> _T | None:
-        delay = self._first_delay
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return await step()
-            except Exception as error:
-                fields = {"attempt": attempt, "error": type(error).__name__}
-                if letter is not None:
-                    fields["letter"] = letter.kind.value
-                if attempt == self._attempts:
-                    log.error(failure + ", given up", extra=fields)
-                    return None
-                log.warning(failure + ", retrying", extra=fields)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_delay)
+    async def _add_letter(self, letter: Letter, request_id: str | None) -> None:
+        if not self.delivers:
+            return
+        entry_id = uuid.uuid4()
+        entry = self._entry(
+            entry_id,
+            letter.kind.value,
+            letter.to.value,
+            self._sealer.seal(entry_id, letter),
+            _expiry(letter),
+            request_id,
+        )
+        if await _stubbornly(lambda: self._store.add(entry)):
+            self._wake.set()
+        else:
+            log.error("email lost: not stored", extra=_fields(entry))
+
+    async def _process(self, entry: OutboxEntry) -> None:
+        fields = _fields(entry)
+        try:
+            resolved = await self._letter_of(entry)
+        except Exception as error:
+            await self._failed_for_now(entry, error)
+            return
+        if resolved is None:
+            return
+        entry, letter = resolved
+        now = self._clock.now()
+        if entry.expires_at is not None and now >= entry.expires_at:
+            await self._give_up(entry, "expired", erase=True)
+            return
+        assert self._sender is not None
+        try:
+            await self._sender.send(self._write(letter, str(entry.id)))
+        except Undeliverable as error:
+            await self._give_up(entry, "refused", erase=False, error=str(error))
+            return
+        except Exception as error:
+            await self._failed_for_now(entry, error)
+            return
+        if not await _stubbornly(lambda: self._store.sent(entry, self._clock.now())):
+            log.error("email sent, not marked sent: may be sent again", extra=fields)
+        self._metrics.sent.inc()
+        self._dirty = True
+        log.info("email sent", extra=fields)
+
+    async def _letter_of(self, entry: OutboxEntry) -> tuple[OutboxEntry, Letter] | None:
+        """The entry's letter (resolving an order first); None if there is nothing to send."""
+        assert entry.content is not None
+        try:
+            content = self._sealer.open(entry.id, entry.content)
+        except (InvalidTag, ValueError):
+            await self._give_up(entry, "unreadable", erase=True)
+            return None
+        if isinstance(content, Letter):
+            return entry, content
+        resolution = await self._resolve(content)
+        if resolution is None:
+            await self._store.discard(entry)
+            self._dirty = True
+            log.info("email not needed", extra=_fields(entry))
+            return None
+        letter, token = resolution.letter, resolution.token
+        resolved = ResolvedEntry(
+            kind=letter.kind.value,
+            recipient=letter.to.value,
+            content=self._sealer.seal(entry.id, letter),
+            expires_at=_expiry(letter),
+            token_digest=None if token is None else token.digest,
+            token=None if token is None else token.record,
+        )
+        if not await self._store.resolve(entry, resolved, self._clock.now()):
+            log.info("email not needed", extra=_fields(entry))
+            return None
+        return evolve(
+            entry, kind=resolved.kind, recipient=resolved.recipient, expires_at=resolved.expires_at
+        ), letter
+
+    async def _failed_for_now(self, entry: OutboxEntry, error: Exception) -> None:
+        now = self._clock.now()
+        at = now + self._policy.delay(entry.attempts)
+        if at > entry.retry_until:
+            await self._give_up(entry, "gave-up", erase=False, error=type(error).__name__)
+            return
+        fields = {**_fields(entry), "error": type(error).__name__, "retry_in": (at - now).seconds}
+        try:
+            await self._store.retry(entry, at, type(error).__name__)
+        except Exception:  # its lease ends by itself
+            log.warning("email not sent, retrying after its lease", extra=fields)
+        else:
+            log.warning("email not sent, retrying", extra=fields)
+        self._metrics.retried.inc()
+
+    async def _give_up(
+        self, entry: OutboxEntry, reason: str, erase: bool, error: str | None = None
+    ) -> None:
+        with contextlib.suppress(Exception):  # else its lease ends and it is tried again
+            await self._store.fail(entry, self._clock.now(), error or reason, erase)
+        self._metrics.failed.labels(reason).inc()
+        self._dirty = True
+        log.error("email not sent, given up", extra={**_fields(entry), "reason": reason})
+
+
+async def _stubbornly(step: Callable[[], Awaitable[None]]) -> bool:
+    """Run `step` until it succeeds, STORE_TRIES times at most; False if it never did."""
+    delay = 0.2
+    for _ in range(STORE_TRIES):
+        try:
+            await step()
+            return True
+        except Exception:
+            await asyncio.sleep(delay)
+            delay *= 2
+    return False
+
+
+def _expiry(letter: Letter) -> datetime | None:
+    if letter.token is None or letter.valid_for is None:
         return None
+    return letter.at + letter.valid_for
 
 
-async def _sent(sender: EmailSender, message: EmailMessage) -> bool:
-    await sender.send(message)
-    return True
+def _fields(entry: OutboxEntry) -> dict[str, object]:
+    return {
+        "request_id": entry.request_id,
+        "letter": entry.kind,
+        "entry": str(entry.id),
+        "attempt": entry.attempts,
+    }

@@ -1,4 +1,7 @@
-"""Sending through an SMTP server (aiosmtplib): a connection per message."""
+"""Sending through an SMTP server (aiosmtplib): a connection per message. A 5xx answer to the
+recipient or to the message is Undeliverable (never retried); anything else that fails, 5xx
+answers to the connection, log-in or sender too (a setting to fix, not a bad letter), may
+pass later."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from email.message import EmailMessage
 from typing import Literal
 
 import aiosmtplib
+
+from coatcheck.domain.letters import Undeliverable
 
 TlsMode = Literal["starttls", "tls", "none"]
 
@@ -32,6 +37,19 @@ class SmtpSender:
         self._timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:
+        try:
+            await self._send(message)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [refused.code for refused in error.recipients]
+            if codes and all(500 <= code < 600 for code in codes):
+                raise Undeliverable(str(codes[0])) from None
+            raise
+        except aiosmtplib.SMTPDataError as error:
+            if 500 <= error.code < 600:
+                raise Undeliverable(str(error.code)) from None
+            raise
+
+    async def _send(self, message: EmailMessage) -> None:
         await aiosmtplib.send(
             message,
             hostname=self._host,

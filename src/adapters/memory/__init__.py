@@ -3,9 +3,10 @@ outbox and an email sender that keep what they are given: real implementations o
 ports, for unit tests and in-process use."""
 
 from coatcheck.adapters.memory.account_tokens import InMemoryAccountTokens, InMemoryKnownDevices
-from coatcheck.adapters.memory.email import InMemoryEmailSender, InMemoryOutbox
+from coatcheck.adapters.memory.email import InMemoryEmailSender
 from coatcheck.adapters.memory.events import RecordedEvents
 from coatcheck.adapters.memory.login_attempts import InMemoryLoginAttempts
+from coatcheck.adapters.memory.outbox import InMemoryOutboxStore
 from coatcheck.adapters.memory.session_events import InMemorySessionEvents
 from coatcheck.adapters.memory.sessions import InMemorySessions
 from coatcheck.adapters.memory.users import InMemoryUsers
@@ -15,7 +16,7 @@ __all__ = [
     "InMemoryEmailSender",
     "InMemoryKnownDevices",
     "InMemoryLoginAttempts",
-    "InMemoryOutbox",
+    "InMemoryOutboxStore",
     "InMemorySessionEvents",
     "InMemorySessions",
     "InMemoryUsers",

@@ -9,9 +9,31 @@ from datetime import datetime
 
 import asyncpg
 
-from coatcheck.adapters.postgres.users import Pooled
+from coatcheck.adapters.postgres.users import Connection, Pooled
 from coatcheck.domain.model import Email
 from coatcheck.domain.tokens import TokenPurpose, TokenRecord
+
+
+async def store_token(
+    connection: Connection, digest: str, record: TokenRecord, now: datetime
+) -> None:
+    """Within the caller's transaction: the token, in place of the user's others of its
+    purpose (and of every expired one). ForeignKeyViolationError if the user is gone."""
+    await connection.execute(
+        "DELETE FROM account_tokens WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3",
+        record.user_id,
+        record.purpose.value,
+        now,
+    )
+    await connection.execute(
+        "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        digest,
+        record.purpose.value,
+        record.user_id,
+        record.email.value,
+        record.expires_at,
+    )
 
 
 class PostgresAccountTokens(Pooled):
@@ -20,22 +42,7 @@ class PostgresAccountTokens(Pooled):
             # Caught inside the connection's block: any other failure there is StoreUnavailable.
             try:
                 async with connection.transaction():
-                    await connection.execute(
-                        "DELETE FROM account_tokens"
-                        " WHERE (user_id = $1 AND purpose = $2) OR expires_at <= $3",
-                        record.user_id,
-                        record.purpose.value,
-                        now,
-                    )
-                    await connection.execute(
-                        "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
-                        " VALUES ($1, $2, $3, $4, $5)",
-                        digest,
-                        record.purpose.value,
-                        record.user_id,
-                        record.email.value,
-                        record.expires_at,
-                    )
+                    await store_token(connection, digest, record, now)
             except asyncpg.ForeignKeyViolationError:
                 return  # the user was deleted meanwhile: no token for no one
 

@@ -6,10 +6,34 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import aiosqlite
+
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.timestamps import iso_utc
 from coatcheck.domain.model import Email
 from coatcheck.domain.tokens import TokenPurpose, TokenRecord
+
+
+async def store_token(
+    connection: aiosqlite.Connection, digest: str, record: TokenRecord, now: datetime
+) -> None:
+    """Within the caller's transaction: the token, in place of the user's others of its
+    purpose (and of every expired one)."""
+    await connection.execute(
+        "DELETE FROM account_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?",
+        (str(record.user_id), record.purpose.value, iso_utc(now)),
+    )
+    await connection.execute(
+        "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            digest,
+            record.purpose.value,
+            str(record.user_id),
+            record.email.value,
+            iso_utc(record.expires_at),
+        ),
+    )
 
 
 class SqliteAccountTokens:
@@ -18,21 +42,7 @@ class SqliteAccountTokens:
 
     async def issue(self, digest: str, record: TokenRecord, now: datetime) -> None:
         async with self._database.transaction() as connection:
-            await connection.execute(
-                "DELETE FROM account_tokens WHERE (user_id = ? AND purpose = ?) OR expires_at <= ?",
-                (str(record.user_id), record.purpose.value, iso_utc(now)),
-            )
-            await connection.execute(
-                "INSERT INTO account_tokens (digest, purpose, user_id, email, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    record.purpose.value,
-                    str(record.user_id),
-                    record.email.value,
-                    iso_utc(record.expires_at),
-                ),
-            )
+            await store_token(connection, digest, record, now)
 
     async def take(self, digest: str, purpose: TokenPurpose) -> TokenRecord | None:
         rows = await self._database.fetch(

@@ -9,6 +9,7 @@ from coatcheck.adapters.sqlite.account_tokens import SqliteAccountTokens, Sqlite
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.sqlite.login_attempts import SqliteLoginAttempts
 from coatcheck.adapters.sqlite.migrations import check_schema
+from coatcheck.adapters.sqlite.outbox import SqliteOutboxStore
 from coatcheck.adapters.sqlite.session_events import SqliteSessionEvents
 from coatcheck.adapters.sqlite.sessions import SqliteSessions
 from coatcheck.adapters.sqlite.users import SqliteUsers
@@ -25,6 +26,7 @@ class SqliteStore:
         self.account_tokens = SqliteAccountTokens(database)
         self.known_devices = SqliteKnownDevices(database)
         self.session_events = SqliteSessionEvents(database)
+        self.outbox = SqliteOutboxStore(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

@@ -110,7 +110,7 @@ class RegisterUser:
         else:
             logged_in = await self._start(user, kind, client, replacing, device)
         self._events.registered(user)
-        self._send_verification(user)
+        await self._send_verification(user)
         self._notices.seen(user, client)  # its first device: remembered, nobody told
         return Registered(user, logged_in)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from coatcheck.domain.errors import EmailTaken, EmailUnavailable, InvalidToken, InvalidValue
+from coatcheck.domain.errors import EmailUnavailable, InvalidToken, InvalidValue
+from coatcheck.domain.letters import LetterOrder, OrderKind
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.model import ClientInfo, Email, Password, PublicUser, User
 from coatcheck.domain.notices import Notices
-from coatcheck.domain.ports import Outbox, Sessions, Users
+from coatcheck.domain.ports import Clock, Outbox, Sessions, Users
 from coatcheck.domain.sessions import Authenticated
 from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken
@@ -18,23 +17,24 @@ from coatcheck.domain.use_cases.passwords import CurrentPasswordCheck
 
 
 class SendVerification:
-    """Sends the user a one-time link that proves the address is theirs (made after the
-    answer); a newer link makes the older ones useless. Nothing, without an email backend."""
+    """Orders a one-time link that proves the address is the user's (the outbox's worker makes
+    it); a newer link makes the older ones useless. Nothing, without an email backend."""
 
-    def __init__(self, tokens: TokenIssuer, outbox: Outbox) -> None:
-        self._tokens = tokens
+    def __init__(self, outbox: Outbox, clock: Clock) -> None:
         self._outbox = outbox
+        self._clock = clock
 
-    def __call__(self, user: User) -> None:
+    async def __call__(self, user: User) -> None:
         if self._outbox.delivers:
-            self._outbox.post_later(partial(self._tokens.letter, user, TokenPurpose.VERIFY_EMAIL))
+            order = LetterOrder(OrderKind.VERIFY_EMAIL, self._clock.now(), user_id=user.id)
+            await self._outbox.order(order)
 
 
 class ResendVerification:
     """Sends the caller a new verification link.
 
     - EmailUnavailable without an email backend; nothing to send once verified;
-    - throttled per address and per client address (TooManyEmails).
+    - throttled per client network (TooManyEmails) and, silently, per address.
     """
 
     def __init__(
@@ -51,8 +51,8 @@ class ResendVerification:
         user = await self._users.get(caller.session.user_id)
         if user is None or user.email_verified:
             return
-        await self._throttle.attempt(user.email, client.address)
-        self._send(user)
+        if await self._throttle.attempt(OrderKind.VERIFY_EMAIL, user.email, client.address):
+            await self._send(user)
 
 
 class VerifyEmail:
@@ -80,24 +80,21 @@ class RequestEmailChange:
     """Sends a one-time link to the new address; following it makes the change.
 
     - the current password must be right (CurrentPasswordCheck);
-    - the new address must be another one (InvalidValue), and no account's (EmailTaken);
-    - throttled per new address and per client address (TooManyEmails);
+    - the new address must be another one (InvalidValue); whether an account has it is not
+      told: the request stores the same order either way, and the outbox's worker sends the
+      link, or tells that address's owner that someone tried (the confirmation refuses a
+      taken address);
+    - throttled per client network (TooManyEmails) and, silently, per new address;
     - EmailUnavailable without an email backend.
     """
 
     def __init__(
-        self,
-        users: Users,
-        check: CurrentPasswordCheck,
-        tokens: TokenIssuer,
-        throttle: MailThrottle,
-        outbox: Outbox,
+        self, check: CurrentPasswordCheck, throttle: MailThrottle, outbox: Outbox, clock: Clock
     ) -> None:
-        self._users = users
         self._check = check
-        self._tokens = tokens
         self._throttle = throttle
         self._outbox = outbox
+        self._clock = clock
 
     async def __call__(
         self,
@@ -112,11 +109,9 @@ class RequestEmailChange:
         user = (await self._check(caller, current_password, client, device)).user
         if new_email == user.email:
             raise InvalidValue("the new email is the account's email already")
-        if await self._users.by_email(new_email) is not None:
-            raise EmailTaken()
-        await self._throttle.attempt(new_email, client.address)
-        letter = partial(self._tokens.letter, user, TokenPurpose.CHANGE_EMAIL, new_email)
-        self._outbox.post_later(letter)
+        if await self._throttle.attempt(OrderKind.CHANGE_EMAIL, new_email, client.address):
+            order = LetterOrder(OrderKind.CHANGE_EMAIL, self._clock.now(), new_email, user.id)
+            await self._outbox.order(order)
 
 
 class ChangeEmail:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from functools import partial
 
 from attrs import evolve
 
 from coatcheck.domain.errors import EmailUnavailable, InvalidToken, StoreUnavailable
 from coatcheck.domain.events import EndReason
-from coatcheck.domain.letters import Letter
+from coatcheck.domain.letters import LetterOrder, OrderKind
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.model import ClientInfo, Email, NewPassword, SessionKind, User
 from coatcheck.domain.notices import Notices
-from coatcheck.domain.ports import Events, Outbox, PasswordHasher, SessionEvents, Sessions, Users
+from coatcheck.domain.ports import (
+    Clock,
+    Events,
+    Outbox,
+    PasswordHasher,
+    SessionEvents,
+    Sessions,
+    Users,
+)
 from coatcheck.domain.sessions import LoggedIn, SessionIssuer
 from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken, SessionTicket
@@ -26,31 +33,24 @@ from coatcheck.domain.use_cases.sessions import revoke_all
 class RequestPasswordReset:
     """Sends a one-time link to reset the password of the account with this email, if any.
 
-    - the answer is the same, in the same time, whether or not an account has the email:
-      its look-up, the token and the letter are all made after the answer;
-    - throttled per email address and per client address (TooManyEmails), known or not;
+    - the request stores the same order whether or not an account has the email, and the
+      outbox's worker looks the account up: its answer, time and traces are the same;
+    - throttled per client network (TooManyEmails) and, silently, per address (MailThrottle);
     - EmailUnavailable when no email can be sent.
     """
 
-    def __init__(
-        self, users: Users, tokens: TokenIssuer, throttle: MailThrottle, outbox: Outbox
-    ) -> None:
-        self._users = users
-        self._tokens = tokens
+    def __init__(self, throttle: MailThrottle, outbox: Outbox, clock: Clock) -> None:
         self._throttle = throttle
         self._outbox = outbox
+        self._clock = clock
 
     async def __call__(self, email: Email, client: ClientInfo) -> None:
         if not self._outbox.delivers:
             raise EmailUnavailable()
-        await self._throttle.attempt(email, client.address)
-        self._outbox.post_later(partial(self._letter, email))
-
-    async def _letter(self, email: Email) -> Letter | None:
-        user = await self._users.by_email(email)
-        if user is None:
-            return None
-        return await self._tokens.letter(user, TokenPurpose.PASSWORD_RESET)
+        if await self._throttle.attempt(OrderKind.PASSWORD_RESET, email, client.address):
+            await self._outbox.order(
+                LetterOrder(OrderKind.PASSWORD_RESET, self._clock.now(), email)
+            )
 
 
 class ResetPassword:

@@ -122,6 +122,7 @@ def _services(
         async with build_container(settings, overrides) as services:
             app[SERVICES] = services
             app[LEGACY_BEFORE] = services.clock.now()
+            services.outbox.start()  # this process's letter worker
             watch = services.watches["users"]
             if await migrate_postgres_once(settings, watch):
                 yield
