@@ -1,7 +1,7 @@
 """The outbox's entries in PostgreSQL, beside the users and tokens (a resolved letter and its
 token are written in one transaction). Claims take due rows with FOR UPDATE SKIP LOCKED, so
 workers on any number of processes and instances never take one row twice, and lease them.
-The schema is in migrations/0005_outbox.sql."""
+The schema is in migrations/0006_outbox.sql."""
 
 from __future__ import annotations
 
