@@ -2,7 +2,10 @@
 function that serves coatcheck (coatcheck.entrypoints.serving.run: uvloop, the same
 backlog, the same request log and logging), so that a ratio to it measures coatcheck alone.
 
-    .venv/bin/python bench/bare_app.py --port 8001
+    .venv/bin/python -m bench.bare_app --port 8001
+
+Its twin bench/plain_app.py imports nothing of coatcheck; the ratio between the two shows
+whether coatcheck's serving path moved.
 """
 
 from __future__ import annotations
@@ -11,15 +14,9 @@ import argparse
 
 from aiohttp import web
 
+from bench.plain_app import BODY
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.serving import run
-
-BODY = {  # the shape and size of coatcheck's user JSON
-    "id": "0b7f4c52-7d0c-4f55-9d53-4f1f6a1e2c3d",
-    "email": "user000001pad@bench.test",
-    "name": "Bench 000001",
-    "createdAt": "2026-01-01T00:00:00.000000Z",
-}
 
 
 async def who_am_i(request: web.Request) -> web.Response:

@@ -120,6 +120,39 @@ async def log_in(
         return await _each(rounds, one, concurrency, "log-in")
 
 
+async def tokens(
+    base_url: str,
+    users: Sequence[BenchUser],
+    times: int,
+    *,
+    user_agent: str,
+    concurrency: int = 16,
+) -> list[str]:
+    """POST /authentication/token `times` times for every user; return the bearer tokens."""
+    async with _session(user_agent, concurrency) as http:
+
+        async def one(user: BenchUser) -> str:
+            body = {"email": user.email, "password": PASSWORD}
+            async with http.post(base_url + "/authentication/token", json=body) as answer:
+                if answer.status != 200:
+                    raise SeedError(f"token: {answer.status} {await answer.text()}")
+                return str((await answer.json())["token"])
+
+        rounds = [user for _ in range(times) for user in users]
+        return await _each(rounds, one, concurrency, "token")
+
+
+async def sessions_of(base_url: str, token: str, *, user_agent: str) -> list[dict[str, Any]]:
+    """GET /authentication/sessions with a bearer token: the session list its owner sees."""
+    async with _session(user_agent, 1) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.get(base_url + "/authentication/sessions", headers=headers) as answer:
+            if answer.status != 200:
+                raise SeedError(f"sessions: {answer.status} {await answer.text()}")
+            listed: list[dict[str, Any]] = await answer.json()
+            return listed
+
+
 async def touch(
     base_url: str, cookies: Sequence[str], *, user_agent: str, concurrency: int = 32
 ) -> int:
