@@ -18,8 +18,20 @@ from bench.seed_redis import BenchUser
 SEED_TIMEOUT = 900.0  # seconds for any one seeding step
 
 
+RETRIES = 5  # answers of 503 (a store answered late: an overloaded machine) are retried
+
+
 class SeedError(RuntimeError):
     pass
+
+
+class Busy(SeedError):
+    """A 503: worth a retry."""
+
+
+async def _refused(answer: aiohttp.ClientResponse, label: str) -> SeedError:
+    kind = Busy if answer.status == 503 else SeedError
+    return kind(f"{label}: {answer.status} {await answer.text()}")
 
 
 def cookie_of(response: aiohttp.ClientResponse) -> str:
@@ -46,7 +58,14 @@ async def _each(
     async def worker() -> None:
         nonlocal done, last_report
         for index in cursor:
-            results[index] = await work(items[index])
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    results[index] = await work(items[index])
+                    break
+                except Busy:
+                    if attempt == RETRIES:
+                        raise
+                    await asyncio.sleep(0.5 * attempt)
             done += 1
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
@@ -88,7 +107,7 @@ async def register(
             }
             async with http.post(base_url + "/authentication/register", json=body) as answer:
                 if answer.status != 201:
-                    raise SeedError(f"register: {answer.status} {await answer.text()}")
+                    raise await _refused(answer, "register")
                 user = await answer.json()
                 bench_user = BenchUser(user["id"], user["email"], user["name"], user["createdAt"])
                 return bench_user, cookie_of(answer)
@@ -113,7 +132,7 @@ async def log_in(
             body = {"email": user.email, "password": PASSWORD, "remember": remember}
             async with http.post(base_url + "/authentication/log-in", json=body) as answer:
                 if answer.status != 200:
-                    raise SeedError(f"log-in: {answer.status} {await answer.text()}")
+                    raise await _refused(answer, "log-in")
                 return cookie_of(answer)
 
         rounds = [user for _ in range(times) for user in users]
@@ -135,7 +154,7 @@ async def tokens(
             body = {"email": user.email, "password": PASSWORD}
             async with http.post(base_url + "/authentication/token", json=body) as answer:
                 if answer.status != 200:
-                    raise SeedError(f"token: {answer.status} {await answer.text()}")
+                    raise await _refused(answer, "token")
                 return str((await answer.json())["token"])
 
         rounds = [user for _ in range(times) for user in users]
