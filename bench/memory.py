@@ -38,6 +38,17 @@ class Footprint:
     per_session: float  # INFO used_memory delta / sessions
     keys_per_session: float  # sum of MEMORY USAGE of the database's keys / sessions
 
+    @property
+    def disturbed(self) -> bool:
+        """used_memory is the whole server's: it grew less than our keys take only if another
+        client freed memory meanwhile (on a shared Redis)."""
+        return self.per_session < self.keys_per_session
+
+    @property
+    def judged(self) -> float:
+        """The figure held against the target: used_memory's, unless it was disturbed."""
+        return self.keys_per_session if self.disturbed else self.per_session
+
 
 def own_database(redis_url: str) -> str:
     """The URL of the first database of 1-15 that holds no key."""
