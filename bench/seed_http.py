@@ -99,6 +99,16 @@ async def register(
     cookie of each one's first session."""
     async with _session(user_agent, concurrency) as http:
 
+        async def existing(body: dict[str, str]) -> tuple[BenchUser, str]:
+            """The user a run's earlier attempt registered (the emails are the run's own)."""
+            credentials = {"email": body["email"], "password": PASSWORD}
+            async with http.post(base_url + "/authentication/log-in", json=credentials) as answer:
+                if answer.status != 200:
+                    raise await _refused(answer, "log-in after 409")
+                user = await answer.json()
+                bench_user = BenchUser(user["id"], user["email"], user["name"], user["createdAt"])
+                return bench_user, cookie_of(answer)
+
         async def one(number: int) -> tuple[BenchUser, str]:
             body = {
                 "email": email(number, email_length),
@@ -106,6 +116,8 @@ async def register(
                 "password": PASSWORD,
             }
             async with http.post(base_url + "/authentication/register", json=body) as answer:
+                if answer.status == 409:  # a retry after a 503 whose registration went through
+                    return await existing(body)
                 if answer.status != 201:
                     raise await _refused(answer, "register")
                 user = await answer.json()
