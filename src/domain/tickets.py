@@ -66,7 +66,7 @@ class TicketKey:
         return self.mac(secret.value)
 
     def mac(self, text: str) -> str:
-        return hmac.digest(self.secret, text.encode(), "sha256").hex()
+        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
 
     def device_digest(self, account: str, device: DeviceToken) -> str:
         """The digest of a device on one account: a token says nothing about another one."""
