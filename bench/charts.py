@@ -27,22 +27,26 @@ SESSIONS_CHART = "perf-sessions.png"
 def draw(data: RunData, folder: Path) -> dict[str, str]:
     """Write the charts this run has figures for; {title: file name}."""
     made: dict[str, str] = {}
-    if invalid(data):  # no ratio of an invalid run is shown
+    if invalid(data):  # req/s only: no ratio of an invalid run is shown
+        if data.loads["bare"]:
+            _ratio_chart(data, folder / RATIO_CHART, ratios=False)
+            made["req/s of every app and workload (an invalid run: no ratios)"] = RATIO_CHART
         return made
     if data.loads["bare"] and data.loads["auth"]:
         _ratio_chart(data, folder / RATIO_CHART)
-        made["req/s of bare aiohttp and coatcheck, and their ratio"] = RATIO_CHART
+        made["req/s of every app and workload, and coatcheck's ratios"] = RATIO_CHART
     if len(data.levels) >= 2:
         _sessions_chart(data, folder / SESSIONS_CHART)
         made["authenticated req/s against live sessions in Redis"] = SESSIONS_CHART
     return made
 
 
-def _ratio_chart(data: RunData, path: Path) -> None:
+def _ratio_chart(data: RunData, path: Path, ratios: bool = True) -> None:
     grey, blue, green = "#888888", "#2a6fbb", "#3c9d5d"
     bars = [
         ("plain\naiohttp", "plain", grey),
         ("bare\naiohttp", "bare", grey),
+        ("bare, wrk\nno script", "bare_noscript", grey),
         ("ceiling\n(+ Redis)", "ceiling", green),
         ("peer", "peer", green),
         ("coatcheck\nauth", "auth", blue),
@@ -52,13 +56,21 @@ def _ratio_chart(data: RunData, path: Path) -> None:
     ]
     bars = [bar for bar in bars if data.loads[bar[1]]]
     rates = [median([r.rate for r in data.loads[name]]) or 0.0 for _, name, _ in bars]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), width_ratios=(3, 2))
+    if not ratios:
+        figure, left = plt.subplots(figsize=(9, 4.5))
+    else:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=(3, 2))
     left.bar([label for label, _, _ in bars], rates, color=[colour for _, _, colour in bars])
     for x, rate in enumerate(rates):
         left.annotate(f"{rate:,.0f}", (x, rate), ha="center", va="bottom", fontsize=8)
     left.tick_params(axis="x", labelsize=8)
     left.set_ylabel("requests per second (median)")
-    left.set_title("req/s, one process each")
+    left.set_title("req/s, one process each" + ("" if ratios else " (run invalid: no ratios)"))
+    if not ratios:
+        figure.tight_layout()
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        return
 
     bare = [r.rate for r in data.loads["bare"]]
     auth = [r.rate for r in data.loads["auth"]]

@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--docs",
         action=argparse.BooleanOptionalAction,
-        help="rewrite docs/performance.md and its charts (default: on for a full run)",
+        help="rewrite docs/performance.md and its charts (default: on for a full valid run)",
     )
     return parser
 
@@ -104,6 +104,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         arguments.login_duration = 2 * arguments.duration
     arguments.sizes = [int(size) for size in str(arguments.sizes).split(",") if size]
     arguments.only = set(arguments.only or WORKLOADS)
+    # a full run rewrites docs/ when it is valid; --docs asks for it whatever the run (an
+    # invalid run's table says so, and shows no ratio)
+    arguments.docs_forced = bool(arguments.docs)
     if arguments.docs is None:
         arguments.docs = not arguments.quick and arguments.only == set(WORKLOADS)
     check_local(arguments.postgres)
@@ -202,7 +205,8 @@ def _report(arguments: argparse.Namespace, data: RunData, complete: bool) -> Non
     """The table on the terminal and in bench/results/latest.md; the charts; and, for a
     complete full run, docs/performance.md's results section and charts."""
     RESULTS.mkdir(exist_ok=True)
-    docs = arguments.docs and complete and not report.invalid(data)
+    valid = not report.invalid(data)
+    docs = arguments.docs and complete and (valid or arguments.docs_forced)
     folder = DOC.parent if docs else RESULTS
     made = charts.draw(data, folder)
 
