@@ -10,34 +10,16 @@ whether coatcheck's serving path moved.
 
 from __future__ import annotations
 
-import argparse
-
-from aiohttp import web
-
-from bench.plain_app import BODY
+from bench.plain_app import create_app, parser
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.serving import run
 
 
-async def who_am_i(request: web.Request) -> web.Response:
-    return web.json_response(BODY)
-
-
-def create_app() -> web.Application:
-    app = web.Application()
-    app.router.add_get("/authentication", who_am_i)
-    app.router.add_get("/health/ready", who_am_i)
-    return app
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
-    arguments = parser.parse_args()
+    given = parser(__doc__, 8001).parse_args()
     # Exactly as `coatcheck serve` does: its logging, its loop, its server settings.
     configure_logging("json")
-    run(create_app(), arguments.host, arguments.port, "json")
+    run(create_app(), given.host, given.port, "json")
 
 
 if __name__ == "__main__":

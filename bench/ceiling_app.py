@@ -12,13 +12,12 @@ rotates over, its value as long as a coatcheck session record.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 import redis.asyncio as redis
 from aiohttp import web
 
-from bench.plain_app import BODY, serve
+from bench.plain_app import BODY, parser, serve
 
 UNAUTHORISED = {"type": "about:blank", "title": "Unauthorized", "status": 401}
 CLIENT: web.AppKey[redis.Redis] = web.AppKey("redis", redis.Redis)
@@ -92,13 +91,11 @@ def create_app(redis_url: str, prefix: str, cookie: str) -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8002)
-    parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--prefix", required=True, help="the keys' prefix; the ticket follows")
-    parser.add_argument("--cookie", required=True, help="the cookie's name")
-    given = parser.parse_args()
+    arguments = parser(__doc__, 8002)
+    arguments.add_argument("--redis-url", required=True)
+    arguments.add_argument("--prefix", required=True, help="the keys' prefix; the ticket follows")
+    arguments.add_argument("--cookie", required=True, help="the cookie's name")
+    given = arguments.parse_args()
     serve(create_app(given.redis_url, given.prefix, given.cookie), given.host, given.port)
 
 

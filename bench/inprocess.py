@@ -28,7 +28,7 @@ import uvloop
 from aiohttp import web
 
 from bench import stores
-from bench.bare_app import create_app as create_bare_app
+from bench.plain_app import create_app as create_bare_app
 from bench.seed_redis import BenchUser, write_sessions
 from coatcheck.entrypoints import logs
 from coatcheck.entrypoints.http.app import create_app
@@ -42,7 +42,7 @@ USER_AGENT = (
     " Chrome/120.0.0.0 Safari/537.36 bench/1.0"
 )  # 110 bytes, as in bench/run
 WORKLOADS = {
-    "bare": "bare aiohttp GET",
+    "bare": "bare aiohttp GET",  # the handler of bench/bare_app.py, served as coatcheck is
     "anon": "GET /authentication, no cookie (401)",
     "auth": "GET /authentication, authenticated",
 }

@@ -14,7 +14,6 @@ the users coatcheck registered in the same database (table `users`).
 
 from __future__ import annotations
 
-import argparse
 import uuid
 
 import asyncpg
@@ -23,6 +22,7 @@ from aiohttp import web
 from aiohttp_session import get_session, session_middleware
 from aiohttp_session.redis_storage import RedisStorage
 
+from bench.plain_app import parser
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.serving import run
 
@@ -76,13 +76,11 @@ def create_app(database_url: str, redis_url: str, cookie: str) -> web.Applicatio
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8003)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--cookie", required=True, help="the session cookie's name")
-    given = parser.parse_args()
+    arguments = parser(__doc__, 8003)
+    arguments.add_argument("--database-url", required=True)
+    arguments.add_argument("--redis-url", required=True)
+    arguments.add_argument("--cookie", required=True, help="the session cookie's name")
+    given = arguments.parse_args()
     configure_logging("json")
     run(create_app(given.database_url, given.redis_url, given.cookie), given.host, given.port)
 

@@ -48,15 +48,16 @@ def serve(app: web.Application, host: str, port: int) -> None:
         )
 
 
-def arguments(description: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
-    return parser.parse_args()
+def parser(doc: str, port: int) -> argparse.ArgumentParser:
+    """The command line of an app of bench/: its docstring's first line, --host, --port."""
+    made = argparse.ArgumentParser(description=doc.splitlines()[0])
+    made.add_argument("--host", default="127.0.0.1")
+    made.add_argument("--port", type=int, default=port)
+    return made
 
 
 def main() -> None:
-    given = arguments(__doc__.splitlines()[0])
+    given = parser(__doc__, 8001).parse_args()
     serve(create_app(), given.host, given.port)
 
 

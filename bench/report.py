@@ -140,51 +140,60 @@ def _withheld(row: Row) -> Row:
 def _baseline_rows(data: RunData) -> list[Row]:
     """What the run's ratios stand on, each measured in the same rounds: the bare handler
     under no wrk script, the plain aiohttp app, the ceiling and the peer."""
-    loads = data.loads
     bound = paired(_rates(data, "bare"), _rates(data, "bare_noscript"))
-    table = [
-        Row(
-            "bare aiohttp GET, wrk with no script",
-            *_timings(loads["bare_noscript"]),
-            figure=NOT_RUN if bound is None else f"bare under the run's script: {bound:.2f} x",
-            target=f"≥ {SCRIPTED_BARE_RATIO:.2f} x (else load-generator bound)",
-            verdict="" if bound is None else (VALID if bound >= SCRIPTED_BARE_RATIO else NOT_VALID),
-            ratio=False,
-        )
-    ]
     plain = paired(_rates(data, "bare"), _rates(data, "plain"))
-    table.append(
-        Row(
-            "plain aiohttp GET (imports nothing of coatcheck, `access_log=None`)",
-            *_timings(loads["plain"]),
-            figure=NOT_RUN if plain is None else f"bare = {plain:.2f} x plain",
-            target="report" if plain is not None else "",
-            verdict="—" if plain is not None else "",
-            ratio=False,
-        )
-    )
     ceiling = paired(_rates(data, "ceiling"), _rates(data, "plain"))
-    table.append(
-        Row(
-            "ceiling: aiohttp + one tick-batched redis-py MGET, fixed JSON",
-            *_timings(loads["ceiling"]),
-            figure=NOT_RUN if ceiling is None else f"{ceiling:.2f} x plain",
-            target=f"≥ {CEILING_RATIO:.2f} x plain (else the run is invalid)",
-            verdict="" if ceiling is None else (VALID if ceiling >= CEILING_RATIO else NOT_VALID),
-            ratio=False,
-        )
-    )
     peer = paired(_rates(data, "auth"), _rates(data, "peer"))
-    table.append(
-        Row(
+    return [
+        _validity_row(
+            "bare aiohttp GET, wrk with no script",
+            data.loads["bare_noscript"],
+            bound,
+            "bare under the run's script: {:.2f} x",
+            SCRIPTED_BARE_RATIO,
+            "x (else load-generator bound)",
+        ),
+        _reported_row(
+            "plain aiohttp GET (imports nothing of coatcheck, `access_log=None`)",
+            data.loads["plain"],
+            plain,
+            "bare = {:.2f} x plain",
+        ),
+        _validity_row(
+            "ceiling: aiohttp + one tick-batched redis-py MGET, fixed JSON",
+            data.loads["ceiling"],
+            ceiling,
+            "{:.2f} x plain",
+            CEILING_RATIO,
+            "x plain (else the run is invalid)",
+        ),
+        _reported_row(
             "peer: aiohttp-session RedisStorage + pooled asyncpg + uvloop",
-            *_timings(loads["peer"]),
-            figure=NOT_RUN if peer is None else f"coatcheck authenticated = {peer:.2f} x peer",
-            target="report" if peer is not None else "",
-            verdict="—" if peer is not None else "",
-        )
-    )
-    return table
+            data.loads["peer"],
+            peer,
+            "coatcheck authenticated = {:.2f} x peer",
+            ratio=True,
+        ),
+    ]
+
+
+def _validity_row(
+    label: str, results: list[Result], value: float | None, shown: str, least: float, unit: str
+) -> Row:
+    """A check of the run itself: below `least`, the run is invalid."""
+    verdict = "" if value is None else (VALID if value >= least else NOT_VALID)
+    figure = NOT_RUN if value is None else shown.format(value)
+    target = f"≥ {least:.2f} {unit}"
+    return Row(label, *_timings(results), figure, target, verdict, ratio=False)
+
+
+def _reported_row(
+    label: str, results: list[Result], value: float | None, shown: str, ratio: bool = False
+) -> Row:
+    """A figure reported with no target."""
+    if value is None:
+        return Row(label, *_timings(results), NOT_RUN, ratio=ratio)
+    return Row(label, *_timings(results), shown.format(value), "report", "—", ratio=ratio)
 
 
 def _auth_rows(data: RunData) -> list[Row]:
