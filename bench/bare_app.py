@@ -2,45 +2,24 @@
 function that serves coatcheck (coatcheck.entrypoints.serving.run: uvloop, the same
 backlog, the same request log and logging), so that a ratio to it measures coatcheck alone.
 
-    .venv/bin/python bench/bare_app.py --port 8001
+    .venv/bin/python -m bench.bare_app --port 8001
+
+Its twin bench/plain_app.py imports nothing of coatcheck; the ratio between the two shows
+whether coatcheck's serving path moved.
 """
 
 from __future__ import annotations
 
-import argparse
-
-from aiohttp import web
-
+from bench.plain_app import create_app, parser
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.serving import run
 
-BODY = {  # the shape and size of coatcheck's user JSON
-    "id": "0b7f4c52-7d0c-4f55-9d53-4f1f6a1e2c3d",
-    "email": "user000001pad@bench.test",
-    "name": "Bench 000001",
-    "createdAt": "2026-01-01T00:00:00.000000Z",
-}
-
-
-async def who_am_i(request: web.Request) -> web.Response:
-    return web.json_response(BODY)
-
-
-def create_app() -> web.Application:
-    app = web.Application()
-    app.router.add_get("/authentication", who_am_i)
-    app.router.add_get("/health/ready", who_am_i)
-    return app
-
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
-    arguments = parser.parse_args()
+    given = parser(__doc__, 8001).parse_args()
     # Exactly as `coatcheck serve` does: its logging, its loop, its server settings.
     configure_logging("json")
-    run(create_app(), arguments.host, arguments.port, "json")
+    run(create_app(), given.host, given.port, "json")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.report import AUTH_RATIO, SCALE_RATIO, UNAUTH_RATIO, level_ratios
+from bench.report import (
+    AUTH_CEILING_RATIO,
+    AUTH_RATIO,
+    SCALE_RATIO,
+    UNAUTH_RATIO,
+    invalid,
+    level_ratios,
+)
 from bench.results import RunData, median, paired
 
 RATIO_CHART = "perf-ratio.png"
@@ -19,36 +26,59 @@ SESSIONS_CHART = "perf-sessions.png"
 
 def draw(data: RunData, folder: Path) -> dict[str, str]:
     """Write the charts this run has figures for; {title: file name}."""
-    made = {}
+    made: dict[str, str] = {}
+    if invalid(data):  # req/s only: no ratio of an invalid run is shown
+        if data.loads["bare"]:
+            _ratio_chart(data, folder / RATIO_CHART, ratios=False)
+            made["req/s of every app and workload (an invalid run: no ratios)"] = RATIO_CHART
+        return made
     if data.loads["bare"] and data.loads["auth"]:
         _ratio_chart(data, folder / RATIO_CHART)
-        made["req/s of bare aiohttp and coatcheck, and their ratio"] = RATIO_CHART
+        made["req/s of every app and workload, and coatcheck's ratios"] = RATIO_CHART
     if len(data.levels) >= 2:
         _sessions_chart(data, folder / SESSIONS_CHART)
         made["authenticated req/s against live sessions in Redis"] = SESSIONS_CHART
     return made
 
 
-def _ratio_chart(data: RunData, path: Path) -> None:
+def _ratio_chart(data: RunData, path: Path, ratios: bool = True) -> None:
+    grey, blue, green = "#888888", "#2a6fbb", "#3c9d5d"
     bars = [
-        ("bare aiohttp", "bare"),
-        ("coatcheck\nauthenticated", "auth"),
-        ("coatcheck\n401", "unauth"),
-        ("coatcheck\n--workers 2", "workers2"),
+        ("plain\naiohttp", "plain", grey),
+        ("bare\naiohttp", "bare", grey),
+        ("bare, wrk\nno script", "bare_noscript", grey),
+        ("ceiling\n(+ Redis)", "ceiling", green),
+        ("peer", "peer", green),
+        ("coatcheck\nauth", "auth", blue),
+        ("coatcheck\n401", "unauth", blue),
+        ("coatcheck\nverify", "verify", blue),
+        ("coatcheck\n2 workers", "workers2", blue),
     ]
-    bars = [(label, name) for label, name in bars if data.loads[name]]
-    rates = [median([r.rate for r in data.loads[name]]) or 0.0 for _, name in bars]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), width_ratios=(3, 2))
-    left.bar([label for label, _ in bars], rates, color=["#888888"] + ["#2a6fbb"] * (len(bars) - 1))
+    bars = [bar for bar in bars if data.loads[bar[1]]]
+    rates = [median([r.rate for r in data.loads[name]]) or 0.0 for _, name, _ in bars]
+    if not ratios:
+        figure, left = plt.subplots(figsize=(9, 4.5))
+    else:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=(3, 2))
+    left.bar([label for label, _, _ in bars], rates, color=[colour for _, _, colour in bars])
     for x, rate in enumerate(rates):
-        left.annotate(f"{rate:,.0f}", (x, rate), ha="center", va="bottom", fontsize=9)
+        left.annotate(f"{rate:,.0f}", (x, rate), ha="center", va="bottom", fontsize=8)
+    left.tick_params(axis="x", labelsize=8)
     left.set_ylabel("requests per second (median)")
-    left.set_title("req/s, one process each")
+    left.set_title("req/s, one process each" + ("" if ratios else " (run invalid: no ratios)"))
+    if not ratios:
+        figure.tight_layout()
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        return
 
     bare = [r.rate for r in data.loads["bare"]]
+    auth = [r.rate for r in data.loads["auth"]]
+    ceiling = [r.rate for r in data.loads["ceiling"]]
     ratios = [
-        ("authenticated", paired([r.rate for r in data.loads["auth"]], bare), AUTH_RATIO),
-        ("401", paired([r.rate for r in data.loads["unauth"]], bare), UNAUTH_RATIO),
+        ("authenticated\n/ bare", paired(auth, bare), AUTH_RATIO),
+        ("authenticated\n/ ceiling", paired(auth, ceiling), AUTH_CEILING_RATIO),
+        ("401\n/ bare", paired([r.rate for r in data.loads["unauth"]], bare), UNAUTH_RATIO),
     ]
     ratios = [item for item in ratios if item[1] is not None]
     right.bar(
@@ -58,8 +88,8 @@ def _ratio_chart(data: RunData, path: Path) -> None:
         right.hlines(target, x - 0.4, x + 0.4, colors="#c0392b", linestyles="dashed")
         right.annotate(f"{value:.2f}", (x, value or 0), ha="center", va="bottom", fontsize=9)
     right.set_ylim(0, 1)
-    right.set_ylabel("coatcheck / bare (median of paired runs)")
-    right.set_title("ratio to bare (dashed: target)")
+    right.set_ylabel("median of paired runs")
+    right.set_title("coatcheck's ratios (dashed: target)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

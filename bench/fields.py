@@ -22,9 +22,25 @@ def user_agent(length: int = USER_AGENT_LENGTH) -> str:
     return _padded(_BROWSER, length)
 
 
+LOCAL_PART_MAX = 64  # RFC 5321; a domain's labels at most 63
+_DOMAIN = "bench.test"
+
+
 def email(number: int, length: int = EMAIL_LENGTH) -> str:
-    domain = "@bench.test"
-    return _padded(f"u{number:07d}.", length - len(domain)) + domain
+    """An address of exactly `length` bytes that coatcheck accepts: the local part padded
+    up to 64, then the domain lengthened by labels of at most 63."""
+    local = _padded(f"u{number:07d}.", min(LOCAL_PART_MAX, length - len(_DOMAIN) - 1))
+    extra = length - len(local) - 1 - len(_DOMAIN)
+    if extra == 1:  # no room for a label and its dot: one byte moves out of the local part
+        local, extra = local[:-1], 2
+    labels = []
+    while extra > 0:
+        size = min(63, extra - 1)  # the label and its dot
+        if extra - size - 1 == 1:  # leave room for one more label, not a lone dot
+            size -= 1
+        labels.append("d" * size)
+        extra -= size + 1
+    return local + "@" + ".".join([*labels, _DOMAIN])
 
 
 def name(number: int, length: int = NAME_LENGTH) -> str:

@@ -28,7 +28,7 @@ import uvloop
 from aiohttp import web
 
 from bench import stores
-from bench.bare_app import create_app as create_bare_app
+from bench.plain_app import create_app as create_bare_app
 from bench.seed_redis import BenchUser, write_sessions
 from coatcheck.entrypoints import logs
 from coatcheck.entrypoints.http.app import create_app
@@ -41,6 +41,11 @@ USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/120.0.0.0 Safari/537.36 bench/1.0"
 )  # 110 bytes, as in bench/run
+WORKLOADS = {
+    "bare": "bare aiohttp GET",  # the handler of bench/bare_app.py, served as coatcheck is
+    "anon": "GET /authentication, no cookie (401)",
+    "auth": "GET /authentication, authenticated",
+}
 SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
 
 
@@ -169,11 +174,12 @@ async def _measure_all(
         database_url=database_url, redis_url=redis_url, redis_prefix=prefix, session_secret=SECRET
     )
     cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
-    return {
-        "bare": await _measure(create_bare_app(), [], b"200", args),
-        "anon": await _measure(create_app(settings), [], b"401", args),
-        "auth": await _measure(create_app(settings), cookies, b"200", args),
+    workloads = {
+        "bare": lambda: _measure(create_bare_app(), [], b"200", args),
+        "anon": lambda: _measure(create_app(settings), [], b"401", args),
+        "auth": lambda: _measure(create_app(settings), cookies, b"200", args),
     }
+    return {name: await measure() for name, measure in workloads.items() if name in args.only}
 
 
 def main() -> None:
@@ -182,7 +188,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="rounds; the minimum is shown")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=WORKLOADS,
+        help="measure only this workload (repeatable; to profile one with py-spy)",
+    )
     args = parser.parse_args()
+    args.only = set(args.only or WORKLOADS)
     configure_logging("json")
     # the request lines are made and buffered as when serving; only their output goes
     logs._REQUEST_LINES._stream = open(os.devnull, "wb")  # noqa: SIM115
@@ -195,14 +208,11 @@ def main() -> None:
             )
         finally:
             stores.delete_prefix(args.redis_url, prefix)
-    bare = figures["bare"]
-    for name, label in (
-        ("bare", "bare aiohttp GET"),
-        ("anon", "GET /authentication, no cookie (401)"),
-        ("auth", "GET /authentication, authenticated"),
-    ):
-        ratio = bare / figures[name]
-        print(f"{label:40s} {figures[name]:6.1f} us CPU a request   {ratio:.2f} x bare")
+    bare = figures.get("bare")
+    for name, label in WORKLOADS.items():
+        if name in figures:
+            ratio = f"   {bare / figures[name]:.2f} x bare" if bare else ""
+            print(f"{label:40s} {figures[name]:6.1f} us CPU a request{ratio}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@
 --                against time (least squares), free of the ramp-up before the first answer
 --                (long at a bcrypt cost), of the requests cut off at the end, and of answers
 --                that come in bursts (bcrypt threads finishing together)
+-- Requests are formatted once, in init(): per request, request() only hands out the next
+-- string (and in plain mode there is no request() at all: wrk's static request), so that
+-- the Lua side costs the load generator next to nothing (issue 20: formatting per request
+-- made the bare baseline wrk-bound).
 -- done() prints one line "WRK-JSON {...}": counts, latency percentiles in microseconds.
 
 local ffi = require("ffi")
@@ -31,7 +35,7 @@ function setup(thread)
    thread:set("thread_number", #threads)
 end
 
-local values, count, position, headers, mode
+local values, count, position, headers, mode, requests
 
 function init(args)
    local options = {}
@@ -49,6 +53,23 @@ function init(args)
       end
    end
    count = #values
+   if mode == "plain" or count == 0 then
+      -- no rotation: wrk's own static request, formatted once, no Lua per request
+      for name, value in pairs(headers) do wrk.headers[name] = value end
+      request = nil
+   else
+      -- every request formatted here, once: request() only hands out the next one
+      requests = {}
+      for index, value in ipairs(values) do
+         if mode == "cookie" then
+            headers["Cookie"] = value
+            requests[index] = wrk.format("GET", nil, headers)
+         else
+            requests[index] = wrk.format("POST", nil, headers, value)
+         end
+      end
+      values = nil
+   end
    -- threads start far apart in the rotation
    position = count > 0 and ((thread_number - 1) * 7919) % count or 0
    counting = options.count == "1"
@@ -75,15 +96,8 @@ function init(args)
 end
 
 function request()
-   if mode == "plain" or count == 0 then
-      return wrk.format(nil, nil, headers)
-   end
    position = position % count + 1
-   if mode == "cookie" then
-      headers["Cookie"] = values[position]
-      return wrk.format("GET", nil, headers)
-   end
-   return wrk.format("POST", nil, headers, values[position])
+   return requests[position]
 end
 
 function done(summary, latency, requests)

@@ -1,5 +1,7 @@
-"""The table of one run: every figure issue 8 asks for against its target, as markdown for
-the terminal, bench/results/ and docs/performance.md (between its two markers)."""
+"""The table of one run: every figure issues 8, 12 and 20 ask for against its target, as
+markdown for the terminal, bench/results/ and docs/performance.md (between its two
+markers). A run whose baseline is bound by the load generator, or whose ceiling falls
+short of what the stack allows, is invalid: its table shows req/s and why, and no ratio."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.memory import Footprint
 from bench.results import Level, RunData, median, paired
 from bench.wrk import Result
 
-# Issue 8's targets, in one place.
+# The targets of issues 8, 12 and 20, and the run's validity checks, in one place.
 AUTH_RATIO, AUTH_AIM, AUTH_P99_MS = 0.40, 0.50, 10.0
+AUTH_CEILING_RATIO = 0.60  # of the ceiling
 UNAUTH_RATIO = 0.60
+SCRIPTED_BARE_RATIO = 0.95  # the bare handler under the run's wrk script / under none
+CEILING_RATIO = 0.75  # the ceiling / the plain aiohttp handler
 LOGIN_RATIO = 0.90
 STORM_P99_RATIO = 2.0
 MEMORY_BYTES = 400
@@ -22,6 +28,8 @@ VERIFY_RATIO = 0.95  # issue 12: forward auth against the authenticated GET
 BEGIN = "<!-- bench:results:begin (bench/run rewrites everything down to the end marker) -->"
 END = "<!-- bench:results:end -->"
 NOT_RUN = "not run"
+INVALID = "not reported: run invalid"
+VALID, NOT_VALID = "valid", "**INVALID**"
 
 
 @dataclass(frozen=True)
@@ -33,10 +41,42 @@ class Row:
     figure: str = NOT_RUN
     target: str = ""
     verdict: str = ""
+    ratio: bool = True  # its figure is a ratio of wrk runs (withheld from an invalid run)
+
+
+FAIL = "**FAIL**"
 
 
 def _verdict(ok: bool) -> str:
-    return "pass" if ok else "**FAIL**"
+    return "pass" if ok else FAIL
+
+
+def _rates(data: RunData, name: str) -> list[float]:
+    return [result.rate for result in data.loads[name]]
+
+
+def invalid(data: RunData) -> list[str]:
+    """Why the run's ratios cannot be trusted (empty: they can)."""
+    reasons = []
+    bound = paired(_rates(data, "bare"), _rates(data, "bare_noscript"))
+    if bound is not None and bound < SCRIPTED_BARE_RATIO:
+        reasons.append(
+            f"load-generator bound: the bare handler under the run's wrk script reached"
+            f" {bound:.2f} of itself under no script (needs ≥ {SCRIPTED_BARE_RATIO:.2f})"
+        )
+    ceiling = paired(_rates(data, "ceiling"), _rates(data, "plain"))
+    if ceiling is not None and ceiling < CEILING_RATIO:
+        reasons.append(
+            f"the ceiling (aiohttp + one batched Redis read) reached {ceiling:.2f} of the plain"
+            f" aiohttp handler (needs ≥ {CEILING_RATIO:.2f}): the stores or the machine, not"
+            " coatcheck, set the pace"
+        )
+    return reasons
+
+
+def failed(data: RunData) -> list[str]:
+    """The rows whose target was missed."""
+    return [row.label for row in rows(data) if row.verdict == FAIL]
 
 
 def _timings(results: list[Result]) -> tuple[str, str, str]:
@@ -52,11 +92,11 @@ def rows(data: RunData) -> list[Row]:
     loads = data.loads
 
     def rates(name: str) -> list[float]:
-        return [result.rate for result in loads[name]]
+        return _rates(data, name)
 
-    table = [Row("bare aiohttp GET (baseline)", *_timings(loads["bare"]), figure="")]
-
-    table.append(_auth_row(data))
+    table = [Row("bare aiohttp GET (baseline)", *_timings(loads["bare"]), figure="", ratio=False)]
+    table += _baseline_rows(data)
+    table += _auth_rows(data)
     unauth = paired(rates("unauth"), rates("bare"))
     table.append(
         Row(
@@ -65,10 +105,18 @@ def rows(data: RunData) -> list[Row]:
             *_ratio_cells(unauth, "x bare", UNAUTH_RATIO),
         )
     )
+    verify = paired(rates("verify"), rates("auth"))
+    table.append(
+        Row(
+            "GET /authentication/verify (forward auth)",
+            *_timings(loads["verify"]),
+            *_ratio_cells(verify, "x authenticated", VERIFY_RATIO),
+        )
+    )
+    table += _memory_rows(data)
     table.append(_login_row(data))
     table.append(_storm_row(data))
     table.append(_many_row(loads["many"]))
-    table += _memory_rows(data)
     table.append(_scale_row(data.levels))
     workers = paired(rates("workers2"), rates("auth"))
     table.append(
@@ -80,27 +128,96 @@ def rows(data: RunData) -> list[Row]:
             verdict="—" if workers is not None else "",
         )
     )
-    verify = paired(rates("verify"), rates("auth"))
-    table.append(
-        Row(
-            "GET /authentication/verify (forward auth, issue 12)",
-            *_timings(loads["verify"]),
-            *_ratio_cells(verify, "x authenticated", VERIFY_RATIO),
-        )
-    )
+    if invalid(data):
+        table = [row if not row.ratio or row.figure == NOT_RUN else _withheld(row) for row in table]
     return table
 
 
-def _auth_row(data: RunData) -> Row:
+def _withheld(row: Row) -> Row:
+    return Row(row.label, row.rate, row.p50, row.p99, INVALID, row.target, "—", ratio=True)
+
+
+def _baseline_rows(data: RunData) -> list[Row]:
+    """What the run's ratios stand on, each measured in the same rounds: the bare handler
+    under no wrk script, the plain aiohttp app, the ceiling and the peer."""
+    bound = paired(_rates(data, "bare"), _rates(data, "bare_noscript"))
+    plain = paired(_rates(data, "bare"), _rates(data, "plain"))
+    ceiling = paired(_rates(data, "ceiling"), _rates(data, "plain"))
+    peer = paired(_rates(data, "auth"), _rates(data, "peer"))
+    return [
+        _validity_row(
+            "bare aiohttp GET, wrk with no script",
+            data.loads["bare_noscript"],
+            bound,
+            "bare under the run's script: {:.2f} x",
+            SCRIPTED_BARE_RATIO,
+            "x (else load-generator bound)",
+        ),
+        _reported_row(
+            "plain aiohttp GET (imports nothing of coatcheck, `access_log=None`)",
+            data.loads["plain"],
+            plain,
+            "bare = {:.2f} x plain",
+        ),
+        _validity_row(
+            "ceiling: aiohttp + one tick-batched redis-py MGET, fixed JSON",
+            data.loads["ceiling"],
+            ceiling,
+            "{:.2f} x plain",
+            CEILING_RATIO,
+            "x plain (else the run is invalid)",
+        ),
+        _reported_row(
+            "peer: aiohttp-session RedisStorage + pooled asyncpg + uvloop",
+            data.loads["peer"],
+            peer,
+            "coatcheck authenticated = {:.2f} x peer",
+            ratio=True,
+        ),
+    ]
+
+
+def _validity_row(
+    label: str, results: list[Result], value: float | None, shown: str, least: float, unit: str
+) -> Row:
+    """A check of the run itself: below `least`, the run is invalid."""
+    verdict = "" if value is None else (VALID if value >= least else NOT_VALID)
+    figure = NOT_RUN if value is None else shown.format(value)
+    target = f"≥ {least:.2f} {unit}"
+    return Row(label, *_timings(results), figure, target, verdict, ratio=False)
+
+
+def _reported_row(
+    label: str, results: list[Result], value: float | None, shown: str, ratio: bool = False
+) -> Row:
+    """A figure reported with no target."""
+    if value is None:
+        return Row(label, *_timings(results), NOT_RUN, ratio=ratio)
+    return Row(label, *_timings(results), shown.format(value), "report", "—", ratio=ratio)
+
+
+def _auth_rows(data: RunData) -> list[Row]:
     results = data.loads["auth"]
-    ratio = paired([r.rate for r in results], [r.rate for r in data.loads["bare"]])
+    auth = _rates(data, "auth")
+    ratio = paired(auth, _rates(data, "bare"))
     label = "1. GET /authentication, authenticated"
-    if ratio is None:  # measured without the baseline (--only verify): its figures alone
-        return Row(label, *_timings(results), figure="no baseline" if results else NOT_RUN)
+    if ratio is None:  # measured without the baseline: its figures alone
+        return [Row(label, *_timings(results), figure="no baseline" if results else NOT_RUN)]
     p99 = median([r.p99_ms for r in results]) or 0.0
     target = f"≥ {AUTH_RATIO:.2f} x bare (aim {AUTH_AIM:.2f}), p99 < {AUTH_P99_MS:g} ms"
     ok = ratio >= AUTH_RATIO and p99 < AUTH_P99_MS
-    return Row(label, *_timings(results), f"{ratio:.2f} x bare", target, _verdict(ok))
+    table = [Row(label, *_timings(results), f"{ratio:.2f} x bare", target, _verdict(ok))]
+    ceiling = paired(auth, _rates(data, "ceiling"))
+    table.append(
+        Row(
+            "1. GET /authentication, authenticated, against the ceiling",
+            "",
+            "",
+            "",
+            *_ratio_cells(ceiling, "x ceiling", AUTH_CEILING_RATIO),
+        )
+    )
+    return table
 
 
 def _ratio_cells(ratio: float | None, unit: str, target: float) -> tuple[str, str, str]:
@@ -123,7 +240,8 @@ def _login_row(data: RunData) -> Row:
         f" / {hash_ms:.0f} ms a hash)"
     )
     target = f"≥ {LOGIN_RATIO:.2f} x bound"
-    return Row(label, *_timings(results), figure, target, _verdict(ratio >= LOGIN_RATIO))
+    ok = _verdict(ratio >= LOGIN_RATIO)
+    return Row(label, *_timings(results), figure, target, ok, ratio=False)
 
 
 def _storm_row(data: RunData) -> Row:
@@ -147,30 +265,38 @@ def _many_row(results: list[Result]) -> Row:
     non2xx = sum(r.requests - s.get("2xx", 0) for r, s in zip(results, status, strict=True))
     sockets = sum(r.socket_errors for r in results)
     figure = f"{errors5} 5xx ({non2xx} non-2xx, {sockets} socket errors or timeouts)"
-    return Row(label, *_timings(results), figure, "0 5xx", _verdict(errors5 == 0))
+    return Row(label, *_timings(results), figure, "0 5xx", _verdict(errors5 == 0), ratio=False)
 
 
 def _memory_rows(data: RunData) -> list[Row]:
     labels = (
-        "5. Redis per session (User-Agent 110 B, email 27, name 12)",
-        "5. Redis per session at maximum lengths (256, 254, 100)",
+        "5. Redis per session, bearer sessions made over HTTP (User-Agent 110 B, email 27,"
+        " name 12)",
+        "5. the same at maximum lengths (256, 254, 100)",
     )
     if data.memory is None:
-        return [Row(label) for label in labels]
+        return [Row(label, ratio=False) for label in labels]
     typical, longest = data.memory
+
+    def figure(footprint: Footprint) -> str:
+        text = (
+            f"{footprint.per_session:.0f} B (keys alone {footprint.keys_per_session:.0f} B;"
+            f" {footprint.sessions:,} sessions)"
+        )
+        if footprint.disturbed:
+            text += "; used_memory grew less than the keys take (another client freed memory):"
+            text += " judged on the keys"
+        return text
+
     return [
         Row(
             labels[0],
-            figure=f"{typical.per_session:.0f} B (keys alone {typical.keys_per_session:.0f} B)",
+            figure=figure(typical),
             target=f"≤ {MEMORY_BYTES} B",
-            verdict=_verdict(typical.per_session <= MEMORY_BYTES),
+            verdict=_verdict(typical.judged <= MEMORY_BYTES),
+            ratio=False,
         ),
-        Row(
-            labels[1],
-            figure=f"{longest.per_session:.0f} B (keys alone {longest.keys_per_session:.0f} B)",
-            target="report",
-            verdict="—",
-        ),
+        Row(labels[1], figure=figure(longest), target="report", verdict="—", ratio=False),
     ]
 
 
@@ -210,6 +336,11 @@ def markdown(data: RunData, charts: dict[str, str] | None = None) -> str:
         + ".",
         "",
     ]
+    reasons = invalid(data)
+    if reasons:
+        lines += ["**This run is invalid, its ratios are not reported:**", ""]
+        lines += [f"- {reason}" for reason in reasons]
+        lines.append("")
     lines += [
         "| workload | req/s | p50 ms | p99 ms | figure | target | result |",
         "|---|--:|--:|--:|---|---|---|",
@@ -229,7 +360,7 @@ def markdown(data: RunData, charts: dict[str, str] | None = None) -> str:
             ratio = level_ratios(level)
             lines.append(
                 f"| {level.sessions:,} | {rate} | {p99} | {bare} | "
-                f"{'' if ratio is None else f'{ratio:.3f}'} |"
+                f"{'' if ratio is None or reasons else f'{ratio:.3f}'} |"
             )
     if data.problems:
         lines += ["", "Answers that do not belong to the workload (the figures above are suspect):"]

@@ -18,8 +18,20 @@ from bench.seed_redis import BenchUser
 SEED_TIMEOUT = 900.0  # seconds for any one seeding step
 
 
+RETRIES = 5  # answers of 503 (a store answered late: an overloaded machine) are retried
+
+
 class SeedError(RuntimeError):
     pass
+
+
+class Busy(SeedError):
+    """A 503: worth a retry."""
+
+
+async def _refused(answer: aiohttp.ClientResponse, label: str) -> SeedError:
+    kind = Busy if answer.status == 503 else SeedError
+    return kind(f"{label}: {answer.status} {await answer.text()}")
 
 
 def cookie_of(response: aiohttp.ClientResponse) -> str:
@@ -46,7 +58,14 @@ async def _each(
     async def worker() -> None:
         nonlocal done, last_report
         for index in cursor:
-            results[index] = await work(items[index])
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    results[index] = await work(items[index])
+                    break
+                except Busy:
+                    if attempt == RETRIES:
+                        raise
+                    await asyncio.sleep(0.5 * attempt)
             done += 1
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
@@ -80,6 +99,16 @@ async def register(
     cookie of each one's first session."""
     async with _session(user_agent, concurrency) as http:
 
+        async def existing(body: dict[str, str]) -> tuple[BenchUser, str]:
+            """The user a run's earlier attempt registered (the emails are the run's own)."""
+            credentials = {"email": body["email"], "password": PASSWORD}
+            async with http.post(base_url + "/authentication/log-in", json=credentials) as answer:
+                if answer.status != 200:
+                    raise await _refused(answer, "log-in after 409")
+                user = await answer.json()
+                bench_user = BenchUser(user["id"], user["email"], user["name"], user["createdAt"])
+                return bench_user, cookie_of(answer)
+
         async def one(number: int) -> tuple[BenchUser, str]:
             body = {
                 "email": email(number, email_length),
@@ -87,8 +116,10 @@ async def register(
                 "password": PASSWORD,
             }
             async with http.post(base_url + "/authentication/register", json=body) as answer:
+                if answer.status == 409:  # a retry after a 503 whose registration went through
+                    return await existing(body)
                 if answer.status != 201:
-                    raise SeedError(f"register: {answer.status} {await answer.text()}")
+                    raise await _refused(answer, "register")
                 user = await answer.json()
                 bench_user = BenchUser(user["id"], user["email"], user["name"], user["createdAt"])
                 return bench_user, cookie_of(answer)
@@ -113,11 +144,44 @@ async def log_in(
             body = {"email": user.email, "password": PASSWORD, "remember": remember}
             async with http.post(base_url + "/authentication/log-in", json=body) as answer:
                 if answer.status != 200:
-                    raise SeedError(f"log-in: {answer.status} {await answer.text()}")
+                    raise await _refused(answer, "log-in")
                 return cookie_of(answer)
 
         rounds = [user for _ in range(times) for user in users]
         return await _each(rounds, one, concurrency, "log-in")
+
+
+async def tokens(
+    base_url: str,
+    users: Sequence[BenchUser],
+    times: int,
+    *,
+    user_agent: str,
+    concurrency: int = 16,
+) -> list[str]:
+    """POST /authentication/token `times` times for every user; return the bearer tokens."""
+    async with _session(user_agent, concurrency) as http:
+
+        async def one(user: BenchUser) -> str:
+            body = {"email": user.email, "password": PASSWORD}
+            async with http.post(base_url + "/authentication/token", json=body) as answer:
+                if answer.status != 200:
+                    raise await _refused(answer, "token")
+                return str((await answer.json())["token"])
+
+        rounds = [user for _ in range(times) for user in users]
+        return await _each(rounds, one, concurrency, "token")
+
+
+async def sessions_of(base_url: str, token: str, *, user_agent: str) -> list[dict[str, Any]]:
+    """GET /authentication/sessions with a bearer token: the session list its owner sees."""
+    async with _session(user_agent, 1) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.get(base_url + "/authentication/sessions", headers=headers) as answer:
+            if answer.status != 200:
+                raise SeedError(f"sessions: {answer.status} {await answer.text()}")
+            listed: list[dict[str, Any]] = await answer.json()
+            return listed
 
 
 async def touch(

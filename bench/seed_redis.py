@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.processes import Reaper
+from coatcheck.adapters.deadline import StoreTimeouts
 from coatcheck.adapters.redis.client import Client, open_redis
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, SessionKind
@@ -35,6 +36,8 @@ from coatcheck.domain.tickets import SessionTicket, TicketKey
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TIMEOUT = 900.0  # seconds for one bulk seeding
 CHUNK = 100  # concurrent adds: redis-py's pool holds 100 connections
+# Seeding is no request: on a loaded machine it waits rather than fails.
+SEEDING_TIMEOUTS = StoreTimeouts(pool_wait=30.0, connect=10.0, command=30.0)
 # Sessions are written as if made this long ago: longer than a renewal's interval (60 s by
 # default), so that the first request of each renews it, when the benchmark chooses.
 SEEDED_AGO = timedelta(minutes=2)
@@ -87,7 +90,7 @@ async def write_sessions(
     CHUNK at a time; return a uniform random sample of at most `sample` of their tickets."""
     kept: list[str] = []
     rng = random.Random()
-    client = await open_redis(redis_url)
+    client = await open_redis(redis_url, timeouts=SEEDING_TIMEOUTS)
     writer = SessionWriter(client, prefix, secret)
     last_report = time.monotonic()
     try:

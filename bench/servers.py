@@ -1,5 +1,6 @@
 """The servers under load, each a real process on 127.0.0.1: coatcheck as its CLI runs it
-(`coatcheck serve`), and the bare aiohttp baseline (bench/bare_app.py)."""
+(`coatcheck serve`), and the apps it is measured against (bench/bare_app.py, plain_app.py,
+ceiling_app.py, peer_app.py), each pinned to `cpus` by taskset when given."""
 
 from __future__ import annotations
 
@@ -49,26 +50,45 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _inherited() -> dict[str, str]:
+    return {key: os.environ[key] for key in _INHERITED if key in os.environ}
+
+
+def _pinned(cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus] if cpus else []
+
+
 def start_coatcheck(
-    reaper: Reaper, name: str, env: dict[str, str], log_dir: Path, workers: int = 1
+    reaper: Reaper,
+    name: str,
+    env: dict[str, str],
+    log_dir: Path,
+    workers: int = 1,
+    cpus: str = "",
 ) -> Server:
     port = free_port()
-    command = [str(VENV_BIN / "coatcheck"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        *_pinned(cpus),
+        str(VENV_BIN / "coatcheck"),
+        *("serve", "--host", "127.0.0.1", "--port", str(port)),
+    ]
     if workers != 1:
         command += ["--workers", str(workers)]
-    base = {key: os.environ[key] for key in _INHERITED if key in os.environ}
-    return _start(reaper, name, command, base | env, port, log_dir)
+    return _start(reaper, name, command, _inherited() | env, port, log_dir)
 
 
-def start_bare(reaper: Reaper, name: str, log_dir: Path) -> Server:
+def start_app(
+    reaper: Reaper, name: str, module: str, log_dir: Path, *options: str, cpus: str = ""
+) -> Server:
+    """`python -m bench.<module> --host 127.0.0.1 --port P <options>`."""
     port = free_port()
     command = [
+        *_pinned(cpus),
         str(VENV_BIN / "python"),
-        str(ROOT / "bench" / "bare_app.py"),
-        *("--host", "127.0.0.1", "--port", str(port)),
+        *("-m", f"bench.{module}", "--host", "127.0.0.1", "--port", str(port), *options),
     ]
-    base = {key: os.environ[key] for key in _INHERITED if key in os.environ}
-    return _start(reaper, name, command, base, port, log_dir)
+    env = _inherited() | {"PYTHONPATH": str(ROOT)}
+    return _start(reaper, name, command, env, port, log_dir)
 
 
 def _start(

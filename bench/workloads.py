@@ -1,7 +1,9 @@
-"""Targets 1 to 4 and 7 of issue 8 against coatcheck processes on one PostgreSQL database
-and one Redis prefix, with the bare handler measured in the same rounds, and issue 12's
-forward-auth check against the authenticated GET: seeding over HTTP, then rounds of
-interleaved wrk runs."""
+"""The targets of issues 8, 12 and 20 against coatcheck processes on one PostgreSQL database
+and one Redis prefix, with everything they are measured against in the same rounds: the
+bare handler under the run's own wrk script and under none (is the baseline wrk-bound?),
+the plain aiohttp app that imports nothing of coatcheck, the ceiling (aiohttp plus one
+batched Redis read) and the peer (aiohttp-session's RedisStorage plus asyncpg). Seeding over
+HTTP, then rounds of interleaved wrk runs."""
 
 from __future__ import annotations
 
@@ -14,19 +16,23 @@ import random
 import secrets
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 import bcrypt
+import redis
 
 from bench import fields, seed_http
 from bench.processes import Reaper
 from bench.results import RunData
 from bench.seed_redis import BenchUser
-from bench.servers import Server, start_bare, start_coatcheck
+from bench.servers import Server, start_app, start_coatcheck
 from bench.wrk import Load, Wrk
 
 LOGIN_TIMEOUT = 10.0  # seconds: a log-in queues behind bcrypt
 VERIFY = "/authentication/verify"
+CEILING_RECORD = b"x" * 160  # as long as a coatcheck session record
+PEER_MAX_AGE = 14 * 24 * 3600  # bench/peer_app.py's cookie max-age
 
 
 class Bench:
@@ -54,33 +60,64 @@ class Bench:
         self.users: list[BenchUser] = []
         self.cookies_file = folder / "cookies.txt"
         self.cookie_name = ""
-        self._bare: Server | None = None
+        self.peer_cookies_file = folder / "peer-cookies.txt"
+        self.peer_cookie = root_prefix + "peer:"  # aiohttp-session's keys: "{cookie}_{id}"
+        self.ceiling_prefix = root_prefix + "ceiling:"
+        # --pin: the servers under test on one CPU, wrk on the other
+        self.server_cpus, self.wrk_cpus = ("0", "1") if arguments.pin else ("", "")
+        self._apps: dict[str, Server] = {}
 
     # -- servers -------------------------------------------------------------------------
 
-    def coatcheck_env(self, prefix: str, **settings: str) -> dict[str, str]:
+    def coatcheck_env(
+        self, prefix: str, redis_url: str | None = None, **settings: str
+    ) -> dict[str, str]:
         """Shipping defaults but for the stores, and `settings` (only BCRYPT_ROUNDS and
         LOGIN_THROTTLE may differ, per issue 8, and REGISTER_THROTTLE while seeding)."""
         return {
             "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
+            "REDIS_URL": redis_url or self.redis_url,
             "REDIS_PREFIX": prefix,
             "SESSION_SECRET": self.secret,
             **settings,
         }
 
     def coatcheck(
-        self, name: str, prefix: str | None = None, workers: int = 1, **settings: str
+        self,
+        name: str,
+        prefix: str | None = None,
+        workers: int = 1,
+        redis_url: str | None = None,
+        **settings: str,
     ) -> Server:
         print(f"starting {name} (coatcheck serve --workers {workers}) {settings or ''}", flush=True)
-        env = self.coatcheck_env(prefix or self.prefix, **settings)
-        return start_coatcheck(self.reaper, name, env, self.folder, workers)
+        env = self.coatcheck_env(prefix or self.prefix, redis_url, **settings)
+        return start_coatcheck(self.reaper, name, env, self.folder, workers, self.server_cpus)
+
+    def app(self, name: str) -> Server:
+        """One of the apps coatcheck is measured against, started once: bare (coatcheck's
+        serving and request log), plain (nothing of coatcheck), ceiling, peer."""
+        if name not in self._apps:
+            print(f"starting {name} (bench/{name}_app.py)", flush=True)
+            options = {
+                "bare": (),
+                "plain": (),
+                "ceiling": (
+                    *("--redis-url", self.redis_url, "--prefix", self.ceiling_prefix),
+                    *("--cookie", self.cookie_name),
+                ),
+                "peer": (
+                    *("--database-url", self.database_url, "--redis-url", self.redis_url),
+                    *("--cookie", self.peer_cookie),
+                ),
+            }[name]
+            self._apps[name] = start_app(
+                self.reaper, name, f"{name}_app", self.folder, *options, cpus=self.server_cpus
+            )
+        return self._apps[name]
 
     def bare(self) -> Server:
-        if self._bare is None:
-            print("starting the bare aiohttp handler", flush=True)
-            self._bare = start_bare(self.reaper, "bare", self.folder)
-        return self._bare
+        return self.app("bare")
 
     def get_load(
         self, server: Server, cookies: Path | None, path: str = "/authentication", **options: object
@@ -92,6 +129,7 @@ class Bench:
             duration=self.arguments.duration,
             threads=self.arguments.threads,
             user_agent=self.user_agent,
+            cpus=self.wrk_cpus,
         )
         if cookies is not None:
             load = dataclasses.replace(load, lines=cookies, mode="cookie")
@@ -141,6 +179,39 @@ class Bench:
             flush=True,
         )
         self.data.facts["sessions"] = f"{len(cookies):,} sessions of {len(self.users):,} users"
+        self.seed_ceiling(cookies)
+        self.seed_peer(len(cookies))
+
+    def seed_ceiling(self, cookies: list[str]) -> None:
+        """One key a cookie for the ceiling to read: its prefix, then the cookie's value."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for cookie in cookies:
+                pipe.set(self.ceiling_prefix + cookie.partition("=")[2], CEILING_RECORD)
+            pipe.execute()
+        finally:
+            client.close()
+
+    def seed_peer(self, count: int) -> None:
+        """As many sessions for the peer, in aiohttp-session's RedisStorage format, spread
+        over the same users; their cookies to the file wrk rotates over for the peer."""
+        client = redis.Redis.from_url(self.redis_url)
+        lines = []
+        try:
+            pipe = client.pipeline(transaction=False)
+            now = int(time.time())
+            for number in range(count):
+                user = self.users[number % len(self.users)]
+                key = uuid.uuid4().hex
+                record = json.dumps({"created": now, "session": {"user_id": user.id}})
+                pipe.set(f"{self.peer_cookie}_{key}", record, ex=PEER_MAX_AGE)
+                lines.append(f"{self.peer_cookie}={key}")
+            pipe.execute()
+        finally:
+            client.close()
+        random.shuffle(lines)
+        self.peer_cookies_file.write_text("\n".join(lines) + "\n")
 
     def login_bodies(self, server: Server) -> Path:
         """Users registered at the log-in run's bcrypt cost (a cheaper hash would be
@@ -161,7 +232,6 @@ class Bench:
         arguments = self.arguments
         cookies = self.cookies_file
         get = "get" in workloads
-        bare = self.bare() if get else None
         main = self.coatcheck("coatcheck") if workloads & {"get", "connections", "verify"} else None
         workers2 = self.coatcheck("workers2", workers=2) if get else None
         login = bodies = None
@@ -175,10 +245,21 @@ class Bench:
                 f"log-ins at bcrypt cost {cost}, {arguments.login_connections} connections,"
                 f" runs of {arguments.login_duration} s"
             )
-        plan = []  # (name, server, load, expected answers) of the interleaved GET runs
-        if bare and main and workers2:
-            plan = [
-                ("bare", bare, self.get_load(bare, cookies), "2xx"),
+        bare = self.bare()
+        # every run proves its baseline: the bare handler under the run's script and under none
+        plan = [
+            ("bare", bare, self.get_load(bare, cookies), "2xx"),
+            ("bare_noscript", bare, self.get_load(bare, None, script=False), "2xx"),
+        ]
+        if get:
+            plain, ceiling, peer = self.app("plain"), self.app("ceiling"), self.app("peer")
+            plan += [
+                ("plain", plain, self.get_load(plain, cookies), "2xx"),
+                ("ceiling", ceiling, self.get_load(ceiling, cookies), "2xx"),
+                ("peer", peer, self.get_load(peer, self.peer_cookies_file), "2xx"),
+            ]
+        if main and get and workers2:
+            plan += [
                 ("auth", main, self.get_load(main, cookies), "2xx"),
                 ("unauth", main, self.get_load(main, None), "401"),
                 ("workers2", workers2, self.get_load(workers2, cookies), "2xx"),
@@ -217,6 +298,7 @@ class Bench:
             connections=self.arguments.login_connections,
             duration=self.arguments.login_duration,
             threads=1,
+            cpus=self.wrk_cpus,
             lines=bodies,
             mode="body",
             user_agent=self.user_agent,

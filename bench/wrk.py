@@ -1,10 +1,12 @@
 """wrk, the load generator from Debian's `wrk` package, driven by bench/load.lua whose
-done() hook prints the figures as JSON (no scraping of wrk's text)."""
+done() hook prints the figures as JSON; or with no script at all (`Load.script=False`), the
+run that shows whether the script costs the load generator anything, read from wrk's text."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -51,12 +53,21 @@ class Load:
     count_status: bool = False
     pace: bool = False  # the rate as the slope of answers over time (see load.lua)
     timeout: float = 2.0  # seconds before wrk counts a request as timed out
+    script: bool = True  # False: wrk alone, no Lua at all (plain GETs, no rotation)
+    cpus: str = ""  # taskset's CPU list for wrk ("" = unpinned)
 
     def command(self, binary: str) -> list[str]:
-        arguments = [
+        pinned = ["taskset", "-c", self.cpus] if self.cpus else []
+        common = [
+            *pinned,
             binary,
             *("-t", str(min(self.threads, self.connections)), "-c", str(self.connections)),
             *("-d", f"{_whole(self.duration)}s", "--timeout", f"{_whole(self.timeout)}s"),
+        ]
+        if not self.script:
+            return [*common, "--latency", "-H", f"User-Agent: {self.user_agent}", self.url]
+        arguments = [
+            *common,
             *("-s", str(SCRIPT), self.url, "--"),
             f"mode={self.mode}",
             f"ua={self.user_agent}",
@@ -117,7 +128,8 @@ class Wrk:
             self._reaper.stop(process, grace=1)
             raise RuntimeError(f"wrk did not finish: {' '.join(load.command('wrk'))}") from None
         self._reaper.stop(process, grace=0)
-        return parse(out.decode(errors="replace"), err.decode(errors="replace"))
+        text, errors = out.decode(errors="replace"), err.decode(errors="replace")
+        return parse(text, errors) if load.script else parse_text(text, errors)
 
     def run(self, load: Load) -> Result:
         return self.finish(self.start(load))
@@ -138,3 +150,37 @@ def parse(out: str, err: str = "") -> Result:
                 steady_rate=data["steady_rate"] if data["steady_rate"] >= 0 else None,
             )
     raise RuntimeError(f"wrk printed no figures:\n{out[-2000:]}\n{err[-2000:]}")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_PERCENTILE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", re.MULTILINE)
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_STATUS = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+def parse_text(out: str, err: str = "") -> Result:
+    """The figures of a run of wrk without a script (`--latency`), from its text."""
+    total = _TOTAL.search(out)
+    percentiles = {
+        number: float(value) * _UNITS[unit] for number, value, unit in _PERCENTILE.findall(out)
+    }
+    if total is None or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no figures:\n{out[-2000:]}\n{err[-2000:]}")
+    sockets = _SOCKET.search(out)
+    connect, read, write, timeout = (int(n) for n in sockets.groups()) if sockets else (0,) * 4
+    status = _STATUS.search(out)
+    return Result(
+        requests=int(total.group(1)),
+        seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1000,
+        p50_ms=percentiles["50"],
+        p99_ms=percentiles["99"],
+        errors={
+            "connect": connect,
+            "read": read,
+            "write": write,
+            "timeout": timeout,
+            "status": int(status.group(1)) if status else 0,
+        },
+        status=None,
+    )

@@ -4,7 +4,8 @@ deploy that shares Redis with 0.1 instances).
 
 Compact: a MessagePack array, times in whole epoch seconds (the domain keeps them to the
 second, but for a session's creation, kept to the millisecond so that sessions made in one
-second list in order), the later ones relative to the earlier ones, the address packed:
+second list in order), the later ones relative to the earlier ones, the address and the
+user agent packed (adapters/agent_packing: a typical browser's 110 bytes take about 20):
 
     [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
      expires - seen, absolute - created, user agent, address, email, name, user created,
@@ -12,7 +13,8 @@ second list in order), the later ones relative to the earlier ones, the address 
 
 Elements are only ever appended, so a record reads in every release since the compact one
 (an older one ignores what it does not know): records of 13 elements read as unverified,
-of 13 or 14 as made on the second.
+of 13 or 14 as made on the second; a user agent stored as text (as records written before
+packing hold it) reads as it is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import ormsgpack
 
+from coatcheck.adapters.agent_packing import pack, unpack
 from coatcheck.adapters.timestamps import iso_utc
 from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
 
@@ -85,7 +88,7 @@ def _elements(session: Session) -> list[Any]:
         seen - created,
         _seconds(session.expires_at) - seen,
         _seconds(session.absolute_expires_at) - created,
-        session.client.user_agent,
+        pack(session.client.user_agent),
         _packed_address(session.client.address),
         user.email.value,
         user.name.value,
@@ -99,15 +102,16 @@ def encode_compact(session: Session) -> bytes:
     return ormsgpack.packb(_elements(session))
 
 
-_UNRENEWED = 7  # the elements from here on are the same before and after a renewal
+_CARD = 10  # the user card's elements start here; a renewal leaves them as they are
 
 
 def renewal_tails(session: Session) -> tuple[bytes, bytes, bytes]:
-    """How a compact record of this session ends from its absolute deadline on (the part a
-    renewal leaves as it is, the user card included): as this release writes it, and as a
-    record of 14 and of 13 elements does. MessagePack encodes each element of an array on
-    its own."""
-    tail = [ormsgpack.packb(element) for element in _elements(session)[_UNRENEWED:]]
+    """How a compact record of this session ends from its user card on: as this release
+    writes it, and as a record of 14 and of 13 elements does. MessagePack encodes each
+    element of an array on its own. (From the card on: how the elements before it are
+    written, the user agent's packing say, may differ between the record read and the one
+    written.)"""
+    tail = [ormsgpack.packb(element) for element in _elements(session)[_CARD:]]
     return b"".join(tail), b"".join(tail[:-1]), b"".join(tail[:-2])
 
 
@@ -126,11 +130,18 @@ def _user_card(user_id: bytes, email: str, name: str, created: int, verified: bo
 
 
 @functools.lru_cache(maxsize=CARDS_KEPT)
-def _client(agent: str, address: bytes | str) -> ClientInfo:
+def _client(agent: bytes | str, address: bytes | str) -> ClientInfo:
     """Where a session came from, made once for the same fields (as _user_card)."""
-    return ClientInfo(agent, _address(address))
+    return ClientInfo(unpack(agent), _address(address))
 
 
+# Sessions decoded lately, kept by their record's exact bytes: about 600 bytes each. Not a
+# cache of a session's validity: Redis is read on every request, and only the decoding of
+# the very bytes it returned is reused (a renewal or a changed card makes other bytes).
+DECODED_KEPT = 16_384
+
+
+@functools.lru_cache(maxsize=DECODED_KEPT)
 def _decode_compact(raw: bytes) -> Session:
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
      user_created, *appended) = ormsgpack.unpackb(raw)  # fmt: skip

@@ -69,9 +69,12 @@ class SessionPolicy:
         Due once a touch interval (at most a quarter of the idle window) has
         passed since the last write; never past the absolute deadline.
         """
-        now = to_the_second(now)
         idle = self.lifetime(session.kind).idle
-        if now - session.last_seen_at < min(self.touch_interval, idle / 4):
+        due_after = min(self.touch_interval, idle / 4)
+        if now - session.last_seen_at < due_after:  # the usual case: no rounding needed
+            return None
+        now = to_the_second(now)
+        if now - session.last_seen_at < due_after:
             return None
         return evolve(
             session, last_seen_at=now, expires_at=min(now + idle, session.absolute_expires_at)

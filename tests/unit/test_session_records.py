@@ -1,16 +1,19 @@
-"""Compact session records decode to what was encoded. Decoded user cards (and the JSON
-"who am I" answers with) are made once for the same fields, and never outlive a change:
-a record with changed fields gives a card, and a body, of its own."""
+"""Compact session records decode to what was encoded, their user agents packed small and
+returned whole. Decoded user cards (and the JSON "who am I" answers with) and sessions are
+made once for the same fields or bytes, and never outlive a change: a record with changed
+fields gives a card, and a body, of its own."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
+import ormsgpack
+import pytest
 from attrs import evolve
 
-from coatcheck.adapters.session_records import decode, encode_compact
+from coatcheck.adapters.session_records import decode, encode_compact, renewal_tails
 from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
 from coatcheck.entrypoints.http.responses import user_body
 
@@ -58,3 +61,53 @@ def test_the_body_of_a_changed_card_is_its_own() -> None:
     assert body["name"] == "Ada Lovelace"
     assert body["id"] == str(USER.id)
     assert body["emailVerified"] is False
+
+
+BROWSER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36 Company/1.0"
+)  # 110 bytes
+
+
+def with_agent(agent: str) -> Session:
+    return evolve(session(), client=ClientInfo(agent, "192.0.2.1"))
+
+
+def test_a_browser_user_agent_takes_a_fifth_of_its_length_and_comes_back_whole() -> None:
+    plain = len(ormsgpack.packb(BROWSER_AGENT))
+    written = with_agent(BROWSER_AGENT)
+
+    record = encode_compact(written)
+
+    assert len(encode_compact(with_agent(""))) + plain // 5 >= len(record)
+    assert decode(record).client.user_agent == BROWSER_AGENT
+
+
+@pytest.mark.parametrize(
+    "agent",
+    ["", "curl/8.5.0", "é" * 256, "\ufffd" * 3 + "x" * 253, "Mozilla/5.0 (compatible; Bot/2.1)"],
+)
+def test_any_user_agent_comes_back_exactly_as_written(agent: str) -> None:
+    assert decode(encode_compact(with_agent(agent))).client.user_agent == agent
+
+
+def test_a_record_holding_its_user_agent_as_text_reads_and_its_card_is_recognised() -> None:
+    """As records written before user agents were packed hold it; a renewal of such a
+    record (which checks how the stored record ends) must still find its card."""
+    elements = ormsgpack.unpackb(encode_compact(with_agent(BROWSER_AGENT)))
+    elements[8] = BROWSER_AGENT
+    earlier = ormsgpack.packb(elements)
+
+    read = decode(earlier)
+
+    assert read == with_agent(BROWSER_AGENT)
+    assert earlier.endswith(renewal_tails(read)[0])
+
+
+def test_a_record_read_again_is_not_decoded_again_and_a_renewed_one_is() -> None:
+    written = session(id_="00000000000000aa")
+    record = encode_compact(written)
+    renewed = evolve(written, last_seen_at=NOW + timedelta(minutes=1))
+
+    assert decode(bytes(record)) is decode(bytes(record))
+    assert decode(encode_compact(renewed)) == renewed

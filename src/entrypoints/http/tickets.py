@@ -15,6 +15,7 @@ from coatcheck.domain.model import Session as DomainSession
 from coatcheck.domain.model import SessionKind
 from coatcheck.domain.sessions import Authenticated, LoggedIn
 from coatcheck.domain.tickets import DeviceToken, SessionTicket
+from coatcheck.entrypoints.http.cookie_header import cookie_of
 from coatcheck.entrypoints.http.keys import services
 from coatcheck.entrypoints.settings import Settings
 
@@ -38,9 +39,9 @@ def held_by(request: web.BaseRequest, cookie: CookiePolicy) -> tuple[SessionTick
     raw = bearer_value(request)
     if raw is not None:
         return SessionTicket.parse(raw), False
-    raw = request.cookies.get(cookie.name)
+    raw = cookie_of(request, cookie.name)
     if raw is None and cookie.legacy_name is not None:
-        raw = request.cookies.get(cookie.legacy_name)
+        raw = cookie_of(request, cookie.legacy_name)
         return SessionTicket.parse(raw), raw is not None
     return SessionTicket.parse(raw), False
 

@@ -1,6 +1,7 @@
-"""What the HTTP benchmarks share: coatcheck served on 127.0.0.1 on the embedded store in a
-temporary folder, or on a given PostgreSQL and the local Redis under a random prefix that is
-deleted afterwards; and one registered throwaway user."""
+"""What the in-process HTTP benchmarks (login_timing.py, reset_timing.py) share: coatcheck
+served on 127.0.0.1 on the embedded store in a temporary folder, or on a given PostgreSQL and
+the local Redis under a random prefix that is deleted afterwards; and one registered
+throwaway user."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
 
+from bench.stores import delete_prefix
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.settings import load_settings
 
@@ -56,12 +57,4 @@ async def served(
                 yield client, email
         finally:
             if arguments.database_url:
-                await _delete_prefix(arguments.redis_url, prefix)
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(url)
-    keys = [key async for key in client.scan_iter(match=prefix + "*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+                delete_prefix(arguments.redis_url, prefix)

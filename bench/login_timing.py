@@ -1,6 +1,6 @@
 """Log-in timing: unknown email vs known email with a wrong password, interleaved in one run.
 
-    .venv/bin/python scripts/bench_login.py [--rounds 12] [--runs 15]
+    .venv/bin/python -m bench.login_timing [--rounds 12] [--runs 15]
         [--database-url postgresql://...] [--redis-url redis://...]
 
 Serves coatcheck on 127.0.0.1 (embedded SQLite in a temporary folder unless URLs are given;
@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from benchmarking import add_store_arguments, served, store_name
+
+from bench.served import add_store_arguments, served, store_name
 
 
 async def _timed(client: TestClient[Any, Any], body: dict[str, str]) -> float:

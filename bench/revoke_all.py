@@ -1,6 +1,6 @@
 """Time "log out everywhere" on Redis: RedisSessions.remove_of_user for a user with many sessions.
 
-Usage: .venv/bin/python scripts/bench_revoke_all.py [--url redis://127.0.0.1:6379/0]
+Usage: .venv/bin/python -m bench.revoke_all [--url redis://127.0.0.1:6379/0]
 Writes only under a random key prefix of its own, deletes it at the end, and talks only
 to a Redis on this machine.
 """
@@ -20,11 +20,10 @@ from urllib.parse import urlsplit
 import redis.asyncio as redis
 from redis.asyncio.connection import Connection
 
+from bench.stores import check_local
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.domain.model import ClientInfo, SessionKind
 from coatcheck.domain.sessions import SessionPolicy
-
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class CountingConnection(Connection):
@@ -74,9 +73,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    if urlsplit(args.url).hostname not in LOCAL_HOSTS:
-        parser.error("this benchmark writes to Redis: point it at a local one only")
-    asyncio.run(bench(args.url, args.sessions, args.repeat))
+    asyncio.run(bench(check_local(args.url), args.sessions, args.repeat))
 
 
 if __name__ == "__main__":

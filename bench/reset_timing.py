@@ -1,6 +1,6 @@
 """Password-reset timing: a known email vs an unknown one, interleaved in one run.
 
-    .venv/bin/python scripts/bench_password_reset.py [--runs 50] [--pause 0.02]
+    .venv/bin/python -m bench.reset_timing [--runs 50] [--pause 0.02]
         [--database-url postgresql://...] [--redis-url redis://...]
 
 Serves coatcheck on 127.0.0.1 (embedded SQLite in a temporary folder unless URLs are given),
@@ -28,7 +28,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp.test_utils import TestClient, unused_port
-from benchmarking import add_store_arguments, served, store_name
+
+from bench.served import add_store_arguments, served, store_name
 
 WARM_UP = 5
 
