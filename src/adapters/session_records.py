@@ -5,11 +5,15 @@ deploy that shares Redis with 0.1 instances).
 Compact: a MessagePack array, times in whole epoch seconds (the domain keeps them to the
 second), the later ones relative to the earlier ones, the address packed:
 
-    [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
-     expires - seen, absolute - created, user agent, address, email, name, user created,
-     email verified]
+    [2, id (8 bytes), user id (16 bytes), kind, created, seen - created,
+     expires - seen, methods, authenticated - created, absolute - created, user agent,
+     address, email, name, user created, email verified]
 
-Records written before the last element was appended (13 elements) read as unverified.
+`methods` is how the session was authenticated (a bitmask: domain.model.AuthMethod),
+`authenticated` when it last was (a re-authentication moves it; a renewal does not). Records
+of version 1 have neither (read as a password at creation): [1, id, user id, kind, created,
+seen - created, expires - seen, absolute - created, ...the rest as in version 2]. Records
+written before the last element was appended (13 elements) read as unverified.
 """
 
 from __future__ import annotations
@@ -24,9 +28,18 @@ from typing import Any
 import ormsgpack
 
 from coatcheck.adapters.timestamps import iso_utc
-from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    Email,
+    Name,
+    PublicUser,
+    Session,
+    SessionKind,
+)
 
-COMPACT = 1
+COMPACT = 2
+_WITHOUT_METHODS = 1  # the version before sessions recorded how they were authenticated
 _KINDS = list(SessionKind)
 _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _MOMENTS = ("created_at", "last_seen_at", "expires_at", "absolute_expires_at")
@@ -71,6 +84,7 @@ def _elements(session: Session) -> list[Any]:
     user = session.user
     assert user is not None
     created, seen = _seconds(session.created_at), _seconds(session.last_seen_at)
+    authenticated = session.authenticated_at
     return [
         COMPACT,
         bytes.fromhex(session.id),
@@ -79,6 +93,8 @@ def _elements(session: Session) -> list[Any]:
         created,
         seen - created,
         _seconds(session.expires_at) - seen,
+        int(session.methods),
+        0 if authenticated is None else _seconds(authenticated) - created,
         _seconds(session.absolute_expires_at) - created,
         session.client.user_agent,
         _packed_address(session.client.address),
@@ -93,7 +109,7 @@ def encode_compact(session: Session) -> bytes:
     return ormsgpack.packb(_elements(session))
 
 
-_UNRENEWED = 7  # the elements from here on are the same before and after a renewal
+_UNRENEWED = 9  # the elements from here on are the same before and after a renewal
 
 
 def renewal_tails(session: Session) -> tuple[bytes, bytes]:
@@ -125,8 +141,13 @@ def _client(agent: str, address: bytes | str) -> ClientInfo:
 
 
 def _decode_compact(raw: bytes) -> Session:
+    elements = ormsgpack.unpackb(raw)
+    if elements[0] == _WITHOUT_METHODS:
+        methods, authenticated = AuthMethod.PASSWORD, 0
+    else:
+        methods, authenticated = _METHODS[elements.pop(7)], elements.pop(7)
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
-     user_created, *verified) = ormsgpack.unpackb(raw)  # fmt: skip
+     user_created, *verified) = elements  # fmt: skip
     user = _user_card(user_id, email, name, user_created, bool(verified and verified[0]))
     return Session(
         id=id_.hex(),
@@ -138,7 +159,12 @@ def _decode_compact(raw: bytes) -> Session:
         absolute_expires_at=_moment(created + absolute),
         client=_client(agent, address),
         user=user,
+        methods=methods,
+        authenticated_at=_moment(created + authenticated) if authenticated else None,
     )
+
+
+_METHODS = [AuthMethod(value) for value in range(16)]
 
 
 def encode_json(session: Session) -> bytes:
@@ -150,6 +176,11 @@ def encode_json(session: Session) -> bytes:
         **{name: iso_utc(getattr(session, name)) for name in _MOMENTS},
         "client": {"user_agent": session.client.user_agent, "address": session.client.address},
     }
+    if session.methods is not AuthMethod.PASSWORD or session.authenticated_at is not None:
+        record["methods"] = int(session.methods)
+        record["authenticated_at"] = (
+            None if session.authenticated_at is None else iso_utc(session.authenticated_at)
+        )
     if session.user is not None:
         record["user"] = {
             "email": session.user.email.value,
@@ -175,8 +206,14 @@ def _decode_json(raw: bytes) -> Session:
         kind=SessionKind(record["kind"]),
         client=ClientInfo(**record["client"]),
         user=user,
+        methods=AuthMethod(record.get("methods", AuthMethod.PASSWORD)),
+        authenticated_at=_optional_moment(record.get("authenticated_at")),
         **{name: datetime.fromisoformat(record[name]) for name in _MOMENTS},
     )
+
+
+def _optional_moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def decode(raw: bytes) -> Session:

@@ -19,6 +19,12 @@ class LetterKind(enum.Enum):
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 -- notice: changed or reset
     EMAIL_CHANGED = "email-changed"  # notice, to the old address
     NEW_DEVICE = "new-device"  # notice: a log-in from a browser or client not seen before
+    TOTP_ADDED = "totp-added"  # notice: an authenticator app now guards the account
+    TOTP_REMOVED = "totp-removed"  # notice
+    PASSKEY_ADDED = "passkey-added"  # notice
+    PASSKEY_REMOVED = "passkey-removed"  # notice
+    RECOVERY_CODE_USED = "recovery-code-used"  # notice: one of the account's codes was used
+    FACTORS_RESET = "factors-reset"  # notice: an operator removed every second factor
 
     @property
     def carries_token(self) -> bool:

@@ -5,13 +5,14 @@ a record with changed fields gives a card, and a body, of its own."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
+import ormsgpack
 from attrs import evolve
 
-from coatcheck.adapters.session_records import decode, encode_compact
-from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.adapters.session_records import decode, encode_compact, encode_json
+from coatcheck.domain.model import AuthMethod, ClientInfo, Email, Name, PublicUser, Session, SessionKind
 from coatcheck.entrypoints.http.responses import user_body
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -58,3 +59,26 @@ def test_the_body_of_a_changed_card_is_its_own() -> None:
     assert body["name"] == "Ada Lovelace"
     assert body["id"] == str(USER.id)
     assert body["emailVerified"] is False
+
+
+def test_a_record_says_how_its_session_was_authenticated_and_when_last() -> None:
+    made = evolve(
+        session(),
+        methods=AuthMethod.PASSWORD | AuthMethod.RECOVERY_CODE,
+        authenticated_at=NOW + timedelta(minutes=3),
+    )
+
+    assert decode(encode_compact(made)) == made
+    assert decode(encode_json(made)) == made
+
+
+def test_a_record_written_before_sessions_recorded_their_methods_reads_as_a_password() -> None:
+    elements = ormsgpack.unpackb(encode_compact(session()))
+    del elements[7:9]  # what version 1 wrote: no methods, no time of authentication
+    elements[0] = 1
+
+    read = decode(ormsgpack.packb(elements))
+
+    assert read == session()
+    assert read.methods is AuthMethod.PASSWORD
+    assert read.last_authenticated_at == NOW

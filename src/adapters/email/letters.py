@@ -21,6 +21,33 @@ LINK_ACTIONS = {  # the account page reads the action and the token from the fra
     LetterKind.VERIFY_EMAIL: "verify-email",
     LetterKind.CONFIRM_NEW_EMAIL: "change-email",
 }
+_FACTOR_NOTICES = {
+    LetterKind.TOTP_ADDED: (
+        "An authenticator app was added to your account",
+        "An authenticator app now guards the log-ins to your account, since",
+    ),
+    LetterKind.TOTP_REMOVED: (
+        "The authenticator app was removed from your account",
+        "The authenticator app no longer guards the log-ins to your account, since",
+    ),
+    LetterKind.PASSKEY_ADDED: (
+        "A passkey was added to your account",
+        "A new passkey can log in to your account, since",
+    ),
+    LetterKind.PASSKEY_REMOVED: (
+        "A passkey was removed from your account",
+        "A passkey of your account was removed",
+    ),
+    LetterKind.RECOVERY_CODE_USED: (
+        "A recovery code of your account was used",
+        "One of your recovery codes was used to log in (it works no more)",
+    ),
+    LetterKind.FACTORS_RESET: (
+        "The second factors of your account were removed",
+        "An operator removed every second factor of your account (after checking who you"
+        " are), and its recovery codes",
+    ),
+}
 _IF_NOT_YOU = (
     "If this was not you, reset your password at once (it ends every session) and check"
     " your account:"
@@ -143,6 +170,15 @@ class LetterWriter:
                     f" at {when}. Messages about the account go to the new address now.",
                     "If this was not you, contact the service's operators at once.",
                 ),
+                link,
+                "My account",
+            )
+        factor = _FACTOR_NOTICES.get(kind)
+        if factor is not None:
+            subject, what = factor
+            return _Text(
+                subject,
+                (f"{what} at {when}, from {_client(letter.client)}.", _IF_NOT_YOU),
                 link,
                 "My account",
             )
