@@ -143,3 +143,7 @@ class FactorKeysMissing(CoatcheckError):
 
     def __init__(self) -> None:
         super().__init__("the authenticator app is not configured on this server")
+
+
+class SecondFactorFailed(InvalidCode):
+    """A log-in's second factor that is wrong, used or expired: a log-in that failed (401)."""

@@ -188,6 +188,9 @@ class Events(Protocol):
 
     def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None: ...
 
+    def factors_reset(self, user: User, had: FactorSummary) -> None:
+        """An operator removed every second factor of the user (audited)."""
+
 
 class AccountTokens(Protocol):
     """One-time tokens, keyed by the HMAC digest of the token (the store never sees one)."""

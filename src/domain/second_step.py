@@ -133,7 +133,7 @@ class FactorCheck:
         self._factors = factors
         self._sealer = sealer
         self._passwords = passwords
-        self._throttle = throttle
+        self.throttle = throttle
         self._notices = notices
         self._clock = clock
 
@@ -148,7 +148,7 @@ class FactorCheck:
         return None
 
     async def __call__(self, user: User, proof: Proof, pending: str | None = None) -> AuthMethod:
-        await self._throttle.attempt(user.id, pending)
+        await self.throttle.attempt(user.id, pending)
         if proof.code is not None and await self._totp(user.id, proof.code):
             method = AuthMethod.TOTP
         elif proof.recovery_code is not None and await self._factors.use_recovery_code(
@@ -158,7 +158,7 @@ class FactorCheck:
             method = AuthMethod.RECOVERY_CODE
         else:
             raise InvalidCode()
-        await self._throttle.succeeded(user.id)
+        await self.throttle.succeeded(user.id)
         return method
 
     async def _totp(self, user_id: uuid.UUID, code: TotpCode) -> bool:

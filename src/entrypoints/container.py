@@ -17,17 +17,21 @@ from dependency_injector import containers, providers
 
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.factors import PostgresFactors
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.totp import PyotpPasswords
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
     Events,
+    Factors,
     HealthCheck,
     KnownDevices,
     LoginAttempts,
@@ -37,6 +41,7 @@ from coatcheck.domain.ports import (
     Sessions,
     Users,
 )
+from coatcheck.domain.second_step import FactorCheck, FactorThrottle, SecondStep
 from coatcheck.domain.sessions import SessionIssuer, SessionPolicy
 from coatcheck.domain.throttle import LoginThrottle, ThrottlePolicy
 from coatcheck.domain.tickets import TicketKey
@@ -65,6 +70,16 @@ from coatcheck.domain.use_cases import (
     SendVerification,
     UserSessions,
     VerifyEmail,
+)
+from coatcheck.domain.use_cases.factors import (
+    CompleteLogIn,
+    ConfirmTotp,
+    Reauthenticate,
+    RecentAuthentication,
+    RegenerateRecoveryCodes,
+    RemoveTotp,
+    ResetFactors,
+    SetUpTotp,
 )
 from coatcheck.entrypoints import resources
 from coatcheck.entrypoints.audit_log import LoggedEvents
@@ -112,6 +127,16 @@ class Services:
     change_email: ChangeEmail
     delete_account: DeleteAccount
     delete_user: DeleteUser
+    # Second factors (issue 21).
+    factors: Factors
+    recent_authentication: RecentAuthentication
+    complete_log_in: CompleteLogIn
+    reauthenticate: Reauthenticate
+    set_up_totp: SetUpTotp
+    confirm_totp: ConfirmTotp
+    remove_totp: RemoveTotp
+    regenerate_recovery_codes: RegenerateRecoveryCodes
+    reset_factors: ResetFactors
 
 
 class Container(containers.DeclarativeContainer):
@@ -229,6 +254,101 @@ class Container(containers.DeclarativeContainer):
         session_events=session_events,
     )
 
+    # Second factors (issue 21): their stores, checks and use-cases, in one block.
+    factor_sealer = providers.Resource(resources.factor_sealer, settings)
+    factors = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresFactors, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
+        sqlite=sqlite.provided.factors,
+    )
+    pending_steps = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisPendingSteps,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+        ),
+        sqlite=sqlite.provided.pending_steps,
+    )
+    one_time_passwords = providers.Singleton(PyotpPasswords)
+    recent_authentication = providers.Singleton(
+        RecentAuthentication, window=settings.provided.reauth_window_delta, clock=clock
+    )
+    factor_throttle = providers.Singleton(
+        FactorThrottle,
+        attempts=login_attempts,
+        policy=throttle_policy,
+        clock=clock,
+        events=events,
+    )
+    factor_check = providers.Singleton(
+        FactorCheck,
+        factors=factors,
+        sealer=factor_sealer,
+        passwords=one_time_passwords,
+        throttle=factor_throttle,
+        notices=notices,
+        clock=clock,
+    )
+    second_step = providers.Singleton(
+        SecondStep, factors=factors, steps=pending_steps, key=ticket_key, clock=clock
+    )
+    complete_log_in = providers.Singleton(
+        CompleteLogIn,
+        users=users,
+        second_step=second_step,
+        factor_check=factor_check,
+        issuer=issuer,
+        tokens=token_issuer,
+        notices=notices,
+        events=events,
+    )
+    reauthenticate = providers.Singleton(
+        Reauthenticate,
+        users=users,
+        factors=factors,
+        password_check=password_check,
+        factor_check=factor_check,
+        sessions=sessions,
+        clock=clock,
+    )
+    set_up_totp = providers.Singleton(
+        SetUpTotp,
+        users=users,
+        factors=factors,
+        sealer=factor_sealer,
+        passwords=one_time_passwords,
+        recent=recent_authentication,
+    )
+    confirm_totp = providers.Singleton(
+        ConfirmTotp,
+        users=users,
+        factors=factors,
+        factor_check=factor_check,
+        recent=recent_authentication,
+        notices=notices,
+    )
+    remove_totp = providers.Singleton(
+        RemoveTotp,
+        factors=factors,
+        password_check=password_check,
+        factor_check=factor_check,
+        recent=recent_authentication,
+        notices=notices,
+    )
+    regenerate_recovery_codes = providers.Singleton(
+        RegenerateRecoveryCodes,
+        factors=factors,
+        password_check=password_check,
+        recent=recent_authentication,
+    )
+    reset_factors = providers.Singleton(
+        ResetFactors, users=users, factors=factors, notices=notices, events=events
+    )
+
     register_user = providers.Singleton(
         RegisterUser,
         users=users,
@@ -251,6 +371,8 @@ class Container(containers.DeclarativeContainer):
         tokens=token_issuer,
         notices=notices,
         events=events,
+        second_step=second_step,
+        factor_check=factor_check,
         require_verified_email=require_verified_email,
     )
     authenticate = providers.Singleton(
@@ -311,6 +433,7 @@ class Container(containers.DeclarativeContainer):
         notices=notices,
         events=events,
         session_events=session_events,
+        second_step=second_step,
     )
     resend_verification = providers.Singleton(
         ResendVerification,
@@ -374,6 +497,15 @@ class Container(containers.DeclarativeContainer):
         change_email=change_email,
         delete_account=delete_account,
         delete_user=delete_user,
+        factors=factors,
+        recent_authentication=recent_authentication,
+        complete_log_in=complete_log_in,
+        reauthenticate=reauthenticate,
+        set_up_totp=set_up_totp,
+        confirm_totp=confirm_totp,
+        remove_totp=remove_totp,
+        regenerate_recovery_codes=regenerate_recovery_codes,
+        reset_factors=reset_factors,
     )
 
 

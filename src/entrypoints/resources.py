@@ -4,6 +4,7 @@ shutdown by the container (dependency-injector Resource providers)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import secrets
@@ -14,15 +15,16 @@ import asyncpg
 
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
+from coatcheck.adapters.factor_keys import AeadSealer, NoSealer
 from coatcheck.adapters.postgres.users import create_pool
 from coatcheck.adapters.private_files import private_folder
 from coatcheck.adapters.redis.client import Client as RedisClient
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.sqlite import SqliteStore
 from coatcheck.adapters.store_watch import StoreWatch, address_of
-from coatcheck.domain.ports import EmailSender
+from coatcheck.domain.ports import EmailSender, Sealer
 from coatcheck.entrypoints.metrics import Metrics
-from coatcheck.entrypoints.settings import Settings
+from coatcheck.entrypoints.settings import Settings, decode_factor_keys
 
 log = logging.getLogger("coatcheck")
 
@@ -45,6 +47,31 @@ async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
         yield settings.session_secret.get_secret_value().encode()
     else:
         yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
+
+
+def embedded_factor_key(data_dir: Path) -> bytes:
+    """The embedded default's factor key: made once, kept (mode 0600) beside its database.
+    Not the session secret: changing that must not lock out every authenticator app."""
+    path = data_dir / "factor_key"
+    private_folder(data_dir)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return base64.b64decode(path.read_bytes().strip())
+    with os.fdopen(descriptor, "w") as file:
+        file.write(base64.b64encode(os.urandom(32)).decode())
+    return base64.b64decode(path.read_bytes().strip())
+
+
+async def factor_sealer(settings: Settings) -> AsyncIterator[Sealer]:
+    """FACTOR_KEYS; else, for the embedded default, a key of its own in its data folder; with
+    shared stores and no FACTOR_KEYS, none (the authenticator app says it is unavailable)."""
+    if settings.factor_keys is not None:
+        yield AeadSealer(decode_factor_keys(settings.factor_keys.get_secret_value()))
+    elif settings.users_store == "sqlite":
+        yield AeadSealer([await asyncio.to_thread(embedded_factor_key, settings.data_dir)])
+    else:
+        yield NoSealer()
 
 
 def store_watch(store: str, settings: Settings, metrics: Metrics) -> StoreWatch:

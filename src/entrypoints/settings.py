@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import timedelta
 from email.utils import parseaddr
@@ -21,6 +22,7 @@ Seconds = Annotated[int, Field(gt=0)]
 Deadline = Annotated[float, Field(ge=0.05, le=60)]
 CommaList = Annotated[list[str], NoDecode]
 MIN_SECRET_BYTES = 32
+FACTOR_KEY_BYTES = 32
 DEVELOPMENT_BASE_URL = "http://localhost:8000"  # where `coatcheck serve` listens by default
 DEVELOPMENT_SENDER = "coatcheck <coatcheck@localhost>"
 EmailDelivery = Literal["smtp", "console", "none"]
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     email_throttle_recipient_limit: Annotated[int, Field(ge=1)] = 5
     email_throttle_client_limit: Annotated[int, Field(ge=1)] = 20
     email_throttle_window: Seconds = 60 * 60
+
+    # Second factors (issue 21): data keys of the authenticator app's secrets, base64 (32
+    # bytes each), comma-separated, newest first; the embedded default makes one.
+    factor_keys: SecretStr | None = None
+    reauth_window: Seconds = 10 * 60
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
@@ -166,6 +173,13 @@ class Settings(BaseSettings):
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @field_validator("factor_keys")
+    @classmethod
+    def _check_factor_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_factor_keys(value.get_secret_value())
         return value
 
     @model_validator(mode="after")
@@ -280,6 +294,10 @@ class Settings(BaseSettings):
             register_window=timedelta(seconds=self.register_throttle_window),
         )
 
+    @property
+    def reauth_window_delta(self) -> timedelta:
+        return timedelta(seconds=self.reauth_window)
+
     def token_lifetimes(self) -> TokenLifetimes:
         return TokenLifetimes(
             password_reset=timedelta(seconds=self.password_reset_ttl),
@@ -293,6 +311,20 @@ class Settings(BaseSettings):
             client_limit=self.email_throttle_client_limit,
             window=timedelta(seconds=self.email_throttle_window),
         )
+
+
+def decode_factor_keys(text: str) -> list[bytes]:
+    """FACTOR_KEYS: base64 (standard or URL-safe) keys of 32 bytes, comma-separated."""
+    keys = []
+    for item in (part.strip() for part in text.split(",")):
+        try:
+            key = base64.urlsafe_b64decode(item.replace("+", "-").replace("/", "_") + "==")
+        except ValueError:
+            key = b""
+        if len(key) != FACTOR_KEY_BYTES:
+            raise ValueError(f"each key must be {FACTOR_KEY_BYTES} bytes in base64")
+        keys.append(key)
+    return keys
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -6,6 +6,7 @@ one with other policies or other fakes (a hasher that counts, a store that loses
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -15,12 +16,15 @@ import attrs
 import pytest
 
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
+from coatcheck.adapters.factor_keys import AeadSealer
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
+    InMemoryFactors,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutbox,
+    InMemoryPendingSteps,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
@@ -102,9 +106,28 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def users(
-    account_tokens: InMemoryAccountTokens, known_devices: InMemoryKnownDevices
+    account_tokens: InMemoryAccountTokens,
+    known_devices: InMemoryKnownDevices,
+    factors: InMemoryFactors,
 ) -> InMemoryUsers:
-    return InMemoryUsers(account_tokens, known_devices)
+    users = InMemoryUsers(account_tokens, known_devices, factors)
+    factors.owners = users.by_id
+    return users
+
+
+@pytest.fixture
+def factors() -> InMemoryFactors:
+    return InMemoryFactors()
+
+
+@pytest.fixture
+def pending_steps() -> InMemoryPendingSteps:
+    return InMemoryPendingSteps()
+
+
+@pytest.fixture
+def factor_sealer() -> AeadSealer:
+    return AeadSealer([os.urandom(32)])
 
 
 @pytest.fixture
@@ -173,6 +196,9 @@ async def build(
     account_tokens: InMemoryAccountTokens,
     known_devices: InMemoryKnownDevices,
     outbox: InMemoryOutbox,
+    factors: InMemoryFactors,
+    pending_steps: InMemoryPendingSteps,
+    factor_sealer: AeadSealer,
 ) -> AsyncIterator[Build]:
     """The service's own composition root (build_container) with every store, the clock, the
     hasher and the policies overridden: no file, pool or connection is opened."""
@@ -192,6 +218,9 @@ async def build(
                 "account_tokens": account_tokens,
                 "known_devices": known_devices,
                 "outbox": outbox,
+                "factors": factors,
+                "pending_steps": pending_steps,
+                "factor_sealer": factor_sealer,
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))

@@ -79,7 +79,8 @@ class SqliteFactors:
     async def use_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
         return (
             await self._database.change(
-                "UPDATE totp_factors SET last_step = ? WHERE user_id = ? AND active AND last_step < ?",
+                "UPDATE totp_factors SET last_step = ?"
+                " WHERE user_id = ? AND active AND last_step < ?",
                 (step, str(user_id), step),
             )
             == 1

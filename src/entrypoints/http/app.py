@@ -21,6 +21,7 @@ from coatcheck.entrypoints.http.routes import (
     account,
     account_life,
     authentication,
+    factors,
     health,
     passwords,
     sessions,
@@ -73,6 +74,7 @@ def create_app(
         sessions.routes,
         passwords.routes,
         account_life.routes,
+        factors.routes,
         health.routes,
         openapi.routes,
     ):

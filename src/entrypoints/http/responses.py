@@ -14,6 +14,7 @@ from aiohttp.typedefs import LooseHeaders
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from coatcheck.domain.factors import FactorSummary
 from coatcheck.domain.model import PublicUser, SessionKind
 from coatcheck.domain.sessions import LoggedIn
 from coatcheck.domain.use_cases import SessionView
@@ -155,6 +156,49 @@ class SessionsOut(RootModel[list[SessionOut]]):
         return cls([SessionOut.of(view) for view in views])
 
 
+class SecondFactorOut(_Out):
+    """A right password for an account with a second factor: not yet a session. The pending
+    cookie it comes with is for POST /authentication/log-in/second-factor only."""
+
+    second_factor_required: Literal[True]
+    methods: list[str] = Field(description='what the second step may use: "totp", "passkey"')
+    expires_at: Time
+
+
+class TotpSetupOut(_Out):
+    """A new authenticator app, not active until confirmed: the secret is shown once."""
+
+    secret: str = Field(description="base32, to type into an app that cannot scan")
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, an SVG document")
+
+
+class FactorsOut(_Out):
+    totp: bool = Field(description="an authenticator app is active")
+    passkeys: int
+    recovery_codes: int = Field(description="how many unused recovery codes are left")
+    methods: list[str] = Field(description="what a log-in's second step may use")
+
+    @classmethod
+    def of(cls, summary: FactorSummary) -> FactorsOut:
+        return cls(
+            totp=summary.totp,
+            passkeys=summary.passkeys,
+            recovery_codes=summary.recovery_codes,
+            methods=summary.methods,
+        )
+
+
+class RecoveryCodesOut(_Out):
+    recovery_codes: list[str] = Field(description="each works once; shown only now")
+
+
+class FactorAddedOut(_Out):
+    recovery_codes: list[str] | None = Field(
+        description="the first factor of an account comes with ten recovery codes; else null"
+    )
+
+
 class Accepted(_Out):
     """A request taken in; whatever it leads to (an email) happens after the answer."""
 
@@ -174,6 +218,11 @@ class Problem(_Out):
     status: int
     detail: str
     errors: tuple[FieldError, ...] = Field(default=(), exclude_if=lambda errors: not errors)
+    methods: tuple[str, ...] = Field(
+        default=(),
+        exclude_if=lambda methods: not methods,
+        description="second-factor-required: what the second factor may be",
+    )
 
 
 class Liveness(_Out):

@@ -10,6 +10,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 from coatcheck.domain.errors import InvalidValue
+from coatcheck.domain.factors import (
+    PASSKEY_NAME_MAX_LENGTH,
+    PasskeyName,
+    RecoveryCode,
+    TotpCode,
+)
 from coatcheck.domain.model import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -20,6 +26,7 @@ from coatcheck.domain.model import (
     NewPassword,
     Password,
 )
+from coatcheck.domain.second_step import Proof
 from coatcheck.domain.tokens import OneTimeToken
 from coatcheck.entrypoints.http.problems import RequestInvalid
 from coatcheck.entrypoints.http.responses import FieldError
@@ -83,10 +90,60 @@ class RegisterBody(_Model):
     password: NewPasswordField
 
 
-class LogInBody(_Model):
+TotpCodeField = Annotated[
+    TotpCode,
+    *_domain_value(TotpCode, {"pattern": "^[0-9 ]{6,12}$", "description": "6 digits"}),
+]
+RecoveryCodeField = Annotated[
+    RecoveryCode,
+    *_domain_value(RecoveryCode, {"maxLength": 40, "description": "as shown: xxxxx-xxxxx"}),
+]
+PasskeyNameField = Annotated[
+    PasskeyName,
+    *_domain_value(PasskeyName, {"minLength": 1, "maxLength": PASSKEY_NAME_MAX_LENGTH}),
+]
+
+
+class _SecondFactor(_Model):
+    """A second factor: a code of the authenticator app, or a recovery code."""
+
+    code: TotpCodeField | None = None
+    recovery_code: RecoveryCodeField | None = Field(default=None, alias="recoveryCode")
+
+    @property
+    def proof(self) -> Proof:
+        return Proof(self.code, self.recovery_code)
+
+
+class LogInBody(_SecondFactor):
+    """`code` or `recoveryCode`: for an account with a second factor, in one request."""
+
     email: EmailField
     password: PasswordField
     remember: bool = False
+
+
+class SecondFactorBody(_SecondFactor):
+    pass
+
+
+class ReauthenticateBody(_SecondFactor):
+    """The password, for an account without a second factor; else a code or recovery code."""
+
+    password: PasswordField | None = None
+
+
+class TotpConfirmBody(_Model):
+    code: TotpCodeField
+
+
+class RemoveTotpBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
+    code: TotpCodeField
+
+
+class CurrentPasswordBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
 
 
 class ChangePasswordBody(_Model):
