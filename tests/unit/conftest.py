@@ -16,8 +16,8 @@ import attrs
 import pytest
 
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
-from coatcheck.adapters.factor_keys import AeadSealer
 from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.factor_keys import AeadSealer
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryFactors,

@@ -12,7 +12,15 @@ import ormsgpack
 from attrs import evolve
 
 from coatcheck.adapters.session_records import decode, encode_compact, encode_json
-from coatcheck.domain.model import AuthMethod, ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    Email,
+    Name,
+    PublicUser,
+    Session,
+    SessionKind,
+)
 from coatcheck.entrypoints.http.responses import user_body
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
