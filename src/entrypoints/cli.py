@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     user_actions.add_parser(
         "delete", help="delete a user and everything stored about them; their sessions end"
     ).add_argument("email")
+    user_actions.add_parser(
+        "reset-factors",
+        help="remove a user's second factors and recovery codes, after an identity check done"
+        " elsewhere (audited in the log; the user is told)",
+    ).add_argument("email")
     return parser
 
 
@@ -63,7 +68,7 @@ async def _list_sessions(services: Services, email: Email) -> str:
         lines.append(
             f"{session.id}  {session.kind.value:<10}  created {timestamp(session.created_at)}"
             f"  last seen {timestamp(session.last_seen_at)}  from {session.client.address or '-'}"
-            f"  {session.client.user_agent or '-'}"
+            f"  {session.client.user_agent or '-'}  by {'+'.join(session.methods.names)}"
         )
     return "\n".join(lines)
 
@@ -76,6 +81,11 @@ async def _revoke_sessions(services: Services, email: Email, session_id: str | N
 async def _delete_user(services: Services, email: Email) -> str:
     ended = await services.delete_user(email)
     return f"deleted {email} and everything stored about them; ended {ended} session(s)"
+
+
+async def _reset_factors(services: Services, email: Email) -> str:
+    await services.reset_factors(email)
+    return f"removed every second factor and recovery code of {email}"
 
 
 async def _migrate(settings: Settings) -> str:
@@ -92,6 +102,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "migrate":
         return asyncio.run(_migrate(settings))
     email = Email(arguments.email)
+    if arguments.command == "users" and arguments.action == "reset-factors":
+        return asyncio.run(_with_services(settings, lambda c: _reset_factors(c, email)))
     if arguments.command == "users":
         return asyncio.run(_with_services(settings, lambda c: _delete_user(c, email)))
     if arguments.action == "list":

@@ -439,3 +439,21 @@ async def test_the_embedded_default_makes_a_factor_key_of_its_own(
         "/authentication/log-in/second-factor", json={"code": code(secret, clock)}
     )
     assert done.status == 200
+
+
+async def test_the_session_list_shows_how_each_session_was_authenticated_and_when(
+    client: Client, clock: FakeClock
+) -> None:
+    secret, _ = await with_app(client, clock)
+    await pending_log_in(client)
+    await client.post("/authentication/log-in/second-factor", json={"code": code(secret, clock)})
+
+    sessions = await (await client.get("/authentication/sessions")).json()
+
+    [mine] = [session for session in sessions if session["current"]]
+    assert mine["methods"] == ["password", "totp"]
+    assert mine["authenticatedAt"] == mine["createdAt"]
+    assert {tuple(session["methods"]) for session in sessions} == {
+        ("password",),
+        ("password", "totp"),
+    }

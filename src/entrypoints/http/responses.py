@@ -129,6 +129,10 @@ class SessionOut(_Out):
     )
     ip_address: str
     current: bool
+    methods: tuple[str, ...] = Field(
+        description='how it was authenticated: "password", "totp", "recovery-code", "passkey"'
+    )
+    authenticated_at: Time = Field(description="when it was last (re-)authenticated")
 
     @classmethod
     def of(cls, view: SessionView) -> SessionOut:
@@ -143,6 +147,8 @@ class SessionOut(_Out):
             device=describe(session.client.user_agent),
             ip_address=session.client.address,
             current=view.current,
+            methods=session.methods.names,
+            authenticated_at=session.last_authenticated_at,
         )
 
 
