@@ -6,11 +6,12 @@ Compact: a MessagePack array, times in whole epoch seconds (the domain keeps the
 second), the later ones relative to the earlier ones, the address packed:
 
     [2, id (8 bytes), user id (16 bytes), kind, created, seen - created,
-     expires - seen, methods, authenticated - created, absolute - created, user agent,
-     address, email, name, user created, email verified]
+     expires - seen, (authenticated - created) << 4 | methods, absolute - created,
+     user agent, address, email, name, user created, email verified]
 
 `methods` is how the session was authenticated (a bitmask: domain.model.AuthMethod),
-`authenticated` when it last was (a re-authentication moves it; a renewal does not). Records
+`authenticated` when it last was (a re-authentication moves it; a renewal does not): one
+integer, so that the array keeps a one-byte header (15 elements at most). Records
 of version 1 have neither (read as a password at creation): [1, id, user id, kind, created,
 seen - created, expires - seen, absolute - created, ...the rest as in version 2]. Records
 written before the last element was appended (13 elements) read as unverified.
@@ -93,8 +94,8 @@ def _elements(session: Session) -> list[Any]:
         created,
         seen - created,
         _seconds(session.expires_at) - seen,
-        int(session.methods),
-        0 if authenticated is None else _seconds(authenticated) - created,
+        # One integer, so that the array stays a one-byte-header fixarray (15 elements).
+        (0 if authenticated is None else _seconds(authenticated) - created) << 4 | session.methods,
         _seconds(session.absolute_expires_at) - created,
         session.client.user_agent,
         _packed_address(session.client.address),
@@ -109,7 +110,7 @@ def encode_compact(session: Session) -> bytes:
     return ormsgpack.packb(_elements(session))
 
 
-_UNRENEWED = 9  # the elements from here on are the same before and after a renewal
+_UNRENEWED = 8  # the elements from here on are the same before and after a renewal
 
 
 def renewal_tails(session: Session) -> tuple[bytes, bytes]:
@@ -145,7 +146,8 @@ def _decode_compact(raw: bytes) -> Session:
     if elements[0] == _WITHOUT_METHODS:
         methods, authenticated = AuthMethod.PASSWORD, 0
     else:
-        methods, authenticated = _METHODS[elements.pop(7)], elements.pop(7)
+        authentication = elements.pop(7)
+        methods, authenticated = _METHODS[authentication & 15], authentication >> 4
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
      user_created, *verified) = elements  # fmt: skip
     user = _user_card(user_id, email, name, user_created, bool(verified and verified[0]))

@@ -82,7 +82,7 @@ def test_a_record_says_how_its_session_was_authenticated_and_when_last() -> None
 
 def test_a_record_written_before_sessions_recorded_their_methods_reads_as_a_password() -> None:
     elements = ormsgpack.unpackb(encode_compact(session()))
-    del elements[7:9]  # what version 1 wrote: no methods, no time of authentication
+    del elements[7]  # what version 1 wrote: no methods, no time of authentication
     elements[0] = 1
 
     read = decode(ormsgpack.packb(elements))
