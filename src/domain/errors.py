@@ -147,3 +147,15 @@ class FactorKeysMissing(CoatcheckError):
 
 class SecondFactorFailed(InvalidCode):
     """A log-in's second factor that is wrong, used or expired: a log-in that failed (401)."""
+
+
+class PasskeyRefused(CoatcheckError):
+    """A passkey registration that does not verify, or whose challenge is gone (400)."""
+
+
+class PasskeyFailed(CoatcheckError):
+    """A passkey assertion that does not log in: unknown, another user's, altered, without
+    user verification, replayed or behind its counter; or its challenge is gone (401)."""
+
+    def __init__(self, detail: str = "the passkey was not accepted") -> None:
+        super().__init__(detail)

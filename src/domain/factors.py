@@ -114,6 +114,15 @@ class Passkey:
 
 
 @frozen
+class NewCredential:
+    """What a verified registration gives: the passkey to keep, but its name and owner."""
+
+    credential_id: bytes
+    public_key: bytes = field(repr=False)
+    sign_count: int
+
+
+@frozen
 class FactorSummary:
     """What second factors a user has: one store read."""
 

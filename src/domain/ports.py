@@ -11,7 +11,14 @@ from typing import Protocol
 from attrs import frozen
 
 from coatcheck.domain.events import SessionEvent
-from coatcheck.domain.factors import FactorSummary, Passkey, PasskeyName, PendingStep, TotpSetup
+from coatcheck.domain.factors import (
+    FactorSummary,
+    NewCredential,
+    Passkey,
+    PasskeyName,
+    PendingStep,
+    TotpSetup,
+)
 from coatcheck.domain.letters import Letter
 from coatcheck.domain.model import Email, Password, PublicUser, Session, User
 from coatcheck.domain.tokens import TokenPurpose, TokenRecord
@@ -344,4 +351,33 @@ class OneTimePasswords(Protocol):
 
     def uri(self, secret: str, account: str, issuer: str) -> str:
         """The otpauth:// URI an app scans."""
+        ...
+
+
+class PasskeyCeremonies(Protocol):
+    """WebAuthn's two ceremonies, for this relying party (its id and origin configured).
+    Credentials are the JSON a browser's PublicKeyCredential.toJSON() gives; anything wrong
+    with one (shape, challenge, origin, signature, counter, no user verification) raises
+    InvalidValue with a reason that quotes nothing of it."""
+
+    def registration_options(
+        self, user: User, challenge: bytes, exclude: Sequence[bytes]
+    ) -> dict[str, object]:
+        """Options for navigator.credentials.create(): a discoverable credential, user
+        verification required."""
+        ...
+
+    def verify_registration(self, credential: object, challenge: bytes) -> NewCredential: ...
+
+    def authentication_options(self, challenge: bytes, allow: Sequence[bytes]) -> dict[str, object]:
+        """Options for navigator.credentials.get(); no `allow`: any discoverable credential."""
+        ...
+
+    def credential_id(self, credential: object) -> bytes:
+        """The id an assertion names (to find its passkey), before it is verified."""
+        ...
+
+    def verify_authentication(self, credential: object, challenge: bytes, passkey: Passkey) -> int:
+        """Verify an assertion of this passkey, user verification required; its new
+        signature counter (it must grow, unless the authenticator keeps none: 0)."""
         ...

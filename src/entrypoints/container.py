@@ -25,6 +25,7 @@ from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
 from coatcheck.adapters.totp import PyotpPasswords
+from coatcheck.adapters.webauthn_ceremonies import WebAuthnCeremonies
 from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import (
@@ -80,6 +81,16 @@ from coatcheck.domain.use_cases.factors import (
     RemoveTotp,
     ResetFactors,
     SetUpTotp,
+)
+from coatcheck.domain.use_cases.passkeys import (
+    Challenges,
+    PasskeyChallenge,
+    PasskeyLogIn,
+    PasskeyReauthentication,
+    RegisterPasskey,
+    RemovePasskey,
+    RenamePasskey,
+    StartPasskeyRegistration,
 )
 from coatcheck.entrypoints import resources
 from coatcheck.entrypoints.audit_log import LoggedEvents
@@ -137,6 +148,13 @@ class Services:
     remove_totp: RemoveTotp
     regenerate_recovery_codes: RegenerateRecoveryCodes
     reset_factors: ResetFactors
+    start_passkey_registration: StartPasskeyRegistration
+    register_passkey: RegisterPasskey
+    rename_passkey: RenamePasskey
+    remove_passkey: RemovePasskey
+    passkey_challenge: PasskeyChallenge
+    passkey_log_in: PasskeyLogIn
+    passkey_reauthentication: PasskeyReauthentication
 
 
 class Container(containers.DeclarativeContainer):
@@ -348,6 +366,63 @@ class Container(containers.DeclarativeContainer):
     reset_factors = providers.Singleton(
         ResetFactors, users=users, factors=factors, notices=notices, events=events
     )
+    passkey_ceremonies = providers.Singleton(
+        WebAuthnCeremonies,
+        rp_id=settings.provided.webauthn_relying_party,
+        origin=settings.provided.webauthn_origin,
+    )
+    challenges = providers.Singleton(Challenges, steps=pending_steps, clock=clock)
+    start_passkey_registration = providers.Singleton(
+        StartPasskeyRegistration,
+        users=users,
+        factors=factors,
+        challenges=challenges,
+        ceremonies=passkey_ceremonies,
+        recent=recent_authentication,
+    )
+    register_passkey = providers.Singleton(
+        RegisterPasskey,
+        users=users,
+        factors=factors,
+        challenges=challenges,
+        ceremonies=passkey_ceremonies,
+        recent=recent_authentication,
+        notices=notices,
+        clock=clock,
+    )
+    rename_passkey = providers.Singleton(RenamePasskey, factors=factors)
+    remove_passkey = providers.Singleton(
+        RemovePasskey, users=users, factors=factors, recent=recent_authentication, notices=notices
+    )
+    passkey_challenge = providers.Singleton(
+        PasskeyChallenge,
+        factors=factors,
+        challenges=challenges,
+        ceremonies=passkey_ceremonies,
+        second_step=second_step,
+        key=ticket_key,
+    )
+    passkey_log_in = providers.Singleton(
+        PasskeyLogIn,
+        users=users,
+        factors=factors,
+        challenges=challenges,
+        ceremonies=passkey_ceremonies,
+        issuer=issuer,
+        tokens=token_issuer,
+        notices=notices,
+        events=events,
+        key=ticket_key,
+        clock=clock,
+    )
+    passkey_reauthentication = providers.Singleton(
+        PasskeyReauthentication,
+        factors=factors,
+        challenges=challenges,
+        ceremonies=passkey_ceremonies,
+        sessions=sessions,
+        clock=clock,
+    )
 
     register_user = providers.Singleton(
         RegisterUser,
@@ -506,6 +581,13 @@ class Container(containers.DeclarativeContainer):
         remove_totp=remove_totp,
         regenerate_recovery_codes=regenerate_recovery_codes,
         reset_factors=reset_factors,
+        start_passkey_registration=start_passkey_registration,
+        register_passkey=register_passkey,
+        rename_passkey=rename_passkey,
+        remove_passkey=remove_passkey,
+        passkey_challenge=passkey_challenge,
+        passkey_log_in=passkey_log_in,
+        passkey_reauthentication=passkey_reauthentication,
     )
 
 

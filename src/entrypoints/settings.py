@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     # bytes each), comma-separated, newest first; the embedded default makes one.
     factor_keys: SecretStr | None = None
     reauth_window: Seconds = 10 * 60
+    webauthn_rp_id: str | None = None  # PUBLIC_BASE_URL's host, or a parent domain of it
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
@@ -204,6 +205,10 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"EMAIL_BACKEND=smtp needs {', '.join(missing)}")
+        if self.webauthn_rp_id is not None and not _is_parent_or_self(
+            self.webauthn_rp_id, self.webauthn_origin_host
+        ):
+            raise ValueError("WEBAUTHN_RP_ID must be PUBLIC_BASE_URL's host or a parent domain")
         if self.hashing_deadline < self.request_deadline:
             raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
         if self.throttle_account_window <= self.throttle_max_delay:
@@ -295,6 +300,22 @@ class Settings(BaseSettings):
         )
 
     @property
+    def webauthn_origin(self) -> str:
+        """Where passkeys are used: PUBLIC_BASE_URL's scheme, host and port."""
+        scheme, _, rest = self.base_url.partition("://")
+        return f"{scheme}://{rest.partition('/')[0]}".lower()
+
+    @property
+    def webauthn_origin_host(self) -> str:
+        authority = self.webauthn_origin.partition("://")[2]
+        return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+
+    @property
+    def webauthn_relying_party(self) -> str:
+        """WEBAUTHN_RP_ID, else PUBLIC_BASE_URL's host (an IP address cannot be one)."""
+        return (self.webauthn_rp_id or self.webauthn_origin_host).lower()
+
+    @property
     def reauth_window_delta(self) -> timedelta:
         return timedelta(seconds=self.reauth_window)
 
@@ -311,6 +332,11 @@ class Settings(BaseSettings):
             client_limit=self.email_throttle_client_limit,
             window=timedelta(seconds=self.email_throttle_window),
         )
+
+
+def _is_parent_or_self(domain: str, host: str) -> bool:
+    domain, host = domain.lower().strip("."), host.lower()
+    return host == domain or (host.endswith("." + domain) and "." in domain)
 
 
 def decode_factor_keys(text: str) -> list[bytes]:

@@ -61,7 +61,7 @@ async def _user(users: Users, caller: Authenticated) -> User:
     return user
 
 
-async def _issue_recovery_codes(factors: Factors, user: User) -> list[str]:
+async def issue_recovery_codes(factors: Factors, user: User) -> list[str]:
     codes = new_recovery_codes()
     await factors.set_recovery_codes(user.id, [recovery_code_digest(user.id, c) for c in codes])
     return codes
@@ -258,7 +258,7 @@ class ConfirmTotp:
             raise InvalidCode()
         await self._factor_check.throttle.succeeded(user.id)
         self._notices.factor_changed(LetterKind.TOTP_ADDED, user, client)
-        codes = await _issue_recovery_codes(self._factors, user) if first else None
+        codes = await issue_recovery_codes(self._factors, user) if first else None
         return FactorAdded(codes)
 
 
@@ -322,7 +322,7 @@ class RegenerateRecoveryCodes:
         user = (await self._password_check(caller, password, client)).user
         if not (await self._factors.summary(user.id)).any:
             raise FactorNotFound("the account has no second factor to recover")
-        return await _issue_recovery_codes(self._factors, user)
+        return await issue_recovery_codes(self._factors, user)
 
 
 class ResetFactors:

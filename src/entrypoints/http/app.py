@@ -23,6 +23,7 @@ from coatcheck.entrypoints.http.routes import (
     authentication,
     factors,
     health,
+    passkeys,
     passwords,
     sessions,
     verify,
@@ -75,6 +76,7 @@ def create_app(
         passwords.routes,
         account_life.routes,
         factors.routes,
+        passkeys.routes,
         health.routes,
         openapi.routes,
     ):

@@ -32,10 +32,16 @@ def pending_response(request: web.Request, pending: PendingLogIn) -> web.Respons
     )
     cookie = request.app[COOKIES]
     lifetime = (pending.expires_at - services(request).clock.now()).total_seconds()
-    cookie.write(response, pending.ticket.value, max(1, math.floor(lifetime)), name=_name(request))
+    write_pending(request, response, pending.ticket, max(1, math.floor(lifetime)))
     if pending.device is not None:
         cookie.write(response, pending.device.value, cookie.device_max_age, name=cookie.device_name)
     return response
+
+
+def write_pending(
+    request: web.Request, response: web.StreamResponse, ticket: PendingTicket, max_age: int
+) -> None:
+    request.app[COOKIES].write(response, ticket.value, max_age, name=_name(request))
 
 
 def clear_pending(request: web.Request, response: web.StreamResponse) -> None:

@@ -27,6 +27,8 @@ from coatcheck.domain.errors import (
     InvalidValue,
     NotAuthenticated,
     Overloaded,
+    PasskeyFailed,
+    PasskeyRefused,
     PendingLogInMissing,
     ReauthenticationRequired,
     SecondFactorFailed,
@@ -128,6 +130,8 @@ _KINDS: dict[type[Exception], Kind] = {
     FactorNotFound: Kind("factor-not-found", 404, "No such factor"),
     FactorConflict: Kind("factor-conflict", 409, "Factor conflict"),
     FactorKeysMissing: Kind("factor-keys-missing", 503, "Authenticator app not configured"),
+    PasskeyRefused: Kind("passkey-refused", 400, "Passkey refused"),
+    PasskeyFailed: Kind("invalid-passkey", 401, "Passkey not accepted"),
 }
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
 

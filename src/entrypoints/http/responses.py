@@ -4,17 +4,18 @@ the one a token answer hands out."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import LooseHeaders
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
-from coatcheck.domain.factors import FactorSummary
+from coatcheck.domain.factors import FactorSummary, Passkey
 from coatcheck.domain.model import PublicUser, SessionKind
 from coatcheck.domain.sessions import LoggedIn
 from coatcheck.domain.use_cases import SessionView
@@ -193,6 +194,39 @@ class FactorsOut(_Out):
             recovery_codes=summary.recovery_codes,
             methods=summary.methods,
         )
+
+
+class PasskeyOptionsOut(RootModel[dict[str, Any]]):
+    """WebAuthn options, as PublicKeyCredential.parseCreationOptionsFromJSON() and
+    parseRequestOptionsFromJSON() take them (binary values in base64url)."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class PasskeyOut(_Out):
+    id: str = Field(description="the credential id, base64url")
+    name: str
+    created_at: Time
+    last_used_at: Time | None
+
+    @classmethod
+    def of(cls, passkey: Passkey) -> PasskeyOut:
+        return cls(
+            id=base64url(passkey.credential_id),
+            name=passkey.name.value,
+            created_at=passkey.created_at,
+            last_used_at=passkey.last_used_at,
+        )
+
+
+class PasskeysOut(RootModel[list[PasskeyOut]]):
+    """Oldest first."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+def base64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 class RecoveryCodesOut(_Out):

@@ -104,6 +104,12 @@ PasskeyNameField = Annotated[
 ]
 
 
+Credential = Annotated[
+    dict[str, Any],
+    Field(description="a PublicKeyCredential as JSON (PublicKeyCredential.toJSON())"),
+]
+
+
 class _SecondFactor(_Model):
     """A second factor: a code of the authenticator app, or a recovery code."""
 
@@ -124,13 +130,39 @@ class LogInBody(_SecondFactor):
 
 
 class SecondFactorBody(_SecondFactor):
-    pass
+    """`code`, `recoveryCode`, or `credential`: an assertion of one of the account's
+    passkeys (its options from /authentication/log-in/second-factor/options)."""
+
+    credential: Credential | None = None
 
 
 class ReauthenticateBody(_SecondFactor):
-    """The password, for an account without a second factor; else a code or recovery code."""
+    """The password, for an account without a second factor; else a code, a recovery code
+    or a passkey's `credential` (its options from /authentication/reauthenticate/options)."""
 
     password: PasswordField | None = None
+    credential: Credential | None = None
+
+
+class PasskeyBody(_Model):
+    credential: Credential
+    name: PasskeyNameField | None = Field(default=None, description='"Passkey" if none')
+
+    @property
+    def passkey_name(self) -> PasskeyName:
+        return self.name or PasskeyName("Passkey")
+
+
+class PasskeyRenameBody(_Model):
+    name: PasskeyNameField
+
+
+class PasskeyLogInOptionsBody(_Model):
+    remember: bool = False
+
+
+class PasskeyLogInBody(_Model):
+    credential: Credential
 
 
 class TotpConfirmBody(_Model):

@@ -13,6 +13,7 @@ from coatcheck.domain.errors import (
     FactorKeysMissing,
     FactorNotFound,
     InvalidCode,
+    PasskeyFailed,
     PendingLogInMissing,
     ReauthenticationRequired,
     SecondFactorFailed,
@@ -56,15 +57,20 @@ def qr_svg(text: str) -> str:
 @answers(
     Reply(200, "logged in: the pending log-in is used up", UserOut, cookie=True),
     body=SecondFactorBody,
-    raises=(PendingLogInMissing, SecondFactorFailed, TooManyAttempts),
+    raises=(PendingLogInMissing, SecondFactorFailed, PasskeyFailed, TooManyAttempts),
     authenticates=False,
 )
 async def second_factor(request: web.Request) -> web.Response:
     """Complete a log-in with its second factor (the pending cookie of a right password)."""
     body = await parse(request, SecondFactorBody)
-    logged_in = await services(request).complete_log_in(
-        held_pending(request), body.proof, client_info(request), await held_ticket(request)
-    )
+    pending, client = held_pending(request), client_info(request)
+    replacing = await held_ticket(request)
+    if body.credential is not None:
+        logged_in = await services(request).passkey_log_in(
+            pending, body.credential, client, replacing, second_factor=True
+        )
+    else:
+        logged_in = await services(request).complete_log_in(pending, body.proof, client, replacing)
     await hand_out(request, logged_in)
     response = user_response(logged_in.user.public)
     clear_pending(request, response)
@@ -75,14 +81,19 @@ async def second_factor(request: web.Request) -> web.Response:
 @answers(
     Reply(204, "authenticated again: what needs a recent authentication may be done"),
     body=ReauthenticateBody,
-    raises=(WrongPassword, InvalidCode, TooManyAttempts),
+    raises=(WrongPassword, InvalidCode, PasskeyFailed, TooManyAttempts),
     hashes=True,
 )
 async def reauthenticate(request: web.Request) -> web.Response:
     """Prove again who holds this session (the password, or a second factor if it has one)."""
     caller = await authenticate(request)
     body = await parse(request, ReauthenticateBody)
-    await services(request).reauthenticate(caller, body.password, body.proof, client_info(request))
+    if body.credential is not None:
+        await services(request).passkey_reauthentication(caller, body.credential)
+    else:
+        await services(request).reauthenticate(
+            caller, body.password, body.proof, client_info(request)
+        )
     return web.Response(status=204)
 
 
