@@ -3,7 +3,8 @@ recovery codes, and an operator's reset."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from attrs import evolve, frozen
 
@@ -54,11 +55,28 @@ class RecentAuthentication:
             raise ReauthenticationRequired()
 
 
-async def _user(users: Users, caller: Authenticated) -> User:
+async def caller_user(users: Users, caller: Authenticated) -> User:
     user = await users.get(caller.session.user_id)
     if user is None:
         raise NotAuthenticated()
     return user
+
+
+async def forget_codes_without_factor(factors: Factors, user_id: uuid.UUID) -> None:
+    """Recovery codes recover a factor: once none is left, they go too."""
+    if not (await factors.summary(user_id)).any:
+        await factors.set_recovery_codes(user_id, [])
+
+
+async def record_reauthentication(
+    sessions: Sessions, caller: Authenticated, method: AuthMethod, now: datetime
+) -> None:
+    """The session was authenticated again, now, by `method`."""
+    session = caller.session
+    moment = now.replace(microsecond=0)
+    again = evolve(session, methods=session.methods | method, authenticated_at=moment)
+    if not await sessions.replace(caller.digest, again):
+        raise NotAuthenticated()
 
 
 async def issue_recovery_codes(factors: Factors, user: User) -> list[str]:
@@ -153,7 +171,7 @@ class Reauthenticate:
         proof: Proof,
         client: ClientInfo,
     ) -> None:
-        user = await _user(self._users, caller)
+        user = await caller_user(self._users, caller)
         if (await self._factors.summary(user.id)).any:
             if not proof.given:
                 raise InvalidCode("give a code of your authenticator app or a recovery code")
@@ -163,11 +181,7 @@ class Reauthenticate:
             method = AuthMethod.PASSWORD
         else:
             raise InvalidCode("give your password")
-        session = caller.session
-        now = self._clock.now().replace(microsecond=0)
-        again = evolve(session, methods=session.methods | method, authenticated_at=now)
-        if not await self._sessions.replace(caller.digest, again):
-            raise NotAuthenticated()
+        await record_reauthentication(self._sessions, caller, method, self._clock.now())
 
 
 @frozen
@@ -209,7 +223,7 @@ class SetUpTotp:
 
     async def __call__(self, caller: Authenticated) -> TotpEnrolment:
         self._recent(caller)
-        user = await _user(self._users, caller)
+        user = await caller_user(self._users, caller)
         secret = self._passwords.new_secret()
         sealed = self._sealer.seal(secret.encode(), user.id.bytes)
         if not await self._factors.start_totp(user.id, sealed):
@@ -244,7 +258,7 @@ class ConfirmTotp:
         self, caller: Authenticated, code: TotpCode, client: ClientInfo
     ) -> FactorAdded:
         self._recent(caller)
-        user = await _user(self._users, caller)
+        user = await caller_user(self._users, caller)
         setup = await self._factors.totp(user.id)
         if setup is None or setup.active:
             raise FactorNotFound("no authenticator app is waiting to be confirmed")
@@ -293,8 +307,7 @@ class RemoveTotp:
             raise FactorNotFound("no authenticator app is active")
         await self._factor_check(user, Proof(code=code))
         await self._factors.remove_totp(user.id)
-        if not (await self._factors.summary(user.id)).any:
-            await self._factors.set_recovery_codes(user.id, [])
+        await forget_codes_without_factor(self._factors, user.id)
         self._notices.factor_changed(LetterKind.TOTP_REMOVED, user, client)
 
 

@@ -11,13 +11,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from attrs import evolve
-
 from coatcheck.domain.errors import (
     FactorConflict,
     FactorNotFound,
     InvalidValue,
-    NotAuthenticated,
     PasskeyFailed,
     PasskeyRefused,
     PendingLogInMissing,
@@ -44,7 +41,10 @@ from coatcheck.domain.tokens import TokenPurpose
 from coatcheck.domain.use_cases.factors import (
     FactorAdded,
     RecentAuthentication,
+    caller_user,
+    forget_codes_without_factor,
     issue_recovery_codes,
+    record_reauthentication,
 )
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -141,9 +141,7 @@ class StartPasskeyRegistration:
 
     async def __call__(self, caller: Authenticated) -> dict[str, object]:
         self._recent(caller)
-        user = await self._users.get(caller.session.user_id)
-        if user is None:
-            raise NotAuthenticated()
+        user = await caller_user(self._users, caller)
         purpose = PendingPurpose.PASSKEY_REGISTRATION
         challenge = await self._challenges.issue(_session_key(purpose, caller), purpose, user.id)
         known = [key.credential_id for key in await self._factors.passkeys(user.id)]
@@ -185,9 +183,7 @@ class RegisterPasskey:
         step = await self._challenges.take(_session_key(purpose, caller), purpose)
         if step is None or step.challenge is None or step.user_id != caller.session.user_id:
             raise PasskeyRefused("no registration is waiting: ask for new options")
-        user = await self._users.get(caller.session.user_id)
-        if user is None:
-            raise NotAuthenticated()
+        user = await caller_user(self._users, caller)
         try:
             new = self._ceremonies.verify_registration(credential, step.challenge)
         except InvalidValue as error:
@@ -237,8 +233,7 @@ class RemovePasskey:
         user_id = caller.session.user_id
         if not await self._factors.remove_passkey(user_id, credential_id):
             raise FactorNotFound("no such passkey")
-        if not (await self._factors.summary(user_id)).any:
-            await self._factors.set_recovery_codes(user_id, [])
+        await forget_codes_without_factor(self._factors, user_id)
         user = await self._users.get(user_id)
         if user is not None:
             self._notices.factor_changed(LetterKind.PASSKEY_REMOVED, user, client)
@@ -402,16 +397,12 @@ class PasskeyReauthentication:
         step = await self._challenges.take(_session_key(purpose, caller), purpose)
         if step is None or step.challenge is None:
             raise PasskeyFailed("no passkey challenge is waiting: ask for new options")
-        session = caller.session
         await _verified_use(
             self._factors,
             self._ceremonies,
             credential,
             step.challenge,
             self._clock,
-            session.user_id,
+            caller.session.user_id,
         )
-        now = self._clock.now().replace(microsecond=0)
-        again = evolve(session, methods=session.methods | AuthMethod.PASSKEY, authenticated_at=now)
-        if not await self._sessions.replace(caller.digest, again):
-            raise NotAuthenticated()
+        await record_reauthentication(self._sessions, caller, AuthMethod.PASSKEY, self._clock.now())
