@@ -139,8 +139,10 @@ async def test_the_app_set_up_on_the_page_is_asked_for_and_a_recovery_code_works
     await page.screenshot(path=screenshots / "account-totp-on.png")
 
     # The next log-in: the password, then a code of the app (the next step's: the one used
-    # to turn the app on is spent).
+    # to turn the app on is spent). Logging out leaves nothing of the codes in the page.
     await log_out(account)
+    assert await page.locator("#recovery-codes li").count() == 0
+    assert await page.locator("#totp-secret").text_content() == ""
     await account.log_in(ADA["email"], PASSWORD)
     step = page.locator("form#second-factor")
     await expect(page.get_by_role("heading", name="One more step")).to_be_visible()

@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "./api.js";
 import { watchSession } from "./events.js";
-import { installFactors, secondStep, showFactors } from "./factors.js";
+import { forgetFactors, installFactors, secondStep, showFactors } from "./factors.js";
 import { bindForm, clearErrors, describe } from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
@@ -50,6 +50,7 @@ function signedOut(notice = "", focus = false) {
   $("notice").textContent = notice;
   $("notice").hidden = !notice;
   $("sessions").tBodies[0].replaceChildren();
+  forgetFactors(); // factors.js
   show("signed-out");
   if (focus) $("signed-out-title").focus();
 }

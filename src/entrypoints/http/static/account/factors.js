@@ -271,6 +271,19 @@ function bindReauthentication() {
   });
 }
 
+// Signed out: nothing of the account's factors stays in the page (recovery codes, the app's
+// secret), and no prompt of it stays open.
+export function forgetFactors() {
+  $("recovery-codes").replaceChildren();
+  $("recovery-codes-shown").hidden = true;
+  $("totp-secret").textContent = "";
+  $("totp-qr").replaceChildren();
+  $("totp-confirm").hidden = true;
+  $("reauthenticate").hidden = true;
+  $("passkeys").replaceChildren();
+  retry = null;
+}
+
 // Called once by the page: how to show a signed-in person, and how to tell news.
 export function installFactors(pageHooks) {
   hooks = pageHooks;
