@@ -7,14 +7,19 @@ second, but for a session's creation, kept to the millisecond so that sessions m
 second list in order), the later ones relative to the earlier ones, the address and the
 user agent packed (adapters/agent_packing: a typical browser's 110 bytes take about 20):
 
-    [1, id (8 bytes), user id (16 bytes), kind, created, seen - created,
-     expires - seen, absolute - created, user agent, address, email, name, user created,
-     email verified, created's milliseconds]
+    [2, id (8 bytes), user id (16 bytes), kind, created, seen - created,
+     expires - seen, (authenticated - created) << 14 | created's milliseconds << 4 | methods,
+     absolute - created, user agent, address, email, name, user created, email verified]
 
-Elements are only ever appended, so a record reads in every release since the compact one
-(an older one ignores what it does not know): records of 13 elements read as unverified,
-of 13 or 14 as made on the second; a user agent stored as text (as records written before
-packing hold it) reads as it is.
+`methods` is how the session was authenticated (a bitmask: domain.model.AuthMethod),
+`authenticated` when it last was (a re-authentication moves it; a renewal does not), and
+the creation's milliseconds (so that sessions made in one second list in order): one
+integer, so that the array keeps a one-byte header (15 elements at most). Records of
+version 1 have none of them (read as a password, at creation, on the second): [1, id,
+user id, kind, created, seen - created, expires - seen, absolute - created, ...the rest as
+in version 2]. Records written before the last element was appended (13 elements) read as
+unverified; a user agent stored as text (as records written before packing hold it) reads
+as it is.
 """
 
 from __future__ import annotations
@@ -30,9 +35,18 @@ import ormsgpack
 
 from coatcheck.adapters.agent_packing import pack, unpack
 from coatcheck.adapters.timestamps import iso_utc
-from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    Email,
+    Name,
+    PublicUser,
+    Session,
+    SessionKind,
+)
 
-COMPACT = 1
+COMPACT = 2
+_WITHOUT_METHODS = 1  # the version before sessions recorded how they were authenticated
 _KINDS = list(SessionKind)
 _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _MOMENTS = ("created_at", "last_seen_at", "expires_at", "absolute_expires_at")
@@ -79,6 +93,7 @@ def _elements(session: Session) -> list[Any]:
     user = session.user
     assert user is not None
     created, seen = _seconds(session.created_at), _seconds(session.last_seen_at)
+    authenticated = session.authenticated_at
     return [
         COMPACT,
         bytes.fromhex(session.id),
@@ -87,6 +102,10 @@ def _elements(session: Session) -> list[Any]:
         created,
         seen - created,
         _seconds(session.expires_at) - seen,
+        # One integer, so that the array stays a one-byte-header fixarray (15 elements).
+        (0 if authenticated is None else _seconds(authenticated) - created) << 14
+        | (session.created_at.microsecond // 1000) << 4
+        | session.methods,
         _seconds(session.absolute_expires_at) - created,
         pack(session.client.user_agent),
         _packed_address(session.client.address),
@@ -94,7 +113,6 @@ def _elements(session: Session) -> list[Any]:
         user.name.value,
         _seconds(user.created_at),
         user.email_verified,
-        session.created_at.microsecond // 1000,
     ]
 
 
@@ -102,17 +120,17 @@ def encode_compact(session: Session) -> bytes:
     return ormsgpack.packb(_elements(session))
 
 
-_CARD = 10  # the user card's elements start here; a renewal leaves them as they are
+_CARD = 11  # the user card's elements start here; a renewal leaves them as they are
 
 
-def renewal_tails(session: Session) -> tuple[bytes, bytes, bytes]:
+def renewal_tails(session: Session) -> tuple[bytes, bytes]:
     """How a compact record of this session ends from its user card on: as this release
-    writes it, and as a record of 14 and of 13 elements does. MessagePack encodes each
-    element of an array on its own. (From the card on: how the elements before it are
-    written, the user agent's packing say, may differ between the record read and the one
-    written.)"""
+    writes it, and as a record without the last element (unverified) does, in either
+    version. MessagePack encodes each element of an array on its own. (From the card on:
+    how the elements before it are written, the user agent's packing say, may differ
+    between the record read and the one written.)"""
     tail = [ormsgpack.packb(element) for element in _elements(session)[_CARD:]]
-    return b"".join(tail), b"".join(tail[:-1]), b"".join(tail[:-2])
+    return b"".join(tail), b"".join(tail[:-1])
 
 
 CARDS_KEPT = 4096  # user cards decoded lately, kept by their exact fields (see _user_card)
@@ -143,12 +161,17 @@ DECODED_KEPT = 16_384
 
 @functools.lru_cache(maxsize=DECODED_KEPT)
 def _decode_compact(raw: bytes) -> Session:
+    elements = ormsgpack.unpackb(raw)
+    if elements[0] == _WITHOUT_METHODS:
+        methods, authenticated, milliseconds = AuthMethod.PASSWORD, 0, 0
+    else:
+        authentication = elements.pop(7)
+        methods, authenticated = _METHODS[authentication & 15], authentication >> 14
+        milliseconds = authentication >> 4 & 1023
     (_, id_, user_id, kind, created, seen, expires, absolute, agent, address, email, name,
-     user_created, *appended) = ormsgpack.unpackb(raw)  # fmt: skip
-    user = _user_card(user_id, email, name, user_created, bool(appended and appended[0]))
-    made = _moment(created)
-    if len(appended) > 1 and appended[1]:
-        made = made.replace(microsecond=appended[1] * 1000)
+     user_created, *verified) = elements  # fmt: skip
+    user = _user_card(user_id, email, name, user_created, bool(verified and verified[0]))
+    made = _moment(created).replace(microsecond=milliseconds * 1000)
     return Session(
         id=id_.hex(),
         user_id=user.id,
@@ -159,7 +182,12 @@ def _decode_compact(raw: bytes) -> Session:
         absolute_expires_at=_moment(created + absolute),
         client=_client(agent, address),
         user=user,
+        methods=methods,
+        authenticated_at=_moment(created + authenticated) if authenticated else None,
     )
+
+
+_METHODS = [AuthMethod(value) for value in range(16)]
 
 
 def encode_json(session: Session) -> bytes:
@@ -171,6 +199,11 @@ def encode_json(session: Session) -> bytes:
         **{name: iso_utc(getattr(session, name)) for name in _MOMENTS},
         "client": {"user_agent": session.client.user_agent, "address": session.client.address},
     }
+    if session.methods is not AuthMethod.PASSWORD or session.authenticated_at is not None:
+        record["methods"] = int(session.methods)
+        record["authenticated_at"] = (
+            None if session.authenticated_at is None else iso_utc(session.authenticated_at)
+        )
     if session.user is not None:
         record["user"] = {
             "email": session.user.email.value,
@@ -198,8 +231,14 @@ def _decode_json(raw: bytes) -> Session:
         kind=SessionKind(record["kind"]),
         client=ClientInfo(**record["client"]),
         user=user,
+        methods=AuthMethod(record.get("methods", AuthMethod.PASSWORD)),
+        authenticated_at=_optional_moment(record.get("authenticated_at")),
         **{name: datetime.fromisoformat(record[name]) for name in _MOMENTS},
     )
+
+
+def _optional_moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def decode(raw: bytes) -> Session:

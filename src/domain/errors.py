@@ -99,3 +99,64 @@ class TooManyEmails(CoatcheckError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("too many messages asked for, try again later")
         self.retry_after_seconds = retry_after_seconds
+
+
+class SecondFactorRequired(CoatcheckError):
+    """The password is right, but the account has a second factor, and none was given."""
+
+    def __init__(self, methods: list[str]) -> None:
+        super().__init__("a second factor is required: " + ", ".join(methods))
+        self.methods = methods
+
+
+class InvalidCode(CoatcheckError):
+    """A wrong, used or expired code (or recovery code, or passkey assertion): one error."""
+
+    def __init__(self, detail: str = "the code is wrong or was used already") -> None:
+        super().__init__(detail)
+
+
+class PendingLogInMissing(CoatcheckError):
+    """No pending log-in (or passkey challenge) is held, or it expired: start again."""
+
+    def __init__(self) -> None:
+        super().__init__("no log-in is waiting for a second factor; log in again")
+
+
+class ReauthenticationRequired(CoatcheckError):
+    """What was asked needs an authentication more recent than the session's last one."""
+
+    def __init__(self) -> None:
+        super().__init__("authenticate again to do this")
+
+
+class FactorConflict(CoatcheckError):
+    """A factor change that does not fit the account's factors as they are."""
+
+
+class FactorNotFound(CoatcheckError):
+    def __init__(self, what: str = "no such factor") -> None:
+        super().__init__(what)
+
+
+class FactorKeysMissing(CoatcheckError):
+    """The authenticator app needs FACTOR_KEYS, which this server was not given."""
+
+    def __init__(self) -> None:
+        super().__init__("the authenticator app is not configured on this server")
+
+
+class SecondFactorFailed(InvalidCode):
+    """A log-in's second factor that is wrong, used or expired: a log-in that failed (401)."""
+
+
+class PasskeyRefused(CoatcheckError):
+    """A passkey registration that does not verify, or whose challenge is gone (400)."""
+
+
+class PasskeyFailed(CoatcheckError):
+    """A passkey assertion that does not log in: unknown, another user's, altered, without
+    user verification, replayed or behind its counter; or its challenge is gone (401)."""
+
+    def __init__(self, detail: str = "the passkey was not accepted") -> None:
+        super().__init__(detail)

@@ -23,6 +23,12 @@ class LetterKind(enum.Enum):
     NEW_DEVICE = "new-device"  # notice: a log-in from a browser or client not seen before
     NO_ACCOUNT = "no-account"  # a reset was asked for an address that has no account
     ADDRESS_TAKEN = "address-taken"  # an account asked to move to an address another one has
+    TOTP_ADDED = "totp-added"  # notice: an authenticator app now guards the account
+    TOTP_REMOVED = "totp-removed"  # notice
+    PASSKEY_ADDED = "passkey-added"  # notice
+    PASSKEY_REMOVED = "passkey-removed"  # notice
+    RECOVERY_CODE_USED = "recovery-code-used"  # notice: one of the account's codes was used
+    FACTORS_RESET = "factors-reset"  # notice: an operator removed every second factor
 
     @property
     def carries_token(self) -> bool:

@@ -262,6 +262,29 @@ class SessionKind(enum.Enum):
         return self is not SessionKind.BROWSER
 
 
+class AuthMethod(enum.IntFlag):
+    """How a session was authenticated: a bitmask, so that a session record keeps it in a
+    byte. A passkey with user verification is both factors on its own."""
+
+    PASSWORD = 1
+    TOTP = 2
+    RECOVERY_CODE = 4
+    PASSKEY = 8
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return _METHOD_NAMES[self.value]
+
+
+def _method_names(value: int) -> tuple[str, ...]:
+    names = {AuthMethod.PASSWORD: "password", AuthMethod.TOTP: "totp"}
+    names |= {AuthMethod.RECOVERY_CODE: "recovery-code", AuthMethod.PASSKEY: "passkey"}
+    return tuple(name for method, name in names.items() if value & method)
+
+
+_METHOD_NAMES = {value: _method_names(value) for value in range(16)}
+
+
 def _clip_user_agent(value: str) -> str:
     """Printable and storable whatever a client sent: undecodable bytes (which arrive as
     lone surrogates) and control characters become U+FFFD."""
@@ -289,6 +312,12 @@ class Session:
     absolute_expires_at: datetime
     client: ClientInfo = ClientInfo()
     user: PublicUser | None = None  # None in records written before sessions carried it
+    methods: AuthMethod = AuthMethod.PASSWORD  # how it was authenticated
+    authenticated_at: datetime | None = None  # its last re-authentication; None: at creation
+
+    @property
+    def last_authenticated_at(self) -> datetime:
+        return self.authenticated_at or self.created_at
 
     def is_live(self, now: datetime) -> bool:
         return now < self.expires_at

@@ -66,6 +66,13 @@ class Notices:
         """To the old address (`user` as it was)."""
         self._post(self._letter(LetterKind.EMAIL_CHANGED, user, client, new_email))
 
+    def factor_changed(self, kind: LetterKind, user: User, client: ClientInfo | None) -> None:
+        """A second factor added or removed (TOTP_ADDED, PASSKEY_REMOVED, FACTORS_RESET...)."""
+        self._outbox.post(Letter(kind, user.email, user.name, self._clock.now(), client=client))
+
+    def recovery_code_used(self, user: User) -> None:
+        self.factor_changed(LetterKind.RECOVERY_CODE_USED, user, None)
+
     def seen(self, user: User, client: ClientInfo) -> None:
         """The user logged in from this client: a notice if the account had been seen on
         other devices but not this one. Worked out after the answer."""

@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 from attrs import evolve, frozen
 
 from coatcheck.domain.events import EndReason, SessionsChanged, SessionsEnded
-from coatcheck.domain.model import ClientInfo, PublicUser, Session, SessionKind, User, to_the_second
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    PublicUser,
+    Session,
+    SessionKind,
+    User,
+    to_the_second,
+)
 from coatcheck.domain.ports import Clock, SessionEvents, Sessions
 from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
 
@@ -120,9 +128,17 @@ class SessionIssuer:
         self._policy = policy
         self._session_events = session_events
 
-    async def start(self, user: User, kind: SessionKind, client: ClientInfo) -> LoggedIn:
+    async def start(
+        self,
+        user: User,
+        kind: SessionKind,
+        client: ClientInfo,
+        methods: AuthMethod = AuthMethod.PASSWORD,
+    ) -> LoggedIn:
         ticket = SessionTicket.issue()
         session = self._policy.start(user.id, kind, client, self._clock.now(), user.public)
+        if methods is not AuthMethod.PASSWORD:
+            session = evolve(session, methods=methods)
         if self._policy.single_session and await self._sessions.remove_of_user(user.id):
             await self._session_events.publish(
                 SessionsEnded(user.id, EndReason.REPLACED, every=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from coatcheck.domain.factors import FactorSummary
 from coatcheck.domain.model import Session, User
 from coatcheck.entrypoints.metrics import Metrics
 
@@ -44,6 +45,11 @@ class LoggedEvents:
             "throttled",
             extra={"event": "throttled", "scope": scope, "retry_after": retry_after_seconds},
         )
+
+    def factors_reset(self, user: User, had: FactorSummary) -> None:
+        extra = {"event": "factors_reset", "user_id": str(user.id), "totp": had.totp}
+        extra |= {"passkeys": had.passkeys, "recovery_codes": had.recovery_codes}
+        log.warning("second factors reset by an operator", extra=extra)
 
     def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None:
         self._metrics.sessions_ended.labels(reason).inc(count)

@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         " are never sent a letter), or the same address as another account's",
     )
     outbox_command.add_parser(commands)
+    user_actions.add_parser(
+        "reset-factors",
+        help="remove a user's second factors and recovery codes, after an identity check done"
+        " elsewhere (audited in the log; the user is told)",
+    ).add_argument("email")
     return parser
 
 
@@ -105,7 +110,7 @@ async def _list_sessions(services: Services, email: Email) -> str:
         lines.append(
             f"{session.id}  {session.kind.value:<10}  created {timestamp(session.created_at)}"
             f"  last seen {timestamp(session.last_seen_at)}  from {session.client.address or '-'}"
-            f"  {session.client.user_agent or '-'}"
+            f"  {session.client.user_agent or '-'}  by {'+'.join(session.methods.names)}"
         )
     return "\n".join(lines)
 
@@ -124,6 +129,11 @@ async def _problems(services: Services) -> str:
     rows = await services.users.stored_emails()
     _renames, problems = survey((str(user_id), email) for user_id, email in rows)
     return describe(problems)
+
+
+async def _reset_factors(services: Services, email: Email) -> str:
+    await services.reset_factors(email)
+    return f"removed every second factor and recovery code of {email}"
 
 
 async def _migrate(settings: Settings) -> str:
@@ -148,6 +158,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> str | None:
     if arguments.command == "outbox":
         return asyncio.run(outbox_command.run(arguments, settings))
     email = Email.for_log_in(arguments.email)  # an old row's form finds it too
+    if arguments.command == "users" and arguments.action == "reset-factors":
+        return asyncio.run(_with_services(settings, lambda c: _reset_factors(c, email)))
     if arguments.command == "users":
         if not (arguments.yes or _confirmed(email)):
             raise NotConfirmed()

@@ -19,13 +19,17 @@ from dependency_injector import containers, providers
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.email import Outbox as LetterOutbox
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.factors import PostgresFactors
 from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.totp import PyotpPasswords
+from coatcheck.adapters.webauthn_ceremonies import WebAuthnCeremonies
 from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
@@ -33,11 +37,16 @@ from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
     Events,
+    Factors,
     HealthCheck,
     KnownDevices,
     LoginAttempts,
+    OneTimePasswords,
     OutboxStore,
+    PasskeyCeremonies,
     PasswordHasher,
+    PendingSteps,
+    Sealer,
     SessionEventFeed,
     Sessions,
     Users,
@@ -67,6 +76,25 @@ from coatcheck.domain.use_cases import (
     RevokeUserSessions,
     UserSessions,
     VerifyEmail,
+)
+from coatcheck.domain.use_cases.factors import (
+    CompleteLogIn,
+    ConfirmTotp,
+    Reauthenticate,
+    RecentAuthentication,
+    RegenerateRecoveryCodes,
+    RemoveTotp,
+    ResetFactors,
+    SetUpTotp,
+)
+from coatcheck.domain.use_cases.passkeys import (
+    PasskeyChallenge,
+    PasskeyLogIn,
+    PasskeyReauthentication,
+    RegisterPasskey,
+    RemovePasskey,
+    RenamePasskey,
+    StartPasskeyRegistration,
 )
 from coatcheck.entrypoints import resources
 from coatcheck.entrypoints.audit_log import LoggedEvents
@@ -127,6 +155,27 @@ class Services:
     change_email: ChangeEmail
     delete_account: DeleteAccount
     delete_user: DeleteUser
+    # Second factors (issue 21).
+    factors: Factors
+    pending_steps: PendingSteps
+    factor_sealer: Sealer
+    one_time_passwords: OneTimePasswords
+    passkey_ceremonies: PasskeyCeremonies
+    recent_authentication: RecentAuthentication
+    complete_log_in: CompleteLogIn
+    reauthenticate: Reauthenticate
+    set_up_totp: SetUpTotp
+    confirm_totp: ConfirmTotp
+    remove_totp: RemoveTotp
+    regenerate_recovery_codes: RegenerateRecoveryCodes
+    reset_factors: ResetFactors
+    start_passkey_registration: StartPasskeyRegistration
+    register_passkey: RegisterPasskey
+    rename_passkey: RenamePasskey
+    remove_passkey: RemovePasskey
+    passkey_challenge: PasskeyChallenge
+    passkey_log_in: PasskeyLogIn
+    passkey_reauthentication: PasskeyReauthentication
 
 
 class Container(containers.DeclarativeContainer):
@@ -241,6 +290,35 @@ class Container(containers.DeclarativeContainer):
         ticket_key,
         clock,
         metrics.provided.outbox,
+    )
+
+    # Second factors (issue 21): their stores and adapters; their use-cases are Services'.
+    factor_sealer = providers.Resource(resources.factor_sealer, settings)
+    factors = providers.Selector(
+        settings.provided.users_store,
+        postgres=providers.Singleton(
+            PostgresFactors, pool=postgres, timeouts=store_timeouts, watch=users_watch
+        ),
+        sqlite=sqlite.provided.factors,
+    )
+    pending_steps = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisPendingSteps,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+        ),
+        sqlite=sqlite.provided.pending_steps,
+    )
+    one_time_passwords = providers.Singleton(PyotpPasswords)
+    recent_authentication = providers.Singleton(
+        RecentAuthentication, window=settings.provided.reauth_window_delta, clock=clock
+    )
+    passkey_ceremonies = providers.Singleton(
+        WebAuthnCeremonies,
+        rp_id=settings.provided.webauthn_relying_party,
+        origin=settings.provided.webauthn_origin,
     )
 
     stores = providers.Dict(users=users, sessions=sessions_readiness)

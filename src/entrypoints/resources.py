@@ -4,6 +4,7 @@ shutdown by the container (dependency-injector Resource providers)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSe
 from coatcheck.adapters.email.letters import load_templates
 from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
 from coatcheck.adapters.email.sealed import Sealer, outbox_key
+from coatcheck.adapters.factor_keys import AeadSealer, NoSealer
 from coatcheck.adapters.postgres.users import create_pool
 from coatcheck.adapters.private_files import private_folder, publish_once
 from coatcheck.adapters.redis.client import Client as RedisClient
@@ -24,11 +26,12 @@ from coatcheck.adapters.sqlite import SqliteStore
 from coatcheck.adapters.store_watch import StoreWatch, address_of
 from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.ports import Clock, EmailSender, OutboxStore
+from coatcheck.domain.ports import Sealer as FactorSealer
 from coatcheck.domain.tickets import TicketKey
 from coatcheck.entrypoints import user_agents
 from coatcheck.entrypoints.logs import REQUEST_ID
 from coatcheck.entrypoints.metrics import Metrics
-from coatcheck.entrypoints.settings import Settings
+from coatcheck.entrypoints.settings import Settings, decode_factor_keys
 
 log = logging.getLogger("coatcheck")
 
@@ -47,6 +50,27 @@ async def session_secret(settings: Settings) -> AsyncIterator[bytes]:
         yield settings.session_secret.get_secret_value().encode()
     else:
         yield await asyncio.to_thread(embedded_session_secret, settings.data_dir)
+
+
+def embedded_factor_key(data_dir: Path) -> bytes:
+    """The embedded default's factor key: made once, kept (mode 0600) beside its database.
+    Not the session secret: changing that must not lock out every authenticator app."""
+    path = data_dir / "factor_key"
+    private_folder(data_dir)
+    if not path.exists():
+        publish_once(path, base64.b64encode(secrets.token_bytes(32)))
+    return base64.b64decode(path.read_bytes().strip())
+
+
+async def factor_sealer(settings: Settings) -> AsyncIterator[FactorSealer]:
+    """FACTOR_KEYS; else, for the embedded default, a key of its own in its data folder; with
+    shared stores and no FACTOR_KEYS, none (the authenticator app says it is unavailable)."""
+    if settings.factor_keys is not None:
+        yield AeadSealer(decode_factor_keys(settings.factor_keys.get_secret_value()))
+    elif settings.users_store == "sqlite":
+        yield AeadSealer([await asyncio.to_thread(embedded_factor_key, settings.data_dir)])
+    else:
+        yield NoSealer()
 
 
 def store_watch(store: str, settings: Settings, metrics: Metrics | None) -> StoreWatch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import timedelta
 from email.utils import parseaddr
@@ -22,6 +23,7 @@ Seconds = Annotated[int, Field(gt=0)]
 Deadline = Annotated[float, Field(ge=0.05, le=60)]
 CommaList = Annotated[list[str], NoDecode]
 MIN_SECRET_BYTES = 32
+FACTOR_KEY_BYTES = 32
 DEVELOPMENT_BASE_URL = "http://localhost:8000"  # where `coatcheck serve` listens by default
 DEVELOPMENT_SENDER = "coatcheck <coatcheck@localhost>"
 EmailDelivery = Literal["smtp", "console", "none"]
@@ -104,6 +106,12 @@ class Settings(BaseSettings):
     outbox_retention: Seconds = 7 * 24 * 60 * 60
     outbox_sends: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_poll_interval: Annotated[float, Field(ge=0.05, le=60)] = 1.0
+
+    # Second factors (issue 21): data keys of the authenticator app's secrets, base64 (32
+    # bytes each), comma-separated, newest first; the embedded default makes one.
+    factor_keys: SecretStr | None = None
+    reauth_window: Seconds = 10 * 60
+    webauthn_rp_id: str | None = None  # PUBLIC_BASE_URL's host, or a parent domain of it
 
     log_format: Literal["json", "text"] = "json"
     account_page: bool = True
@@ -196,6 +204,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
         return value
 
+    @field_validator("factor_keys")
+    @classmethod
+    def _check_factor_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_factor_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _secret_required_with_shared_stores(self) -> Settings:
         if self.session_secret is None and (self.database_url or self.redis_url):
@@ -230,6 +245,10 @@ class Settings(BaseSettings):
                 " EMAIL_CHANGE_TTL) must be longer than EMAIL_THROTTLE_WINDOW"
                 " / EMAIL_THROTTLE_RECIPIENT_LIMIT"
             )
+        if self.webauthn_rp_id is not None and not _is_parent_or_self(
+            self.webauthn_rp_id, self.webauthn_origin_host
+        ):
+            raise ValueError("WEBAUTHN_RP_ID must be PUBLIC_BASE_URL's host or a parent domain")
         if self.hashing_deadline < self.request_deadline:
             raise ValueError("HASHING_DEADLINE must not be below REQUEST_DEADLINE")
         if self.throttle_account_window <= self.throttle_max_delay:
@@ -325,6 +344,26 @@ class Settings(BaseSettings):
             register_window=timedelta(seconds=self.register_throttle_window),
         )
 
+    @property
+    def webauthn_origin(self) -> str:
+        """Where passkeys are used: PUBLIC_BASE_URL's scheme, host and port."""
+        scheme, _, rest = self.base_url.partition("://")
+        return f"{scheme}://{rest.partition('/')[0]}".lower()
+
+    @property
+    def webauthn_origin_host(self) -> str:
+        authority = self.webauthn_origin.partition("://")[2]
+        return authority.rpartition(":")[0] if authority.count(":") == 1 else authority
+
+    @property
+    def webauthn_relying_party(self) -> str:
+        """WEBAUTHN_RP_ID, else PUBLIC_BASE_URL's host (an IP address cannot be one)."""
+        return (self.webauthn_rp_id or self.webauthn_origin_host).lower()
+
+    @property
+    def reauth_window_delta(self) -> timedelta:
+        return timedelta(seconds=self.reauth_window)
+
     def token_lifetimes(self) -> TokenLifetimes:
         return TokenLifetimes(
             password_reset=timedelta(seconds=self.password_reset_ttl),
@@ -350,6 +389,25 @@ class Settings(BaseSettings):
             poll_seconds=self.outbox_poll_interval,
             drain_seconds=float(self.smtp_timeout),
         )
+
+
+def _is_parent_or_self(domain: str, host: str) -> bool:
+    domain, host = domain.lower().strip("."), host.lower()
+    return host == domain or (host.endswith("." + domain) and "." in domain)
+
+
+def decode_factor_keys(text: str) -> list[bytes]:
+    """FACTOR_KEYS: base64 (standard or URL-safe) keys of 32 bytes, comma-separated."""
+    keys = []
+    for item in (part.strip() for part in text.split(",")):
+        try:
+            key = base64.urlsafe_b64decode(item.replace("+", "-").replace("/", "_") + "==")
+        except ValueError:
+            key = b""
+        if len(key) != FACTOR_KEY_BYTES:
+            raise ValueError(f"each key must be {FACTOR_KEY_BYTES} bytes in base64")
+        keys.append(key)
+    return keys
 
 
 def load_settings(**overrides: object) -> Settings:

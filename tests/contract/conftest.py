@@ -17,19 +17,23 @@ from redis.asyncio.cluster import RedisCluster
 
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
+    InMemoryFactors,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutboxStore,
+    InMemoryPendingSteps,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
 )
 from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, PostgresKnownDevices
+from coatcheck.adapters.postgres.factors import PostgresFactors
 from coatcheck.adapters.postgres.migrations import migrate
 from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
 from coatcheck.adapters.sqlite import SqliteStore, migrate_sqlite
@@ -288,3 +292,64 @@ async def postgres_outbox_stores(
 def outbox_stores(request: pytest.FixtureRequest) -> OutboxStores:
     stores: OutboxStores = request.getfixturevalue(f"{request.param}_outbox_stores")
     return stores
+
+
+@attrs.frozen
+class FactorStore:
+    """A store set's users with their second factors."""
+
+    users: Any
+    factors: Any
+
+
+@pytest.fixture
+def memory_factor_store() -> FactorStore:
+    factors = InMemoryFactors()
+    users = InMemoryUsers(factors)
+    factors.owners = users.by_id
+    return FactorStore(users, factors)
+
+
+@pytest.fixture
+def sqlite_factor_store(sqlite_store: SqliteStore) -> FactorStore:
+    return FactorStore(sqlite_store.users, sqlite_store.factors)
+
+
+@pytest.fixture
+def postgres_factor_store(postgres_pool: asyncpg.Pool) -> FactorStore:
+    return FactorStore(PostgresUsers(postgres_pool), PostgresFactors(postgres_pool))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def factor_store(request: pytest.FixtureRequest) -> FactorStore:
+    store: FactorStore = request.getfixturevalue(f"{request.param}_factor_store")
+    return store
+
+
+@pytest.fixture
+def memory_pending_steps() -> InMemoryPendingSteps:
+    return InMemoryPendingSteps()
+
+
+@pytest.fixture
+def sqlite_pending_steps(sqlite_store: SqliteStore) -> object:
+    return sqlite_store.pending_steps
+
+
+@pytest.fixture
+def redis_pending_steps(
+    redis_client: redis.Redis, redis_space: tuple[str, str]
+) -> RedisPendingSteps:
+    return RedisPendingSteps(redis_client, prefix=redis_space[1])
+
+
+@pytest.fixture
+def redis_cluster_pending_steps(
+    cluster_client: RedisCluster, redis_cluster_space: tuple[str, str]
+) -> RedisPendingSteps:
+    return RedisPendingSteps(cluster_client, prefix=redis_cluster_space[1])
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
+def pending_steps(request: pytest.FixtureRequest) -> object:
+    return request.getfixturevalue(f"{request.param}_pending_steps")

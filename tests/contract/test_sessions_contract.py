@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import evolve
 
-from coatcheck.domain.model import Email, SessionKind
+from coatcheck.domain.model import AuthMethod, Email, SessionKind
 from tests.factories import NOW, digest_for, make_session
 
 
@@ -174,3 +174,30 @@ async def test_a_renewal_never_writes_back_the_card_update_user_replaced(session
     stored = await sessions.get(digest_for("a"))
     assert stored is not None
     assert stored.user == card
+
+
+async def test_how_a_session_was_authenticated_round_trips(sessions: Any) -> None:
+    methods = AuthMethod.PASSWORD | AuthMethod.TOTP
+    session = evolve(make_session(uuid.uuid4()), methods=methods)
+    await sessions.add(digest_for("a"), session)
+
+    stored = await sessions.get(digest_for("a"))
+
+    assert stored is not None
+    assert stored.methods == methods
+    assert stored.last_authenticated_at == session.created_at
+
+
+async def test_a_re_authentication_written_by_replace_reads_back(sessions: Any) -> None:
+    session = make_session(uuid.uuid4())
+    await sessions.add(digest_for("a"), session)
+    again = evolve(
+        session,
+        methods=AuthMethod.PASSKEY,
+        authenticated_at=NOW + timedelta(minutes=20),
+        last_seen_at=NOW + timedelta(minutes=20),
+    )
+
+    assert await sessions.replace(digest_for("a"), again) is True
+
+    assert await sessions.get(digest_for("a")) == again

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,10 @@ import pytest
 
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.adapters.sqlite.migrations import migrations as sqlite_migrations
+from coatcheck.domain.factors import FactorSummary, Passkey, PasskeyName
+from coatcheck.domain.model import Email
 from coatcheck.entrypoints.cli import main
+from coatcheck.entrypoints.http.keys import SERVICES
 from coatcheck.entrypoints.settings import Settings
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, SESSION_SECRET, Client
 from tests.integration.http import COOKIE, cookie, status_with_ticket, status_with_token
@@ -367,3 +371,30 @@ def test_serve_help_names_every_default_and_environment_variable(
         assert re.search(rf"^  {name.upper()} +\S", shown, re.M), name
     assert re.search(r"^  COOKIE_SECURE +true$", shown, re.M)
     assert re.search(r"^  BCRYPT_ROUNDS +12$", shown, re.M)
+
+
+async def test_users_reset_factors_removes_every_factor_and_is_audited(
+    client: Client, tickets: Tickets, coatcheck: Cli
+) -> None:
+    await tickets.register()
+    services = client.app[SERVICES]
+    user = await services.users.by_email(Email(EMAIL))
+    assert user is not None
+    passkey = Passkey(b"cred", user.id, b"key", 0, PasskeyName("Laptop"), user.created_at)
+    assert await services.factors.add_passkey(passkey)
+    await services.factors.set_recovery_codes(user.id, ["a", "b"])
+    client.session.cookie_jar.clear()
+    held = await client.post("/authentication/log-in", json=CREDENTIALS)
+    assert (await held.json())["secondFactorRequired"] is True
+
+    code, out, err = await coatcheck("users", "reset-factors", EMAIL)
+
+    assert code == 0, err
+    assert out.strip() == f"removed every second factor and recovery code of {EMAIL}"
+    assert await services.factors.summary(user.id) == FactorSummary()
+    [audit] = [json.loads(line) for line in err.splitlines() if "factors_reset" in line]
+    assert audit["user_id"] == str(user.id)
+    assert (audit["passkeys"], audit["recovery_codes"]) == (1, 2)
+    await tickets.log_in()  # a session at once: no second step any more
+    code, _out, err = await coatcheck("users", "reset-factors", "nobody@example.com")
+    assert (code, err.strip()) == (1, "coatcheck: no user has the email nobody@example.com")

@@ -54,7 +54,8 @@ async def own_postgres(own_postgres_cluster: PostgresServer) -> PostgresServer:
     connection = await asyncpg.connect(own_postgres_cluster.dsn)
     try:
         await connection.execute(
-            "DROP TABLE IF EXISTS outbox, account_tokens, seen_devices, users, schema_migrations"
+            "DROP TABLE IF EXISTS outbox, account_tokens, seen_devices, totp_factors,"
+            " recovery_codes, passkeys, users, schema_migrations"
         )
     finally:
         await connection.close()

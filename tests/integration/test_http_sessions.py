@@ -135,7 +135,10 @@ async def test_session_list_holds_exactly_the_live_sessions_newest_first_current
         "device",
         "ipAddress",
         "current",
+        "methods",
+        "authenticatedAt",
     }
+    assert {tuple(item["methods"]) for item in listed} == {("password",)}
     assert response.headers["Cache-Control"] == "no-store"
     text = await response.text()
     for ticket in (a.ticket, b.ticket, c.ticket, d.ticket):

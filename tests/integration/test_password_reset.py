@@ -124,6 +124,8 @@ async def test_a_newer_request_a_log_in_and_a_password_change_make_older_links_u
     change = {"currentPassword": REGISTRATION["password"], "newPassword": NEW_PASSWORD}
     clock.advance(SPACING)
     fourth = await reset_token(client, mailbox)
+    recent = {"password": REGISTRATION["password"]}  # the log-in is older than REAUTH_WINDOW
+    assert (await client.post("/authentication/reauthenticate", json=recent)).status == 204
     assert (await client.post("/authentication/change-password", json=change)).status == 204
     await mailbox.next(EMAIL, "Your password was changed")  # the change is told, too
     assert (await confirm(client, third)).status == 400

@@ -242,7 +242,9 @@ async def test_a_record_written_before_email_verified_reads_renews_and_is_rewrit
     assert session.user is not None
     await sessions.add(digest_for("a"), session)
     key = record_key(redis_space[1], digest_for("a"))
-    earlier = ormsgpack.unpackb(await client.get(key))[:13]  # as the release before wrote it
+    earlier = ormsgpack.unpackb(await client.get(key))
+    del earlier[7]  # how and when it was authenticated: not in records of version 1
+    earlier = [1, *earlier[1:13]]  # as the release before wrote it
     await client.set(key, ormsgpack.packb(earlier), keepttl=True)
 
     assert await sessions.get(digest_for("a")) == session  # read as not verified
@@ -259,28 +261,31 @@ async def test_a_record_written_before_email_verified_reads_renews_and_is_rewrit
     assert len(ormsgpack.unpackb(await client.get(key))) == 15
 
 
-async def test_a_record_written_before_milliseconds_reads_renews_and_is_rewritten(
+async def test_a_record_of_the_release_before_reads_renews_and_is_rewritten(
     client: redis.Redis, redis_space: tuple[str, str], sessions: RedisSessions
 ) -> None:
     session = make_session(uuid.uuid4())  # made on a whole second, as before
     await sessions.add(digest_for("a"), session)
     key = record_key(redis_space[1], digest_for("a"))
-    earlier = ormsgpack.unpackb(await client.get(key))[:14]  # as the release before wrote it
+    earlier = ormsgpack.unpackb(await client.get(key))
+    del earlier[7]  # as the release before wrote it: version 1, no methods, on the second
+    earlier[0] = 1
     await client.set(key, ormsgpack.packb(earlier), keepttl=True)
 
     assert await sessions.get(digest_for("a")) == session
     renewed = evolve(session, last_seen_at=NOW + timedelta(minutes=2))
     assert await sessions.replace(digest_for("a"), renewed) is True
     assert await sessions.get(digest_for("a")) == renewed
-    assert len(ormsgpack.unpackb(await client.get(key))) == 15
+    rewritten = ormsgpack.unpackb(await client.get(key))
+    assert (rewritten[0], len(rewritten)) == (2, 15)
 
 
-def test_a_record_of_this_release_reads_in_the_release_before() -> None:
-    """A rolling deploy: the elements of the release before come first, unchanged."""
+def test_a_record_keeps_its_creation_to_the_millisecond_in_a_one_byte_header_array() -> None:
     made = make_session(uuid.uuid4(), now=NOW + timedelta(milliseconds=250))
-    elements = ormsgpack.unpackb(encode_compact(made))
+    record = encode_compact(made)
+    elements = ormsgpack.unpackb(record)
     assert elements[4] == int(NOW.timestamp())  # whole seconds where they always were
-    assert elements[14] == 250
+    assert record[0] == 0x90 | 15  # a fixarray: no byte more for the milliseconds
 
 
 async def test_a_json_record_gets_the_card_with_its_verified_state(

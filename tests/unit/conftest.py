@@ -6,6 +6,7 @@ one with other policies or other fakes (a hasher that counts, a store that loses
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -16,12 +17,15 @@ import pytest
 
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.clock import FakeClock
+from coatcheck.adapters.factor_keys import AeadSealer
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryEmailSender,
+    InMemoryFactors,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
     InMemoryOutboxStore,
+    InMemoryPendingSteps,
     InMemorySessionEvents,
     InMemorySessions,
     InMemoryUsers,
@@ -104,9 +108,28 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def users(
-    account_tokens: InMemoryAccountTokens, known_devices: InMemoryKnownDevices
+    account_tokens: InMemoryAccountTokens,
+    known_devices: InMemoryKnownDevices,
+    factors: InMemoryFactors,
 ) -> InMemoryUsers:
-    return InMemoryUsers(account_tokens, known_devices)
+    users = InMemoryUsers(account_tokens, known_devices, factors)
+    factors.owners = users.by_id
+    return users
+
+
+@pytest.fixture
+def factors() -> InMemoryFactors:
+    return InMemoryFactors()
+
+
+@pytest.fixture
+def pending_steps() -> InMemoryPendingSteps:
+    return InMemoryPendingSteps()
+
+
+@pytest.fixture
+def factor_sealer() -> AeadSealer:
+    return AeadSealer([os.urandom(32)])
 
 
 @pytest.fixture
@@ -189,6 +212,9 @@ async def build(
     outbox: Mailbag,
     email_sender: InMemoryEmailSender,
     outbox_store: InMemoryOutboxStore,
+    factors: InMemoryFactors,
+    pending_steps: InMemoryPendingSteps,
+    factor_sealer: AeadSealer,
 ) -> AsyncIterator[Build]:
     """The service's own composition root (build_container) with every store, the clock, the
     hasher and the policies overridden: no file, pool or connection is opened."""
@@ -210,6 +236,9 @@ async def build(
                 "letter_writer": outbox,
                 "email_sender": email_sender,
                 "outbox_store": outbox_store,
+                "factors": factors,
+                "pending_steps": pending_steps,
+                "factor_sealer": factor_sealer,
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))

@@ -13,8 +13,21 @@ import ormsgpack
 import pytest
 from attrs import evolve
 
-from coatcheck.adapters.session_records import decode, encode_compact, renewal_tails
-from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.adapters.session_records import (
+    decode,
+    encode_compact,
+    encode_json,
+    renewal_tails,
+)
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    Email,
+    Name,
+    PublicUser,
+    Session,
+    SessionKind,
+)
 from coatcheck.entrypoints.http.responses import user_body
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -95,7 +108,7 @@ def test_a_record_holding_its_user_agent_as_text_reads_and_its_card_is_recognise
     """As records written before user agents were packed hold it; a renewal of such a
     record (which checks how the stored record ends) must still find its card."""
     elements = ormsgpack.unpackb(encode_compact(with_agent(BROWSER_AGENT)))
-    elements[8] = BROWSER_AGENT
+    elements[9] = BROWSER_AGENT
     earlier = ormsgpack.packb(elements)
 
     read = decode(earlier)
@@ -111,3 +124,26 @@ def test_a_record_read_again_is_not_decoded_again_and_a_renewed_one_is() -> None
 
     assert decode(bytes(record)) is decode(bytes(record))
     assert decode(encode_compact(renewed)) == renewed
+
+
+def test_a_record_says_how_its_session_was_authenticated_and_when_last() -> None:
+    made = evolve(
+        session(),
+        methods=AuthMethod.PASSWORD | AuthMethod.RECOVERY_CODE,
+        authenticated_at=NOW + timedelta(minutes=3),
+    )
+
+    assert decode(encode_compact(made)) == made
+    assert decode(encode_json(made)) == made
+
+
+def test_a_record_written_before_sessions_recorded_their_methods_reads_as_a_password() -> None:
+    elements = ormsgpack.unpackb(encode_compact(session()))
+    del elements[7]  # what version 1 wrote: no methods, no time of authentication
+    elements[0] = 1
+
+    read = decode(ormsgpack.packb(elements))
+
+    assert read == session()
+    assert read.methods is AuthMethod.PASSWORD
+    assert read.last_authenticated_at == NOW

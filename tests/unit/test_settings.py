@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from datetime import timedelta
 
 import pytest
 
-from coatcheck.entrypoints.settings import ConfigError, load_settings
+from coatcheck.entrypoints.settings import ConfigError, decode_factor_keys, load_settings
 
 SECRET = "s3cr3t-" + "x" * 40
 SHORT_SECRET = "short-secret-value"
@@ -207,3 +209,36 @@ def test_every_link_must_outlive_the_spacing_of_letters_to_one_address() -> None
 
 def test_the_outbox_key_never_shows_in_the_settings_repr() -> None:
     assert "k" * 40 not in repr(load_settings(outbox_key="k" * 40))
+
+
+def test_factor_keys_are_32_byte_base64_keys_newest_first() -> None:
+    newest, older = os.urandom(32), os.urandom(32)
+    text = f"{base64.b64encode(newest).decode()}, {base64.urlsafe_b64encode(older).decode()}"
+
+    settings = load_settings(factor_keys=text)
+
+    assert settings.factor_keys is not None
+    assert decode_factor_keys(settings.factor_keys.get_secret_value()) == [newest, older]
+
+
+def test_a_factor_key_of_another_length_stops_start_up_without_its_value() -> None:
+    short = base64.b64encode(b"x" * 16).decode()
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(factor_keys=short)
+
+    assert "FACTOR_KEYS" in str(refused.value)
+    assert short not in str(refused.value)
+
+
+def test_the_relying_party_is_the_public_host_or_a_parent_domain_of_it() -> None:
+    own = load_settings(public_base_url="https://auth.example.com:8443/base")
+    parent = load_settings(public_base_url="https://auth.example.com", webauthn_rp_id="example.com")
+
+    assert (own.webauthn_relying_party, own.webauthn_origin) == (
+        "auth.example.com",
+        "https://auth.example.com:8443",
+    )
+    assert parent.webauthn_relying_party == "example.com"
+    with pytest.raises(ConfigError, match="WEBAUTHN_RP_ID"):
+        load_settings(public_base_url="https://auth.example.com", webauthn_rp_id="other.com")

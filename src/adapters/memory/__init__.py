@@ -5,6 +5,7 @@ ports, for unit tests and in-process use."""
 from coatcheck.adapters.memory.account_tokens import InMemoryAccountTokens, InMemoryKnownDevices
 from coatcheck.adapters.memory.email import InMemoryEmailSender
 from coatcheck.adapters.memory.events import RecordedEvents
+from coatcheck.adapters.memory.factors import InMemoryFactors, InMemoryPendingSteps
 from coatcheck.adapters.memory.login_attempts import InMemoryLoginAttempts
 from coatcheck.adapters.memory.outbox import InMemoryOutboxStore
 from coatcheck.adapters.memory.session_events import InMemorySessionEvents
@@ -14,9 +15,11 @@ from coatcheck.adapters.memory.users import InMemoryUsers
 __all__ = [
     "InMemoryAccountTokens",
     "InMemoryEmailSender",
+    "InMemoryFactors",
     "InMemoryKnownDevices",
     "InMemoryLoginAttempts",
     "InMemoryOutboxStore",
+    "InMemoryPendingSteps",
     "InMemorySessionEvents",
     "InMemorySessions",
     "InMemoryUsers",

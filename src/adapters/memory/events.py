@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from coatcheck.domain.factors import FactorSummary
 from coatcheck.domain.model import Session, User
 
 
@@ -24,6 +25,9 @@ class RecordedEvents:
 
     def throttled(self, scope: str, retry_after_seconds: int) -> None:
         self.seen.append(("throttled", {"scope": scope, "retry_after": retry_after_seconds}))
+
+    def factors_reset(self, user: User, had: FactorSummary) -> None:
+        self.seen.append(("factors_reset", {"user_id": user.id, "had": had}))
 
     def sessions_ended(self, user_id: uuid.UUID | None, count: int, reason: str) -> None:
         self.seen.append(("sessions_ended", {"user_id": user_id, "count": count, "reason": reason}))

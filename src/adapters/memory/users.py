@@ -15,13 +15,16 @@ if TYPE_CHECKING:
         InMemoryAccountTokens,
         InMemoryKnownDevices,
     )
+    from coatcheck.adapters.memory.factors import InMemoryFactors
 
 
 class InMemoryUsers:
     """`belongings`: the stores of what a user owns (tokens, devices), emptied of a removed
     user's, as the other user stores delete them with the user."""
 
-    def __init__(self, *belongings: InMemoryAccountTokens | InMemoryKnownDevices) -> None:
+    def __init__(
+        self, *belongings: InMemoryAccountTokens | InMemoryKnownDevices | InMemoryFactors
+    ) -> None:
         self.by_id: dict[uuid.UUID, User] = {}
         self.pending: dict[uuid.UUID, User] = {}
         self._belongings = belongings

@@ -53,7 +53,7 @@ _RENEW = """
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local function ends(tail) return string.sub(stored, -#tail) == tail end
-if not (ends(ARGV[3]) or ends(ARGV[4]) or ends(ARGV[5])) then
+if not (ends(ARGV[3]) or ends(ARGV[4])) then
   return 2
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])

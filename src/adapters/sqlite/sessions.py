@@ -9,13 +9,21 @@ from typing import Any
 
 from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.timestamps import iso_utc
-from coatcheck.domain.model import ClientInfo, Email, Name, PublicUser, Session, SessionKind
+from coatcheck.domain.model import (
+    AuthMethod,
+    ClientInfo,
+    Email,
+    Name,
+    PublicUser,
+    Session,
+    SessionKind,
+)
 from coatcheck.domain.ports import StoredSession
 
 _SESSION_SELECT = (
     "SELECT digest, id, user_id, kind, created_at, last_seen_at, expires_at,"
     " absolute_expires_at, user_agent, address, user_email, user_name, user_created_at,"
-    " user_email_verified FROM sessions WHERE "
+    " user_email_verified, auth_methods, authenticated_at FROM sessions WHERE "
 )
 
 
@@ -28,7 +36,7 @@ def _card(user: PublicUser | None) -> dict[str, str | bool | None]:
     }
 
 
-def _session_row(digest: str, session: Session) -> dict[str, str | bool | None]:
+def _session_row(digest: str, session: Session) -> dict[str, str | int | None]:
     return {
         "digest": digest,
         "id": session.id,
@@ -41,12 +49,18 @@ def _session_row(digest: str, session: Session) -> dict[str, str | bool | None]:
         "user_agent": session.client.user_agent,
         "address": session.client.address,
         **_card(session.user),
+        "auth_methods": int(session.methods),
+        "authenticated_at": _optional_time(session.authenticated_at),
     }
+
+
+def _optional_time(moment: datetime | None) -> str | None:
+    return None if moment is None else iso_utc(moment)
 
 
 def _stored_session(row: Sequence[Any]) -> StoredSession:
     digest, session_id, user_id, kind, *moments, user_agent, address = row[:10]
-    email, name, user_created_at, verified = row[10:]
+    email, name, user_created_at, verified, methods, authenticated_at = row[10:]
     created_at, last_seen_at, expires_at, absolute_expires_at = map(datetime.fromisoformat, moments)
     owner = uuid.UUID(user_id)
     user = None
@@ -65,6 +79,8 @@ def _stored_session(row: Sequence[Any]) -> StoredSession:
             absolute_expires_at,
             ClientInfo(user_agent, address),
             user,
+            AuthMethod(methods),
+            None if authenticated_at is None else datetime.fromisoformat(authenticated_at),
         ),
     )
 
@@ -83,10 +99,11 @@ class SqliteSessions:
             await connection.execute(
                 "INSERT OR REPLACE INTO sessions (digest, id, user_id, kind, created_at,"
                 " last_seen_at, expires_at, absolute_expires_at, user_agent, address,"
-                " user_email, user_name, user_created_at, user_email_verified) VALUES (:digest,"
-                " :id, :user_id, :kind, :created_at, :last_seen_at, :expires_at,"
-                " :absolute_expires_at, :user_agent, :address, :user_email, :user_name,"
-                " :user_created_at, :user_email_verified)",
+                " user_email, user_name, user_created_at, user_email_verified, auth_methods,"
+                " authenticated_at) VALUES (:digest, :id, :user_id, :kind, :created_at,"
+                " :last_seen_at, :expires_at, :absolute_expires_at, :user_agent, :address,"
+                " :user_email, :user_name, :user_created_at, :user_email_verified,"
+                " :auth_methods, :authenticated_at)",
                 _session_row(digest, session),
             )
 
@@ -100,7 +117,8 @@ class SqliteSessions:
             "UPDATE sessions SET id = :id, user_id = :user_id, kind = :kind,"
             " created_at = :created_at, last_seen_at = :last_seen_at, expires_at = :expires_at,"
             " absolute_expires_at = :absolute_expires_at, user_agent = :user_agent,"
-            " address = :address WHERE digest = :digest",
+            " address = :address, auth_methods = :auth_methods,"
+            " authenticated_at = :authenticated_at WHERE digest = :digest",
             _session_row(digest, session),
         )
         return changed == 1

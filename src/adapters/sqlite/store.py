@@ -7,6 +7,7 @@ from pathlib import Path
 
 from coatcheck.adapters.sqlite.account_tokens import SqliteAccountTokens, SqliteKnownDevices
 from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.sqlite.factors import SqliteFactors, SqlitePendingSteps
 from coatcheck.adapters.sqlite.login_attempts import SqliteLoginAttempts
 from coatcheck.adapters.sqlite.migrations import check_schema
 from coatcheck.adapters.sqlite.outbox import SqliteOutboxStore
@@ -27,6 +28,8 @@ class SqliteStore:
         self.known_devices = SqliteKnownDevices(database)
         self.session_events = SqliteSessionEvents(database)
         self.outbox = SqliteOutboxStore(database)
+        self.factors = SqliteFactors(database)
+        self.pending_steps = SqlitePendingSteps(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coatcheck.adapters.sqlite.connection import Database
+from coatcheck.adapters.sqlite.factors import FACTOR_TABLES
 from coatcheck.adapters.timestamps import iso_utc
 from coatcheck.domain.errors import EmailTaken
 from coatcheck.domain.model import Email, Name, User
@@ -119,7 +120,7 @@ class SqliteUsers:
 
     async def remove(self, user_id: uuid.UUID) -> bool:
         async with self._database.transaction() as connection:
-            for table in ("account_tokens", "seen_devices"):
+            for table in ("account_tokens", "seen_devices", *FACTOR_TABLES):
                 await connection.execute(
                     f"DELETE FROM {table} WHERE user_id = ?",  # noqa: S608 -- our tables
                     (str(user_id),),

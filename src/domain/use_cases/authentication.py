@@ -12,12 +12,16 @@ from coatcheck.domain.errors import (
     CoatcheckError,
     EmailNotVerified,
     EmailTaken,
+    InvalidCode,
     InvalidCredentials,
     NotAuthenticated,
+    SecondFactorFailed,
+    SecondFactorRequired,
     StoreUnavailable,
 )
 from coatcheck.domain.events import EndReason
 from coatcheck.domain.model import (
+    AuthMethod,
     ClientInfo,
     Email,
     Name,
@@ -30,6 +34,7 @@ from coatcheck.domain.model import (
 )
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import Clock, Events, PasswordHasher, Sessions, Users
+from coatcheck.domain.second_step import FactorCheck, PendingLogIn, Proof, SecondStep
 from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
@@ -163,7 +168,10 @@ class LogIn:
     - the session the client held before, if any, ends; the new one has a fresh ticket,
       and carries the user as stored once it exists;
     - password-reset links sent before stop working; a log-in from a device the account
-      has not been seen on is told to its address.
+      has not been seen on is told to its address;
+    - an account with a second factor needs it too: given with the password (`proof`, how
+      a token client logs in: SecondFactorRequired without it), or at a second step, for
+      which a browser gets a pending log-in (not a session) once the password is right.
     """
 
     def __init__(
@@ -176,6 +184,8 @@ class LogIn:
         tokens: TokenIssuer,
         notices: Notices,
         events: Events,
+        second_step: SecondStep,
+        factor_check: FactorCheck,
         require_verified_email: bool = False,
     ) -> None:
         self._users = users
@@ -186,6 +196,8 @@ class LogIn:
         self._tokens = tokens
         self._notices = notices
         self._events = events
+        self._second_step = second_step
+        self._factor_check = factor_check
         self._require_verified_email = require_verified_email
 
     async def __call__(
@@ -196,7 +208,8 @@ class LogIn:
         kind: SessionKind = SessionKind.BROWSER,
         replacing: SessionTicket | None = None,
         device: DeviceToken | None = None,
-    ) -> LoggedIn:
+        proof: Proof | None = None,
+    ) -> LoggedIn | PendingLogIn:
         user = await self._users.by_email(email)  # first: devices are known on a user
         user_id = None if user is None else user.id
         attempt = await self._throttle.attempt(email, client.address, device, user_id)
@@ -214,8 +227,21 @@ class LogIn:
             raise EmailNotVerified()
         verified_hash = user.password_hash
         user = await self._upgrade_hash(user, password, outdated=matched is not password)
+        methods = AuthMethod.PASSWORD
+        factors = await self._second_step.required(user.id)
+        if factors.any:
+            if proof is None or not proof.given:
+                if kind is SessionKind.TOKEN:  # one request: the factor comes with it
+                    raise SecondFactorRequired(factors.methods)
+                pending = await self._second_step.hold(user, kind, factors)
+                return evolve(pending, device=device)
+            try:
+                methods |= await self._factor_check(user, proof)
+            except InvalidCode:
+                self._events.log_in_failed("invalid-second-factor")
+                raise SecondFactorFailed() from None
         await self._issuer.end(replacing, EndReason.REPLACED)
-        logged_in = await self._issuer.start(user, kind, client)
+        logged_in = await self._issuer.start(user, kind, client, methods)
         known_hashes = {verified_hash, user.password_hash}
         stored = await self._end_if_password_changed(logged_in, password, known_hashes)
         if stored.public != user.public:  # verified or changed meanwhile: show it at once

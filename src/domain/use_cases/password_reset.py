@@ -22,6 +22,7 @@ from coatcheck.domain.ports import (
     Sessions,
     Users,
 )
+from coatcheck.domain.second_step import PendingLogIn, SecondStep
 from coatcheck.domain.sessions import LoggedIn, SessionIssuer
 from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken, SessionTicket
@@ -63,7 +64,9 @@ class ResetPassword:
       a fresh one on a device known there from now on; the other reset links stop working;
       the log-in throttle of the account is cleared;
     - following the link proved the address: it is verified now;
-    - the account's address is told that the password was reset.
+    - the account's address is told that the password was reset;
+    - an account with a second factor is not logged in: the answer is a pending log-in,
+      which its second factor completes (CompleteLogIn). A reset never skips it.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class ResetPassword:
         notices: Notices,
         events: Events,
         session_events: SessionEvents,
+        second_step: SecondStep,
     ) -> None:
         self._users = users
         self._hasher = hasher
@@ -87,6 +91,7 @@ class ResetPassword:
         self._notices = notices
         self._events = events
         self._session_events = session_events
+        self._second_step = second_step
 
     async def __call__(
         self,
@@ -95,7 +100,7 @@ class ResetPassword:
         client: ClientInfo,
         replacing: SessionTicket | None = None,
         device: DeviceToken | None = None,
-    ) -> LoggedIn:
+    ) -> LoggedIn | PendingLogIn:
         record = await self._tokens.redeem(token, TokenPurpose.PASSWORD_RESET)
         user = await self._owner(record.user_id, record.email)
         new_hash = await self._hasher.hash(new_password)
@@ -116,6 +121,9 @@ class ResetPassword:
         await self._issuer.end(replacing, EndReason.REPLACED)
         await self._throttle.forget(user)  # every device; the one completing it is known anew
         self._notices.password_reset(user, client)
+        factors = await self._second_step.required(user.id)
+        if factors.any:  # a link proves the mailbox, not the second factor
+            return await self._second_step.hold(user, SessionKind.BROWSER, factors)
         self._notices.seen(user, client)
         logged_in = await self._issuer.start(user, SessionKind.BROWSER, client)
         with contextlib.suppress(StoreUnavailable):  # it costs only the device cookie

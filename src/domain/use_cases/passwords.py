@@ -106,6 +106,9 @@ class ChangePassword:
         self._events.sessions_ended(user.id, ended, "password-change")
         self._notices.password_changed(user, client)
         logged_in = await self._issuer.start(
-            evolve(user, password_hash=new_hash), caller.session.kind, client
+            evolve(user, password_hash=new_hash),
+            caller.session.kind,
+            client,
+            caller.session.methods,  # the new ticket is as well authenticated as the old
         )
         return evolve(logged_in, device=checked.device)

@@ -22,7 +22,9 @@ from coatcheck.entrypoints.http.routes import (
     account,
     account_life,
     authentication,
+    factors,
     health,
+    passkeys,
     passwords,
     sessions,
     verify,
@@ -79,6 +81,8 @@ def create_app(
         sessions.routes,
         passwords.routes,
         account_life.routes,
+        factors.routes,
+        passkeys.routes,
         health.routes,
         openapi.routes,
     ):

@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from attrs import frozen
 
-from coatcheck.domain.model import PublicUser, Session
+from coatcheck.domain.model import AuthMethod, PublicUser, Session
 
 USER_ID = "X-Auth-User-Id"
 EMAIL = "X-Auth-Email"
@@ -27,6 +27,19 @@ DESCRIPTIONS = (
 )
 _BOOLEANS = {"true": True, "false": False}
 _EMAIL_SAFE = "@.!#$&'*+/=?^_`{|}~-"  # RFC 5322's atext and the separators; never "%"
+
+# How the session was authenticated (issue 21): verify answers it beside the identity.
+METHODS = "X-Auth-Methods"
+METHODS_DESCRIPTION = (
+    METHODS,
+    'how the session was authenticated, comma-separated: "password", "totp", "recovery-code",'
+    ' "passkey" (a passkey with user verification is both factors)',
+)
+_METHOD_VALUES = {int(m): ",".join(m.names) for m in map(AuthMethod, range(16))}
+
+
+def methods_header(session: Session) -> dict[str, str]:
+    return {METHODS: _METHOD_VALUES[session.methods]}
 
 
 @frozen

@@ -103,6 +103,22 @@ def _problems(errors: Iterable[type[Exception]], problem: dict[str, Any]) -> dic
     return responses
 
 
+def _either(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
+    """Two answers of one status (a log-in, or the step before its second factor): either
+    body, either description; the headers of both (each may be absent)."""
+    if first is None:
+        return second
+    schemas = [answer["content"][JSON]["schema"] for answer in (first, second)]
+    merged: dict[str, Any] = {
+        "description": f"{first['description']}; or {second['description']}",
+        "content": {JSON: {"schema": {"oneOf": schemas}}},
+    }
+    headers = first.get("headers", {}) | second.get("headers", {})
+    if headers:
+        merged["headers"] = headers
+    return merged
+
+
 def _operation(
     path: str, method: str, declared: Answers, refs: dict[type[BaseModel], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -121,7 +137,7 @@ def _operation(
             headers |= _COOKIE
         if headers:
             answer["headers"] = headers
-        responses[str(reply.status)] = answer
+        responses[str(reply.status)] = _either(responses.get(str(reply.status)), answer)
     responses |= _problems(declared.errors(method), refs[Problem])
     operation: dict[str, Any] = {"summary": declared.summary, "responses": responses}
     parameters = [

@@ -18,11 +18,21 @@ from coatcheck.domain.errors import (
     EmailNotVerified,
     EmailTaken,
     EmailUnavailable,
+    FactorConflict,
+    FactorKeysMissing,
+    FactorNotFound,
+    InvalidCode,
     InvalidCredentials,
     InvalidToken,
     InvalidValue,
     NotAuthenticated,
     Overloaded,
+    PasskeyFailed,
+    PasskeyRefused,
+    PendingLogInMissing,
+    ReauthenticationRequired,
+    SecondFactorFailed,
+    SecondFactorRequired,
     SessionNotFound,
     StoreUnavailable,
     TooManyAttempts,
@@ -121,6 +131,17 @@ _KINDS: dict[type[Exception], Kind] = {
     StoreUnavailable: Kind("store-unavailable", 503, "Service unavailable"),
     EmailUnavailable: Kind("email-unavailable", 503, "Email not configured"),
     Overloaded: Kind("overloaded", 503, "Service overloaded"),
+    # Second factors (issue 21).
+    InvalidCode: Kind("invalid-code", 400, "Wrong code"),
+    SecondFactorFailed: Kind("invalid-second-factor", 401, "Wrong second factor"),
+    SecondFactorRequired: Kind("second-factor-required", 401, "Second factor required"),
+    PendingLogInMissing: Kind("no-pending-log-in", 401, "No log-in is waiting"),
+    ReauthenticationRequired: Kind("reauthentication-required", 403, "Authenticate again"),
+    FactorNotFound: Kind("factor-not-found", 404, "No such factor"),
+    FactorConflict: Kind("factor-conflict", 409, "Factor conflict"),
+    FactorKeysMissing: Kind("factor-keys-missing", 503, "Authenticator app not configured"),
+    PasskeyRefused: Kind("passkey-refused", 400, "Passkey refused"),
+    PasskeyFailed: Kind("invalid-passkey", 401, "Passkey not accepted"),
 }
 _INTERNAL = Kind("internal-error", 500, "Internal server error")
 
@@ -182,6 +203,15 @@ def _from_error(error: Exception) -> web.Response:
     if isinstance(error, TooManyAttempts | TooManyEmails):
         retry = str(error.retry_after_seconds)
         return problem(kind, str(error), {"Retry-After": retry})
+    if isinstance(error, SecondFactorRequired):
+        body = Problem(
+            type=kind.type,
+            title=kind.title,
+            status=kind.status,
+            detail=str(error),
+            methods=tuple(error.methods),
+        )
+        return json_response(body, kind.status, None, PROBLEM_JSON)
     if isinstance(error, StoreUnavailable | Overloaded):
         # Counted and logged where it happens (the store's watch, the overload metric).
         return problem(kind, str(error), {"Retry-After": "1"})

@@ -4,16 +4,18 @@ the one a token answer hands out."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import LooseHeaders
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from coatcheck.domain.factors import FactorSummary, Passkey
 from coatcheck.domain.model import PublicUser, SessionKind
 from coatcheck.domain.sessions import LoggedIn
 from coatcheck.domain.use_cases import SessionView
@@ -128,6 +130,10 @@ class SessionOut(_Out):
     )
     ip_address: str
     current: bool
+    methods: tuple[str, ...] = Field(
+        description='how it was authenticated: "password", "totp", "recovery-code", "passkey"'
+    )
+    authenticated_at: Time = Field(description="when it was last (re-)authenticated")
 
     @classmethod
     def of(cls, view: SessionView) -> SessionOut:
@@ -142,6 +148,8 @@ class SessionOut(_Out):
             device=describe(session.client.user_agent),
             ip_address=session.client.address,
             current=view.current,
+            methods=session.methods.names,
+            authenticated_at=session.last_authenticated_at,
         )
 
 
@@ -153,6 +161,82 @@ class SessionsOut(RootModel[list[SessionOut]]):
     @classmethod
     def of(cls, views: list[SessionView]) -> SessionsOut:
         return cls([SessionOut.of(view) for view in views])
+
+
+class SecondFactorOut(_Out):
+    """A right password for an account with a second factor: not yet a session. The pending
+    cookie it comes with is for POST /authentication/log-in/second-factor only."""
+
+    second_factor_required: Literal[True]
+    methods: list[str] = Field(description='what the second step may use: "totp", "passkey"')
+    expires_at: Time
+
+
+class TotpSetupOut(_Out):
+    """A new authenticator app, not active until confirmed: the secret is shown once."""
+
+    secret: str = Field(description="base32, to type into an app that cannot scan")
+    otpauth_uri: str
+    qr_svg: str = Field(description="the otpauth URI as a QR code, an SVG document")
+
+
+class FactorsOut(_Out):
+    totp: bool = Field(description="an authenticator app is active")
+    passkeys: int
+    recovery_codes: int = Field(description="how many unused recovery codes are left")
+    methods: list[str] = Field(description="what a log-in's second step may use")
+
+    @classmethod
+    def of(cls, summary: FactorSummary) -> FactorsOut:
+        return cls(
+            totp=summary.totp,
+            passkeys=summary.passkeys,
+            recovery_codes=summary.recovery_codes,
+            methods=summary.methods,
+        )
+
+
+class PasskeyOptionsOut(RootModel[dict[str, Any]]):
+    """WebAuthn options, as PublicKeyCredential.parseCreationOptionsFromJSON() and
+    parseRequestOptionsFromJSON() take them (binary values in base64url)."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class PasskeyOut(_Out):
+    id: str = Field(description="the credential id, base64url")
+    name: str
+    created_at: Time
+    last_used_at: Time | None
+
+    @classmethod
+    def of(cls, passkey: Passkey) -> PasskeyOut:
+        return cls(
+            id=base64url(passkey.credential_id),
+            name=passkey.name.value,
+            created_at=passkey.created_at,
+            last_used_at=passkey.last_used_at,
+        )
+
+
+class PasskeysOut(RootModel[list[PasskeyOut]]):
+    """Oldest first."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+def base64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class RecoveryCodesOut(_Out):
+    recovery_codes: list[str] = Field(description="each works once; shown only now")
+
+
+class FactorAddedOut(_Out):
+    recovery_codes: list[str] | None = Field(
+        description="the first factor of an account comes with ten recovery codes; else null"
+    )
 
 
 class Accepted(_Out):
@@ -174,6 +258,11 @@ class Problem(_Out):
     status: int
     detail: str
     errors: tuple[FieldError, ...] = Field(default=(), exclude_if=lambda errors: not errors)
+    methods: tuple[str, ...] = Field(
+        default=(),
+        exclude_if=lambda methods: not methods,
+        description="second-factor-required: what the second factor may be",
+    )
 
 
 class Liveness(_Out):

@@ -10,6 +10,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 from coatcheck.domain.errors import InvalidValue
+from coatcheck.domain.factors import (
+    PASSKEY_NAME_MAX_LENGTH,
+    PasskeyName,
+    RecoveryCode,
+    TotpCode,
+)
 from coatcheck.domain.model import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -20,6 +26,7 @@ from coatcheck.domain.model import (
     NewPassword,
     Password,
 )
+from coatcheck.domain.second_step import Proof
 from coatcheck.domain.tokens import OneTimeToken
 from coatcheck.entrypoints.http.problems import RequestInvalid
 from coatcheck.entrypoints.http.responses import FieldError
@@ -146,10 +153,92 @@ class RegisterBody(_Model):
     password: NewPasswordField
 
 
-class LogInBody(_Model):
+TotpCodeField = Annotated[
+    TotpCode,
+    *_domain_value(TotpCode, {"pattern": "^[0-9 ]{6,12}$", "description": "6 digits"}),
+]
+RecoveryCodeField = Annotated[
+    RecoveryCode,
+    *_domain_value(RecoveryCode, {"maxLength": 40, "description": "as shown: xxxxx-xxxxx"}),
+]
+PasskeyNameField = Annotated[
+    PasskeyName,
+    *_domain_value(PasskeyName, {"minLength": 1, "maxLength": PASSKEY_NAME_MAX_LENGTH}),
+]
+
+
+Credential = Annotated[
+    dict[str, Any],
+    Field(description="a PublicKeyCredential as JSON (PublicKeyCredential.toJSON())"),
+]
+
+
+class _SecondFactor(_Model):
+    """A second factor: a code of the authenticator app, or a recovery code."""
+
+    code: TotpCodeField | None = None
+    recovery_code: RecoveryCodeField | None = Field(default=None, alias="recoveryCode")
+
+    @property
+    def proof(self) -> Proof:
+        return Proof(self.code, self.recovery_code)
+
+
+class LogInBody(_SecondFactor):
+    """`code` or `recoveryCode`: for an account with a second factor, in one request."""
+
     email: LogInEmailField
     password: PasswordField
     remember: bool = False
+
+
+class SecondFactorBody(_SecondFactor):
+    """`code`, `recoveryCode`, or `credential`: an assertion of one of the account's
+    passkeys (its options from /authentication/log-in/second-factor/options)."""
+
+    credential: Credential | None = None
+
+
+class ReauthenticateBody(_SecondFactor):
+    """The password, for an account without a second factor; else a code, a recovery code
+    or a passkey's `credential` (its options from /authentication/reauthenticate/options)."""
+
+    password: PasswordField | None = None
+    credential: Credential | None = None
+
+
+class PasskeyBody(_Model):
+    credential: Credential
+    name: PasskeyNameField | None = Field(default=None, description='"Passkey" if none')
+
+    @property
+    def passkey_name(self) -> PasskeyName:
+        return self.name or PasskeyName("Passkey")
+
+
+class PasskeyRenameBody(_Model):
+    name: PasskeyNameField
+
+
+class PasskeyLogInOptionsBody(_Model):
+    remember: bool = False
+
+
+class PasskeyLogInBody(_Model):
+    credential: Credential
+
+
+class TotpConfirmBody(_Model):
+    code: TotpCodeField
+
+
+class RemoveTotpBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
+    code: TotpCodeField
+
+
+class CurrentPasswordBody(_Model):
+    current_password: PasswordField = Field(alias="currentPassword")
 
 
 class ChangePasswordBody(_Model):

@@ -23,6 +23,7 @@ FILES = {  # file: media type; index.html is the page itself
     "api.js": "text/javascript",
     "forms.js": "text/javascript",
     "events.js": "text/javascript",
+    "factors.js": "text/javascript",
     "icon.svg": "image/svg+xml",
 }
 CONTENT_SECURITY_POLICY = "; ".join(

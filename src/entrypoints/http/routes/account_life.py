@@ -11,13 +11,22 @@ from coatcheck.domain.errors import (
     EmailUnavailable,
     InvalidToken,
     InvalidValue,
+    ReauthenticationRequired,
     TooManyAttempts,
     TooManyEmails,
     WrongPassword,
 )
+from coatcheck.domain.second_step import PendingLogIn
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.responses import Accepted, UserOut, json_response, user_response
+from coatcheck.entrypoints.http.pending import pending_response
+from coatcheck.entrypoints.http.responses import (
+    Accepted,
+    SecondFactorOut,
+    UserOut,
+    json_response,
+    user_response,
+)
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import (
     ChangeEmailBody,
@@ -37,6 +46,7 @@ from coatcheck.entrypoints.http.tickets import (
 
 routes = web.RouteTableDef()
 _MAILING = (TooManyEmails, EmailUnavailable)
+_REAUTH = ReauthenticationRequired  # the session's last authentication is not recent
 RESET_ASKED = Accepted(detail="if an account has this email, a link to reset its password is sent")
 LINK_SENT = Accepted(detail="a link is on its way")
 
@@ -61,6 +71,12 @@ async def request_password_reset(request: web.Request) -> web.Response:
 @routes.post("/authentication/password-reset/confirm")
 @answers(
     Reply(200, "the password is reset, every session ended: logged in anew", UserOut, cookie=True),
+    Reply(
+        200,
+        "the password is reset, every session ended; the account has a second factor: a"
+        " pending cookie for POST /authentication/log-in/second-factor, never a session",
+        SecondFactorOut,
+    ),
     body=PasswordResetConfirmBody,
     raises=(InvalidToken,),
     authenticates=False,
@@ -76,6 +92,8 @@ async def reset_password(request: web.Request) -> web.Response:
         await held_ticket(request),
         held_device(request),
     )
+    if isinstance(logged_in, PendingLogIn):  # a reset never skips the second factor
+        return pending_response(request, logged_in)
     await hand_out(request, logged_in)
     return user_response(logged_in.user.public)
 
@@ -109,12 +127,13 @@ async def resend_verification(request: web.Request) -> web.Response:
         202, "a link is on its way to the new address; nothing changes until it is used", Accepted
     ),
     body=ChangeEmailBody,
-    raises=(WrongPassword, TooManyAttempts, InvalidValue, *_MAILING),  # taken or not: alike
+    raises=(WrongPassword, TooManyAttempts, InvalidValue, *_MAILING, _REAUTH),  # taken or not
     hashes=True,
 )
 async def request_email_change(request: web.Request) -> web.Response:
     """Change my email: a link goes to the new address."""
     caller = await authenticate(request)
+    services(request).recent_authentication(caller)
     body = await parse(request, ChangeEmailBody)
     await services(request).request_email_change(
         caller, body.current_password, body.new_email, client_info(request), held_device(request)
@@ -140,12 +159,13 @@ async def change_email(request: web.Request) -> web.Response:
 @answers(
     Reply(204, "deleted with everything stored about it; every session ended"),
     body=DeleteAccountBody,
-    raises=(WrongPassword, TooManyAttempts),
+    raises=(WrongPassword, TooManyAttempts, _REAUTH),
     hashes=True,
 )
 async def delete_account(request: web.Request) -> web.Response:
     """Delete my account."""
     caller = await authenticate(request)
+    services(request).recent_authentication(caller)
     body = await parse(request, DeleteAccountBody)
     await services(request).delete_account(
         caller, body.current_password, client_info(request), held_device(request)

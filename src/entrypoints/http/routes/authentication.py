@@ -8,12 +8,23 @@ from coatcheck.domain.errors import (
     EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
+    SecondFactorFailed,
+    SecondFactorRequired,
     TooManyAttempts,
 )
 from coatcheck.domain.model import SessionKind
+from coatcheck.domain.second_step import PendingLogIn
+from coatcheck.domain.sessions import LoggedIn
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.responses import TokenOut, UserOut, json_response, user_response
+from coatcheck.entrypoints.http.pending import pending_response
+from coatcheck.entrypoints.http.responses import (
+    SecondFactorOut,
+    TokenOut,
+    UserOut,
+    json_response,
+    user_response,
+)
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import LogInBody, RegisterBody, parse
 from coatcheck.entrypoints.http.tickets import (
@@ -61,8 +72,14 @@ async def register(request: web.Request) -> web.Response:
 @routes.post("/authentication/log-in")
 @answers(
     Reply(200, "logged in", UserOut, cookie=True),
+    Reply(
+        200,
+        "the password is right, and the account has a second factor: a pending cookie (not a"
+        " session) for POST /authentication/log-in/second-factor",
+        SecondFactorOut,
+    ),
     body=LogInBody,
-    raises=_LOG_IN_FAILURES,
+    raises=(*_LOG_IN_FAILURES, SecondFactorFailed),
     authenticates=False,
     hashes=True,
 )
@@ -77,7 +94,10 @@ async def log_in(request: web.Request) -> web.Response:
         kind,
         await held_ticket(request),
         held_device(request),
+        body.proof,
     )
+    if isinstance(logged_in, PendingLogIn):
+        return pending_response(request, logged_in)
     await hand_out(request, logged_in)
     return user_response(logged_in.user.public)
 
@@ -86,12 +106,12 @@ async def log_in(request: web.Request) -> web.Response:
 @answers(
     Reply(200, "logged in", TokenOut),
     body=LogInBody,
-    raises=_LOG_IN_FAILURES,
+    raises=(*_LOG_IN_FAILURES, SecondFactorRequired, SecondFactorFailed),
     authenticates=False,
     hashes=True,
 )
 async def token(request: web.Request) -> web.Response:
-    """Log in for a bearer token (no cookie)."""
+    """Log in for a bearer token (no cookie); a second factor comes in the same body."""
     body = await parse(request, LogInBody)
     logged_in = await services(request).log_in(
         body.email,
@@ -100,7 +120,9 @@ async def token(request: web.Request) -> web.Response:
         SessionKind.TOKEN,
         None,
         held_device(request),
+        body.proof,
     )
+    assert isinstance(logged_in, LoggedIn)  # a token log-in is never held: it needs the factor
     return json_response(TokenOut.of(logged_in))
 
 

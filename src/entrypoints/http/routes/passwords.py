@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coatcheck.domain.errors import TooManyAttempts, WrongPassword
+from coatcheck.domain.errors import ReauthenticationRequired, TooManyAttempts, WrongPassword
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
 from coatcheck.entrypoints.http.responses import TokenOut, json_response
@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
     Reply(204, "changed; a new cookie", cookie=True),
     Reply(200, "changed; a bearer caller's new token", TokenOut),
     body=ChangePasswordBody,
-    raises=(WrongPassword, TooManyAttempts),
+    raises=(WrongPassword, TooManyAttempts, ReauthenticationRequired),
     hashes=True,
 )
 async def change_password(request: web.Request) -> web.Response:
@@ -29,6 +29,7 @@ async def change_password(request: web.Request) -> web.Response:
     204 with a new cookie; a bearer caller gets its new token in the body instead.
     """
     caller = await authenticate(request)
+    services(request).recent_authentication(caller)
     body = await parse(request, ChangePasswordBody)
     logged_in = await services(request).change_password(
         caller, body.current_password, body.new_password, client_info(request), held_device(request)

@@ -21,11 +21,13 @@ routes = web.RouteTableDef()
         200,
         "a live session: who it is, in headers (no body); Set-Cookie when it was renewed",
         cookie=True,
-        headers=identity.DESCRIPTIONS,
+        headers=(*identity.DESCRIPTIONS, identity.METHODS_DESCRIPTION),
     )
 )
 async def verify(request: web.Request) -> web.Response:
     """Forward auth: who this request is from, in response headers."""
     authenticated = await authenticate(request)
     user = await services(request).current_user(authenticated)
-    return web.Response(headers=Identity.of(user, authenticated.session).headers() | NO_STORE)
+    session = authenticated.session
+    headers = Identity.of(user, session).headers() | identity.methods_header(session)
+    return web.Response(headers=headers | NO_STORE)

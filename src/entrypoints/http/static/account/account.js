@@ -4,6 +4,7 @@
 
 import { ApiError, api } from "./api.js";
 import { watchSession } from "./events.js";
+import { forgetFactors, installFactors, secondStep, showFactors } from "./factors.js";
 import { bindForm, clearErrors, describe } from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
@@ -50,6 +51,7 @@ function signedOut(notice = "", focus = false) {
   $("notice").textContent = notice;
   $("notice").hidden = !notice;
   $("sessions").tBodies[0].replaceChildren();
+  forgetFactors(); // factors.js
   show("signed-out");
   if (focus) $("signed-out-title").focus();
 }
@@ -63,6 +65,7 @@ async function signedIn(user, focus = false) {
   show("signed-in");
   if (focus) $("signed-in-title").focus();
   watch();
+  showFactors(); // factors.js: not awaited, the sessions need not wait for it
   await refreshSessions();
 }
 
@@ -229,6 +232,7 @@ $("log-out").addEventListener("click", async () => {
 bindForm($("log-in"), async ({ email, password, remember }) => {
   const user = await api.logIn(email, password, remember === "on");
   $("log-in").reset();
+  if (user.secondFactorRequired) return secondStep(user); // factors.js
   announce(`Logged in as ${user.name}.`);
   await signedIn(user, true);
 });
@@ -305,6 +309,7 @@ async function follow({ action, token }) {
     bindForm($("reset-password"), async ({ newPassword }) => {
       const user = await api.resetPassword(token, newPassword);
       $("reset-password").reset();
+      if (user.secondFactorRequired) return secondStep(user); // a reset never skips it
       announce("Your password was changed, and every other session logged out.");
       await signedIn(user, true);
     });
@@ -338,4 +343,5 @@ async function start() {
   }
 }
 
+installFactors({ signedIn, announce });
 start();

@@ -41,6 +41,15 @@ export function describe(error) {
       return "Verify your address first: follow the link we emailed.";
     case "invalid-request":
       return "Check the fields marked above.";
+    case "reauthentication-required":
+      return "This needs a recent log-in: confirm it is you (below), and it is sent again.";
+    case "invalid-code":
+    case "invalid-second-factor":
+      return "That code is wrong or was used already.";
+    case "invalid-passkey":
+      return "The passkey was not accepted.";
+    case "no-pending-log-in":
+      return "This log-in took too long. Log in again.";
     default:
       return error.detail || error.title || "Something went wrong. Try again.";
   }
@@ -118,6 +127,10 @@ export function bindForm(form, submit) {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       showError(form, error)?.focus();
+      if (error.kind === "reauthentication-required") {
+        const detail = { form };
+        document.dispatchEvent(new CustomEvent("coatcheck:reauthentication-required", { detail }));
+      }
     } finally {
       button.disabled = false;
       form.removeAttribute("aria-busy");
