@@ -136,12 +136,10 @@ class Pooled:
         except TimeoutError as error:
             # The server answered others meanwhile (or holds every connection busy): a
             # burst waiting for connections, or for new ones to open, not an outage.
-            if (
-                self._watch.answers != answers
-                or (self._saturated() and not self._watch.down)
-                or self._watch.overloaded(error)
-            ):
+            if not self._watch.down and (self._watch.answers != answers or self._saturated()):
                 raise Overloaded("user store connections") from error
+            if self._watch.overloaded(error):
+                raise Overloaded(EVENT_LOOP) from error
             self._watch.failed(error)
             raise StoreUnavailable("user store unavailable") from error
         except Exception as error:

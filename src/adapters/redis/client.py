@@ -93,19 +93,15 @@ class _WaitingPool(redis.BlockingConnectionPool):
     watch: StoreWatch | None = None
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        answers = self.watch.answers if self.watch is not None else 0
         try:
             return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
         except redis_errors.ConnectionError as error:
             waited = isinstance(error.__cause__, asyncio.TimeoutError)
             watch = self.watch
-            if waited and (
-                watch is None
-                or not watch.down
-                or watch.answers != answers
-                or watch.overloaded(error)
-            ):
+            if waited and (watch is None or not watch.down):
                 raise Overloaded("session store connections") from error
+            if waited and watch is not None and watch.overloaded(error):
+                raise Overloaded(EVENT_LOOP) from error
             raise
 
 
