@@ -22,9 +22,7 @@ from bench import seed_http
 from bench.results import Level, check
 from bench.seed_redis import merge_samples, seed
 from bench.stores import delete_prefix
-from bench.workloads import Bench
-
-TOUCH_INTERVAL = 60.0  # seconds: the default of SESSION_TOUCH_INTERVAL
+from bench.workloads import TOUCH_INTERVAL, Bench
 
 
 def run(bench: Bench, sizes: list[int]) -> None:

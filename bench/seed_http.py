@@ -185,16 +185,26 @@ async def sessions_of(base_url: str, token: str, *, user_agent: str) -> list[dic
 
 
 async def touch(
-    base_url: str, cookies: Sequence[str], *, user_agent: str, concurrency: int = 32
+    base_url: str,
+    cookies: Sequence[str],
+    *,
+    user_agent: str,
+    concurrency: int = 32,
+    over: float = 0.0,
 ) -> int:
-    """GET /authentication once with every cookie; return how many were refused."""
+    """GET /authentication once with every cookie, spread evenly over `over` seconds (0: as
+    fast as it goes); return how many were refused."""
     async with _session(user_agent, concurrency) as http:
+        loop = asyncio.get_running_loop()
+        start, pace = loop.time(), over / max(1, len(cookies))
 
-        async def one(cookie: str) -> bool:
+        async def one(item: tuple[int, str]) -> bool:
+            number, cookie = item
+            await asyncio.sleep(start + number * pace - loop.time())
             headers = {"Cookie": cookie}
             async with http.get(base_url + "/authentication", headers=headers) as answer:
                 await answer.read()
                 return answer.status == 200
 
-        accepted = await _each(cookies, one, concurrency, "touch")
+        accepted = await _each(list(enumerate(cookies)), one, concurrency, "touch")
     return accepted.count(False)

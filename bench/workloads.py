@@ -33,6 +33,7 @@ LOGIN_TIMEOUT = 10.0  # seconds: a log-in queues behind bcrypt
 VERIFY = "/authentication/verify"
 CEILING_RECORD = b"x" * 160  # as long as a coatcheck session record
 PEER_MAX_AGE = 14 * 24 * 3600  # bench/peer_app.py's cookie max-age
+TOUCH_INTERVAL = 60.0  # seconds: the default of SESSION_TOUCH_INTERVAL
 
 
 class Bench:
@@ -66,6 +67,7 @@ class Bench:
         # --pin: the servers under test on one CPU, wrk on the other
         self.server_cpus, self.wrk_cpus = ("0", "1") if arguments.pin else ("", "")
         self._apps: dict[str, Server] = {}
+        self._seeded_at = 0.0  # time.monotonic() when the last session was made
 
     # -- servers -------------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ class Bench:
                 )
         finally:
             self.reaper.stop(seeder.process)
+        self._seeded_at = time.monotonic()
         random.shuffle(cookies)
         self.cookie_name = cookies[0].partition("=")[0]
         self.cookies_file.write_text("\n".join(cookies) + "\n")
@@ -268,6 +271,8 @@ class Bench:
             if not get:
                 plan.append(("auth", main, self.get_load(main, cookies), "2xx"))
             plan.append(("verify", main, self.get_load(main, cookies, VERIFY), "2xx"))
+        if main:
+            self.spread_renewals(main)
         warm = [(server, load) for _, server, load, _ in plan]
         if login:
             warm.append((login, self.get_load(login, cookies)))
@@ -288,6 +293,25 @@ class Bench:
                     timeout=10.0,
                 )
                 self.measure("many", main, many, expect="any")
+
+    def spread_renewals(self, server: Server) -> None:
+        """Renewals as in real use, evenly spread: once every session is due (a touch
+        interval after the last was made), each is requested once, at a pace that spreads
+        them over one interval. Each then comes due again at its own moment of the minute,
+        so every run meets its share of renewals; without this, sessions made together come
+        due together, and the one run that meets the wave (whichever comes first a minute
+        on) runs at a fraction of the others."""
+        wait = self._seeded_at + TOUCH_INTERVAL + 1 - time.monotonic()
+        if wait > 0:
+            print(f"waiting {wait:.0f} s until every session is due for renewal", flush=True)
+            time.sleep(wait)
+        cookies = [line for line in self.cookies_file.read_text().splitlines() if line]
+        print(f"renewing the {len(cookies):,} sessions over {TOUCH_INTERVAL:.0f} s", flush=True)
+        refused = asyncio.run(
+            seed_http.touch(server.url, cookies, user_agent=self.user_agent, over=TOUCH_INTERVAL)
+        )
+        if refused:
+            raise RuntimeError(f"{refused} of {len(cookies)} sessions were refused")
 
     def login_round(self, server: Server, bodies: Path) -> None:
         """Log-ins alone; the authenticated GET alone; then both at once (the storm)."""

@@ -1,0 +1,79 @@
+"""bench/run's judgement of a run (issue 20): a baseline bound by the load generator, or a
+ceiling short of what the stack allows, makes the run invalid, and then no ratio is shown;
+otherwise every target is judged. And wrk's figures are read when it runs with no script."""
+
+from __future__ import annotations
+
+from bench import report
+from bench.results import RunData
+from bench.wrk import Load, Result, parse_text
+
+NO_ERRORS = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "status": 0}
+
+
+def run_of(**rates: float) -> RunData:
+    data = RunData()
+    for name, rate in rates.items():
+        errors = {**NO_ERRORS, "status": int(rate * 5)} if name == "unauth" else NO_ERRORS
+        data.add(name, Result(int(rate * 5), 5.0, 1.0, 3.0, errors, None), "2xx")
+    return data
+
+
+HONEST = {"bare": 30_000, "bare_noscript": 30_500, "plain": 32_000, "ceiling": 26_000}
+
+
+def test_a_bare_handler_slower_under_the_runs_script_makes_the_run_invalid() -> None:
+    data = run_of(**{**HONEST, "bare": 19_442, "bare_noscript": 34_164}, auth=9_000)
+
+    assert any("load-generator bound" in reason for reason in report.invalid(data))
+    table = report.markdown(data)
+    assert "This run is invalid" in table
+    assert "0.46 x bare" not in table  # 9,000 / 19,442: no ratio to the bound baseline
+    assert "not reported: run invalid" in table
+    assert report.failed(data) == []
+
+
+def test_a_ceiling_short_of_three_quarters_of_plain_aiohttp_makes_the_run_invalid() -> None:
+    data = run_of(**{**HONEST, "ceiling": 20_000}, auth=9_000)
+
+    assert any("ceiling" in reason for reason in report.invalid(data))
+
+
+def test_a_valid_run_judges_every_target_measured() -> None:
+    data = run_of(**HONEST, peer=3_000, auth=12_000, unauth=19_000, verify=11_000)
+
+    assert report.invalid(data) == []
+    table = report.markdown(data)
+    assert "0.40 x bare" in table
+    assert "4.00 x peer" in table
+    assert report.failed(data) == [
+        "1. GET /authentication, authenticated, against the ceiling",  # 0.46 < 0.60
+        "GET /authentication/verify (forward auth)",  # 0.92 < 0.95
+    ]
+
+
+def test_wrk_without_a_script_is_run_and_read_from_its_text() -> None:
+    load = Load("http://127.0.0.1:1/authentication", 64, 5, script=False, cpus="1")
+    command = load.command("wrk")
+    assert "-s" not in command
+    assert command[:3] == ["taskset", "-c", "1"]
+    out = """Running 5s test @ http://127.0.0.1:1/authentication
+  1 threads and 64 connections
+  Latency Distribution
+     50%    1.76ms
+     75%    2.10ms
+     90%    2.50ms
+     99%    3.02ms
+  171234 requests in 5.00s, 25.12MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 3
+Requests/sec:  34246.80
+"""
+    result = parse_text(out)
+    assert (result.requests, result.seconds, result.p50_ms, result.p99_ms) == (
+        171234,
+        5.0,
+        1.76,
+        3.02,
+    )
+    assert result.errors == {"connect": 0, "read": 1, "write": 0, "timeout": 2, "status": 3}
