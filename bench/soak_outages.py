@@ -236,6 +236,8 @@ def main() -> None:
             "THROTTLE_ADDRESS_LIMIT": "100000000",
             "REGISTER_THROTTLE_LIMIT": "100000000",
             "EMAIL_THROTTLE_CLIENT_LIMIT": "100000000",
+            # Letters to one address spaced by 1 ms, not 12 minutes: every 202 sends one.
+            "EMAIL_THROTTLE_RECIPIENT_LIMIT": "3600000",
             "EMAIL_BACKEND": "smtp",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(sink.port),
