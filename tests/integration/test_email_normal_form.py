@@ -5,7 +5,9 @@ it can, keeps what it cannot (rows that are not one mailbox, rows that would col
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 
 from coatcheck.adapters.postgres.migrations import migrate
 from coatcheck.adapters.sqlite import SqliteStore, migrate_sqlite
+from coatcheck.adapters.sqlite import migrations as sqlite_migrations_module
 from coatcheck.adapters.sqlite.migrations import migrations as sqlite_migrations
 from coatcheck.domain.model import Email
 from coatcheck.entrypoints.cli import main
@@ -77,22 +80,23 @@ async def test_postgres_moves_what_it_can_and_keeps_what_collides_or_is_no_mailb
     assert f"same address as {IDS['ada']}" in "\n".join(listed)
 
 
-async def test_the_embedded_store_moves_what_it_can_and_keeps_the_rest(tmp_path: Path) -> None:
+async def test_the_embedded_store_moves_what_it_can_and_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "data" / "coatcheck.sqlite3"
-    await migrate_sqlite(path)
-    store = await SqliteStore.open(path)
-    try:
-        await store._database.change(
+    shipped = sqlite_migrations()
+    versions = [version for version, _sql in shipped]
+    number = versions.index("0009_email_normal_form")
+    with monkeypatch.context() as before:  # the file as the release before left it
+        before.setattr(sqlite_migrations_module, "migrations", lambda: shipped[:number])
+        await migrate_sqlite(path)
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(
             "INSERT INTO users (id, email, name, password_hash, created_at)"
             " SELECT value ->> 0, value ->> 1, 'Old', 'x', '2030-01-01T00:00:00.000000+00:00'"
             " FROM json_each(?)",
             (json.dumps([[str(IDS[name]), stored] for name, stored in OLD_ROWS.items()]),),
         )
-        versions = [version for version, _sql in sqlite_migrations()]
-        number = versions.index("0009_email_normal_form")
-        await store._database.change(f"PRAGMA user_version = {number:d}")
-    finally:
-        await store.close()
 
     assert await migrate_sqlite(path) == versions[number:]
 

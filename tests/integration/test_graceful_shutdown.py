@@ -80,6 +80,8 @@ async def test_a_signal_drains_requests_in_flight_and_closes_sockets_going_away(
             assert (await socket.receive_json())["type"] == "ready"
         log_ins = [asyncio.create_task(log_in(http, base)) for _ in range(LOG_INS)]
         await asyncio.sleep(0.3)
+        # What this client has not had answered yet; the server may have sent some of it.
+        unanswered = sum(not task.done() for task in log_ins)
         os.kill(server.pid, signum)
 
         statuses = await asyncio.gather(*log_ins)
@@ -92,7 +94,8 @@ async def test_a_signal_drains_requests_in_flight_and_closes_sockets_going_away(
 
     drained = [line for line in log_lines(log) if line.get("event") == "drained"]
     assert len(drained) == (2 if options else 1)
-    assert sum(line["requests"] for line in drained) == LOG_INS
+    # A log-in may be answered within the 0.3 s: the drained ones are those still in flight.
+    assert 0 < sum(line["requests"] for line in drained) <= unanswered
     assert sum(line["sockets"] for line in drained) == SOCKETS
     assert all(line["cut_off"] == 0 and line["seconds"] < GRACE_SECONDS for line in drained)
 

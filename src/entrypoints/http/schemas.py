@@ -155,11 +155,20 @@ class RegisterBody(_Model):
 
 TotpCodeField = Annotated[
     TotpCode,
-    *_domain_value(TotpCode, {"pattern": "^[0-9 ]{6,12}$", "description": "6 digits"}),
+    *_domain_value(
+        TotpCode, {"pattern": "^ *(?:[0-9] *){6}$", "description": "6 digits (spaces ignored)"}
+    ),
 ]
 RecoveryCodeField = Annotated[
     RecoveryCode,
-    *_domain_value(RecoveryCode, {"maxLength": 40, "description": "as shown: xxxxx-xxxxx"}),
+    *_domain_value(
+        RecoveryCode,
+        {
+            "maxLength": 40,
+            "pattern": "^[ -]*(?:[a-hjkmnp-zA-HJKMNP-Z2-9][ -]*){10}$",
+            "description": "as shown: xxxxx-xxxxx (spaces and dashes ignored)",
+        },
+    ),
 ]
 PasskeyNameField = Annotated[
     PasskeyName,
