@@ -12,7 +12,7 @@ from datetime import datetime
 from attrs import field, frozen
 
 from coatcheck.domain.errors import InvalidValue
-from coatcheck.domain.model import AuthMethod, SessionKind
+from coatcheck.domain.model import AuthMethod, SessionKind, has_control_characters
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
@@ -79,7 +79,8 @@ class RecoveryCode:
 
 def _check_passkey_name(value: str) -> str:
     value = value.strip()
-    if not value or len(value) > PASSKEY_NAME_MAX_LENGTH or not value.isprintable():
+    # The rule of a user's name: not blank, no control or format characters.
+    if not value or len(value) > PASSKEY_NAME_MAX_LENGTH or has_control_characters(value):
         raise InvalidValue(f"must be 1 to {PASSKEY_NAME_MAX_LENGTH} printable characters")
     return value
 

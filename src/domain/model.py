@@ -21,7 +21,7 @@ USER_AGENT_MAX_LENGTH = 256
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s]+")
 
 
-def _has_control_characters(value: str) -> bool:
+def has_control_characters(value: str) -> bool:
     if value.isprintable():  # the usual case, in C: printable text has no Cc, Cf or Cs
         return False
     return any(unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value)
@@ -39,7 +39,7 @@ _NOT_ONE_MAILBOX = "must be one email address, such as ada@example.com"
 
 def _checked_text(value: str) -> str:
     text = unicodedata.normalize("NFKC", value.strip())
-    if len(text) > EMAIL_MAX_LENGTH or _has_control_characters(text):
+    if len(text) > EMAIL_MAX_LENGTH or has_control_characters(text):
         raise InvalidValue(_NOT_ONE_MAILBOX)
     _utf8_length(text)  # a lone surrogate is no text
     return text
@@ -71,7 +71,7 @@ def _legacy_form(value: str) -> str:
     if (
         len(text) > EMAIL_MAX_LENGTH
         or not _EMAIL_SHAPE.fullmatch(text)
-        or _has_control_characters(text)
+        or has_control_characters(text)
     ):
         raise InvalidValue(_NOT_ONE_MAILBOX)
     return text
@@ -157,7 +157,7 @@ class Name:
             raise InvalidValue("must not be empty")
         if len(value) > NAME_MAX_LENGTH:
             raise InvalidValue(f"must be at most {NAME_MAX_LENGTH} characters")
-        if _has_control_characters(value):
+        if has_control_characters(value):
             raise InvalidValue("must not contain control characters")
 
     def __str__(self) -> str:
@@ -288,8 +288,8 @@ _METHOD_NAMES = {value: _method_names(value) for value in range(16)}
 def _clip_user_agent(value: str) -> str:
     """Printable and storable whatever a client sent: undecodable bytes (which arrive as
     lone surrogates) and control characters become U+FFFD."""
-    if _has_control_characters(value):
-        value = "".join("\ufffd" if _has_control_characters(char) else char for char in value)
+    if has_control_characters(value):
+        value = "".join("\ufffd" if has_control_characters(char) else char for char in value)
     return value[:USER_AGENT_MAX_LENGTH]
 
 

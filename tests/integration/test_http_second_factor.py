@@ -108,7 +108,7 @@ async def test_a_wrong_code_does_not_confirm_the_app(client: Client, clock: Fake
         "/authentication/totp/confirm", json={"code": code(secret, clock, steps=3)}
     )
 
-    assert (response.status, await problem_type(response)) == (400, "invalid-code")
+    assert (response.status, await problem_type(response)) == (401, "invalid-code")
 
 
 async def test_a_right_password_answers_a_pending_cookie_that_is_not_a_session(
@@ -319,7 +319,7 @@ async def test_an_account_with_the_app_re_authenticates_with_a_code(
     password = {"password": CREDENTIALS["password"]}
 
     refused = await client.post("/authentication/reauthenticate", json=password)
-    assert (refused.status, await problem_type(refused)) == (400, "invalid-code")
+    assert (refused.status, await problem_type(refused)) == (401, "invalid-code")
     again = await client.post("/authentication/reauthenticate", json={"code": code(secret, clock)})
     assert again.status == 204
     assert (
@@ -343,7 +343,7 @@ async def test_removing_the_app_needs_the_password_and_a_code(
     again = await client.delete("/authentication/totp", json=right)
 
     assert (wrong_password.status, await problem_type(wrong_password)) == (401, "wrong-password")
-    assert (wrong_code.status, await problem_type(wrong_code)) == (400, "invalid-code")
+    assert (wrong_code.status, await problem_type(wrong_code)) == (401, "invalid-code")
     assert removed.status == 204
     assert (again.status, await problem_type(again)) == (404, "factor-not-found")
     assert set_cookies(await pending_log_in(client)).get(COOKIE)  # a session at once

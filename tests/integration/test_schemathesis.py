@@ -32,12 +32,18 @@ from tests.faults import free_port
 
 COATCHECK = Path(sys.executable).with_name("coatcheck")
 EXAMPLES = 15  # per operation and mode
-# A link's token of the right form that the service never issued is refused (400
-# invalid-token): the document says what a token looks like, not which ones exist.
-REDEEMS_A_TOKEN = {
-    "/authentication/password-reset/confirm",
-    "/authentication/verify-email",
-    "/authentication/change-email/confirm",
+# A value of the right form that only the service's own state makes valid is refused: a
+# link's token it never issued (400 invalid-token), a passkey's credential answering no
+# challenge it is waiting on (400 passkey-refused). The document says what a token or a
+# credential looks like, not which ones exist.
+STATEFUL_REFUSALS = {
+    "/authentication/password-reset/confirm": "invalid-token",
+    "/authentication/verify-email": "invalid-token",
+    "/authentication/change-email/confirm": "invalid-token",
+    "/authentication/passkeys": "passkey-refused",
+    "/authentication/passkey-log-in": "passkey-refused",
+    "/authentication/log-in/second-factor": "passkey-refused",
+    "/authentication/reauthenticate": "passkey-refused",
 }
 # The WebSocket handshake: a request the document allows is answered 101 and held open,
 # which an HTTP client cannot close; the requests it forbids (no handshake) are sent.
@@ -82,10 +88,11 @@ def every_check() -> list[Any]:
     return list(CHECKS.get_all())
 
 
-def positive_data_acceptance_of_issued_tokens(
+def positive_data_acceptance_but_stateful_refusals(
     ctx: CheckContext, response: Response, case: schemathesis.Case
 ) -> bool | None:
-    if response.status_code == 400 and response.json().get("type", "").endswith(":invalid-token"):
+    refusal = STATEFUL_REFUSALS[case.operation.path]
+    if response.status_code == 400 and response.json().get("type", "").endswith(f":{refusal}"):
         return None
     return positive_data_acceptance(ctx, response, case)  # type: ignore[no-any-return]
 
@@ -173,9 +180,9 @@ def _conformance_of(
     base: str,
 ) -> Callable[[], None]:
     checks = every_check()
-    if operation.path in REDEEMS_A_TOKEN:
+    if operation.path in STATEFUL_REFUSALS:
         checks = [c for c in checks if c is not positive_data_acceptance]
-        checks.append(positive_data_acceptance_of_issued_tokens)
+        checks.append(positive_data_acceptance_but_stateful_refusals)
 
     @given(case=operation.as_strategy(generation_mode=mode, auth_storage=BEARER))
     @settings(

@@ -17,6 +17,7 @@ from coatcheck.domain.errors import (
     ReauthenticationRequired,
     SecondFactorFailed,
     UserNotFound,
+    WrongPassword,
 )
 from coatcheck.domain.events import EndReason
 from coatcheck.domain.factors import TotpCode, new_recovery_codes, recovery_code_digest
@@ -179,8 +180,8 @@ class Reauthenticate:
         elif password is not None:
             await self._password_check(caller, password, client)
             method = AuthMethod.PASSWORD
-        else:
-            raise InvalidCode("give your password")
+        else:  # no password: no proof, a wrong credential like a wrong password
+            raise WrongPassword()
         await record_reauthentication(self._sessions, caller, method, self._clock.now())
 
 

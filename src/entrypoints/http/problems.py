@@ -132,7 +132,7 @@ _KINDS: dict[type[Exception], Kind] = {
     EmailUnavailable: Kind("email-unavailable", 503, "Email not configured"),
     Overloaded: Kind("overloaded", 503, "Service overloaded"),
     # Second factors (issue 21).
-    InvalidCode: Kind("invalid-code", 400, "Wrong code"),
+    InvalidCode: Kind("invalid-code", 401, "Wrong code"),
     SecondFactorFailed: Kind("invalid-second-factor", 401, "Wrong second factor"),
     SecondFactorRequired: Kind("second-factor-required", 401, "Second factor required"),
     PendingLogInMissing: Kind("no-pending-log-in", 401, "No log-in is waiting"),

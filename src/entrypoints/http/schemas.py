@@ -172,7 +172,15 @@ RecoveryCodeField = Annotated[
 ]
 PasskeyNameField = Annotated[
     PasskeyName,
-    *_domain_value(PasskeyName, {"minLength": 1, "maxLength": PASSKEY_NAME_MAX_LENGTH}),
+    *_domain_value(
+        PasskeyName,
+        {
+            "minLength": 1,
+            "maxLength": PASSKEY_NAME_MAX_LENGTH,
+            "pattern": NAME_PATTERN,
+            "description": "not blank; no control or format characters",
+        },
+    ),
 ]
 
 
