@@ -188,7 +188,7 @@ def test_the_wheel_without_its_dependencies_and_with_the_guard_extra_guards_an_a
     assert sorted(requirement.split(">")[0] for requirement in requirements) == [
         "anyio",
         "attrs",
-        "email-validator",
+        "email-validator",  # the identity's Email checks an address's syntax
         "httpx",
     ]
     assert used["missing"] == SERVER_ONLY  # none of the server's stores or process manager

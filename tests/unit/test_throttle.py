@@ -275,6 +275,27 @@ async def test_a_day_of_guessing_one_account_at_the_defaults_checks_39_guesses_t
     assert len([moment for moment in checked if day <= moment < 2 * day]) == 24
 
 
+async def test_one_address_guessing_many_accounts_at_the_defaults_gets_59_attempts_a_window(
+    app: Domain,
+) -> None:
+    """The arithmetic of docs/security.md: 50 attempts at once, then 9 more, each waiting for
+    the lock the one before took (at 1, 3, 7, ..., 511 s); the last locks until 1,023 s,
+    when a new window starts with 50 more."""
+    start, checked = app.clock.now(), []
+    emails = (f"guess{number}@example.com" for number in itertools.count())
+    while app.clock.now() - start <= timedelta(seconds=1023):
+        try:
+            await app.logged_in(next(emails), WRONG, client=HERE)
+        except InvalidCredentials:
+            checked.append((app.clock.now() - start).total_seconds())
+        except TooManyAttempts as refused:
+            app.clock.advance(timedelta(seconds=refused.retry_after_seconds))
+
+    first_window = [moment for moment in checked if moment < 1023]
+    assert first_window == [0.0] * 50 + [2.0**n - 1 for n in range(1, 10)]
+    assert checked[len(first_window) :] == [1023.0] * 50
+
+
 async def test_the_lock_out_keeps_doubling_across_windows_while_failures_continue(
     user: Domain,
 ) -> None:
