@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from attrs import frozen
 
-from coatcheck.domain.model import PublicUser, Session
+if TYPE_CHECKING:  # the guards read identities without the server's model (email-validator)
+    from coatcheck.domain.model import PublicUser, Session
 
 USER_ID = "X-Auth-User-Id"
 EMAIL = "X-Auth-Email"
