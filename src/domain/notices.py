@@ -75,11 +75,17 @@ class Notices:
 
     def seen(self, user: User, client: ClientInfo) -> None:
         """The user logged in from this client: a notice if the account had been seen on
-        other devices but not this one. Worked out after the answer."""
+        other devices but not this one, and its address is verified (the device is known
+        from now on either way). Worked out after the answer."""
         self._outbox.post_later(partial(self._new_device, user, client))
 
     async def _new_device(self, user: User, client: ClientInfo) -> Letter | None:
         fingerprint = device_fingerprint(self._key, client)
         if not await self._devices.remember(user.id, fingerprint, self._clock.now()):
+            return None
+        if not user.email_verified:
+            # Whoever holds the password logs in from a "new device" at will (another
+            # User-Agent): to an address nobody has proved theirs, that would be letters
+            # without limit to a stranger's inbox, telling them the client's address.
             return None
         return self._letter(LetterKind.NEW_DEVICE, user, client)

@@ -28,7 +28,8 @@ def _start(
         return subprocess.Popen(
             command,
             cwd=folder,
-            env={"PATH": os.environ.get("PATH", ""), **env},
+            # Not the default metrics port, which another instance on this host may hold.
+            env={"PATH": os.environ.get("PATH", ""), "METRICS_PORT": "api", **env},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

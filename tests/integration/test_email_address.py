@@ -166,6 +166,8 @@ async def test_a_log_in_from_a_browser_not_seen_before_is_told(
 ) -> None:
     client = mail_client
     await register(client)  # aiohttp's own User-Agent: the account's first device
+    _page, _action, value = link_of(await mailbox.next(EMAIL, VERIFY_SUBJECT))
+    assert (await verify(client, value)).status == 204  # only a verified address is told
     client.session.cookie_jar.clear()
     assert (await client.post("/authentication/log-in", json=CREDENTIALS)).status == 200
     firefox = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Firefox/130.0"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from multidict import CIMultiDict
 
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import raw_exchange, status_of
@@ -49,6 +50,21 @@ async def test_the_client_address_is_the_last_hop_before_the_trusted_proxies(
     address = await session_address(client, {"X-Forwarded-For": forwarded})
 
     assert address == CLIENT_ADDRESS
+
+
+async def test_x_forwarded_for_sent_in_several_lines_is_read_as_one_list(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    """A proxy that adds its own line (HAProxy's `option forwardfor`) after a line the client
+    sent: the client's line is no more believed than the same hop in a single line."""
+    client = await make_client(shared_settings(trusted_proxies="127.0.0.1"))
+    lines = CIMultiDict([("X-Forwarded-For", "198.51.100.9"), ("X-Forwarded-For", CLIENT_ADDRESS)])
+
+    registered = await client.post("/authentication/register", json=REGISTRATION, headers=lines)
+    (session,) = await (await client.get("/authentication/sessions")).json()
+
+    assert registered.status == 201
+    assert session["ipAddress"] == CLIENT_ADDRESS
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ async def kinds(outbox: Mailbag) -> list[LetterKind]:
 
 
 async def test_a_log_in_from_a_new_device_is_told_once(app: Domain, outbox: Mailbag) -> None:
-    await app.sign_up()
+    me = await app.sign_up()
+    await app.users.verify_email(me.user.id, me.user.email)
     await app.logged_in()  # the device it registered on
     assert LetterKind.NEW_DEVICE not in await kinds(outbox)
 
@@ -28,6 +29,25 @@ async def test_a_log_in_from_a_new_device_is_told_once(app: Domain, outbox: Mail
     assert (await kinds(outbox)).count(LetterKind.NEW_DEVICE) == 1
     [notice] = [letter for letter in outbox.letters if letter.kind is LetterKind.NEW_DEVICE]
     assert notice.client == PHONE
+
+
+async def test_log_ins_from_new_devices_tell_an_address_not_verified_nothing(
+    app: Domain, outbox: Mailbag
+) -> None:
+    """Whoever registered a stranger's address holds the password: each User-Agent of theirs
+    would be a new device, and a letter to that inbox with the client's address."""
+    me = await app.sign_up()
+    for number in range(5):
+        await app.logged_in(client=ClientInfo(f"Flood/{number}", "198.51.100.20"))
+    assert LetterKind.NEW_DEVICE not in await kinds(outbox)
+
+    await app.users.verify_email(me.user.id, me.user.email)
+    await app.logged_in(client=PHONE)
+    await app.logged_in(client=ClientInfo("Flood/0", "198.51.100.20"))  # known already
+
+    await outbox.settle()
+    notices = [letter for letter in outbox.letters if letter.kind is LetterKind.NEW_DEVICE]
+    assert [notice.client for notice in notices] == [PHONE]
 
 
 async def test_an_address_in_the_same_network_is_the_same_device(

@@ -4,17 +4,19 @@ drops identity headers in either spelling, reads verify's answer and public path
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from fastapi import FastAPI
 
 from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
 from coatcheck.entrypoints.http.identity import EMAIL, EMAIL_VERIFIED, SESSION_ID, USER_ID
 from coatcheck.entrypoints.http.problems import kind_of, problem
-from coatcheck.protect import AsgiGuard, Caller
+from coatcheck.protect import AsgiGuard, Caller, identity, protect, requires_session
 from coatcheck.protect.refusals import NOT_AUTHENTICATED, UNAVAILABLE, Refusal
-from coatcheck.protect.verify import Unavailable, checked_of, is_identity_header, is_public
+from coatcheck.protect.verify import Checked, Unavailable, checked_of, is_identity_header, is_public
 
 SOUND = {
     USER_ID: "8a5c9e3e-2247-4d87-87cf-b15e71d67a48",
@@ -98,3 +100,39 @@ async def test_fastapi_s_caller_is_a_401_where_the_guard_found_no_one() -> None:
         response = await client.get("/public", headers={"X-Auth-Email": "grace@example.com"})
 
     assert response.status_code == 401
+
+
+class _Orders(web.View):
+    @requires_session
+    async def get(self) -> web.Response:
+        return web.json_response({"orders": [], "email": identity(self.request).email})
+
+    async def post(self) -> web.Response:  # not marked: open
+        return web.json_response({"open": True})
+
+
+@requires_session
+class _Invoices(web.View):
+    async def get(self) -> web.Response:
+        return web.json_response({"invoices": []})
+
+
+async def _no_one(request: web.BaseRequest) -> Checked:
+    return Checked(None)
+
+
+async def test_a_class_based_view_marked_on_its_method_or_as_a_whole_refuses_no_ticket(
+    aiohttp_client: Any,
+) -> None:
+    app = web.Application(middlewares=[protect(_no_one)])
+    app.router.add_view("/orders", _Orders)
+    app.router.add_view("/invoices", _Invoices)
+    client = await aiohttp_client(app)
+
+    marked_method = await client.get("/orders")
+    marked_class = await client.get("/invoices")
+    unmarked_method = await client.post("/orders")
+
+    assert (marked_method.status, marked_class.status) == (401, 401)
+    assert await marked_method.read() == NOT_AUTHENTICATED.body
+    assert unmarked_method.status == 200

@@ -40,7 +40,11 @@ def forwarded_middleware(trusted_proxies: Sequence[str]) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.remote is None or not trusted(request.remote, networks):
             return await handler(request)
-        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        # Every X-Forwarded-For line, in order, is one list (RFC 9110, 5.3): a proxy that adds
+        # a line of its own after the client's (HAProxy's `option forwardfor`) writes the
+        # client's true address last, and the first line alone is the client's say.
+        lines = request.headers.getall("X-Forwarded-For", ())
+        hops = [hop.strip() for hop in ",".join(lines).split(",")]
         client: str = request.remote
         for hop in reversed([hop for hop in hops if hop]):
             address = _address(hop)

@@ -55,7 +55,7 @@ def protect(verifier: Verifier) -> Middleware:
                 if not is_identity_header(name)
             )
             request = request.clone(headers=kept)
-        if not getattr(request.match_info.handler, _REQUIRED, False):
+        if not _requires_session(request):
             return await handler(request)
         try:
             checked = await verifier(request)
@@ -72,6 +72,20 @@ def protect(verifier: Verifier) -> Middleware:
         return _with_cookies(response, checked.set_cookies)
 
     return middleware
+
+
+def _requires_session(request: web.Request) -> bool:
+    """Whether the route's handler is marked: a function, or a class-based view (web.View)
+    marked as a whole or on the method that answers this request. The router names a view
+    by its class, so a mark on its method alone must be looked up there, or the route would
+    be served without a check."""
+    handler = request.match_info.handler
+    if getattr(handler, _REQUIRED, False):
+        return True
+    if isinstance(handler, type) and issubclass(handler, web.View):
+        method = getattr(handler, request.method.lower(), None)
+        return bool(getattr(method, _REQUIRED, False))
+    return False
 
 
 def _answer(refusal: Refusal) -> web.Response:
