@@ -32,6 +32,7 @@ async def base(tmp_path: Path) -> AsyncIterator[str]:
         "BCRYPT_ROUNDS": "4",
         "REQUEST_HEAD_TIMEOUT": str(HEAD_TIMEOUT),
         "REQUEST_HEAD_LIMIT": "20",
+        "METRICS_PORT": "api",  # not the default port, which another instance may hold
     }
     async with coatcheck_serve(env=environment, log=tmp_path / "server.log") as url:
         yield url
