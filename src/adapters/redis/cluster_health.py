@@ -18,6 +18,7 @@ from coatcheck.adapters.store_watch import StoreWatch
 from coatcheck.domain.errors import StoreUnavailable
 
 _EXPIRY_MS = 5000
+_TRIES = 3
 
 
 class ClusterHealth:
@@ -46,9 +47,11 @@ class ClusterHealth:
         return None
 
     async def _takes_a_write(self, node: ClusterNode) -> bool:
-        """Whether the primary takes a write now. Tried twice: the client drops and remakes
-        every node's connections when one node fails, under a write already on its way."""
-        for attempt in range(2):
+        """Whether the primary takes a write now. Tried up to three times: the client drops and
+        remakes every node's connections when one node fails, under a write already on its
+        way, and again for each request in flight that meets the failure (seen under load:
+        healthy primaries told unavailable right after another's loss)."""
+        for attempt in range(_TRIES):
             node = self._client.get_node(node_name=node.name) or node
             key = self._key_on(node)
             if key is None:
@@ -56,7 +59,7 @@ class ClusterHealth:
             try:
                 await node.execute_command("SET", key, b"1", "PX", _EXPIRY_MS)
             except Exception as error:
-                if attempt:
+                if attempt == _TRIES - 1:
                     self._watch.failed(error, node=node.name)
             else:
                 return True
