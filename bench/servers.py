@@ -74,7 +74,9 @@ def start_coatcheck(
     ]
     if workers != 1:
         command += ["--workers", str(workers)]
-    return _start(reaper, name, command, _inherited() | env, port, log_dir)
+    # Several servers run at once: none takes the default metrics listener (127.0.0.1:9181).
+    metrics = {"METRICS_PORT": "api"}
+    return _start(reaper, name, command, _inherited() | metrics | env, port, log_dir)
 
 
 def start_app(
