@@ -110,8 +110,8 @@ async def fault_run(
 ) -> tuple[Traffic, float, float]:
     async with traffic(client) as flow:
         await asyncio.sleep(0.5)
-        down = time.monotonic()
         await break_it()
+        down = time.monotonic()  # once the fault holds: a kill waits for the process to die
         await asyncio.sleep(0.3)
         await _ready_within_limit(client, ready_while_broken)
         await asyncio.sleep(FAULT_SECONDS)
