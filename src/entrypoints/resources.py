@@ -12,12 +12,12 @@ from pathlib import Path
 
 import asyncpg
 
+from coatcheck.adapters.aead import AeadSealer, NoSealer
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.email import ConsoleSender, LetterWriter, Outbox, SmtpSender
 from coatcheck.adapters.email.letters import load_templates
 from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
 from coatcheck.adapters.email.sealed import Sealer, outbox_key
-from coatcheck.adapters.factor_keys import AeadSealer, NoSealer
 from coatcheck.adapters.postgres.users import create_pool
 from coatcheck.adapters.private_files import private_folder, publish_once
 from coatcheck.adapters.redis.client import Client as RedisClient

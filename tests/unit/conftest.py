@@ -15,9 +15,9 @@ from typing import Protocol
 import attrs
 import pytest
 
+from coatcheck.adapters.aead import AeadSealer
 from coatcheck.adapters.bcrypt_hasher import BcryptHasher
 from coatcheck.adapters.clock import FakeClock
-from coatcheck.adapters.factor_keys import AeadSealer
 from coatcheck.adapters.memory import (
     InMemoryAccountTokens,
     InMemoryEmailSender,

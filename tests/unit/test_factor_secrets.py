@@ -9,7 +9,7 @@ import uuid
 import pyotp
 import pytest
 
-from coatcheck.adapters.factor_keys import AeadSealer
+from coatcheck.adapters.aead import AeadSealer
 from coatcheck.adapters.totp import PyotpPasswords
 from coatcheck.domain.errors import InvalidValue
 

@@ -15,7 +15,6 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from prometheus_client import CollectorRegistry
 
 from coatcheck.adapters.clock import FakeClock
@@ -29,6 +28,7 @@ from coatcheck.adapters.memory import (
     InMemoryOutboxStore,
     InMemoryUsers,
 )
+from coatcheck.domain.errors import InvalidValue
 from coatcheck.domain.letters import Letter, LetterKind, Undeliverable
 from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.model import ClientInfo, Email, Name
@@ -337,5 +337,13 @@ def test_a_sealed_content_opens_only_for_its_entry() -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
     sealed = sealer.seal(first, letter())
     assert sealer.open(first, sealed) == letter()
-    with pytest.raises(InvalidTag):
+    with pytest.raises(InvalidValue):
         sealer.open(second, sealed)
+
+
+def test_a_sealed_content_opens_only_under_its_key() -> None:
+    entry = uuid.uuid4()
+    sealed = Sealer(KEY).seal(entry, letter())
+    with pytest.raises(InvalidValue):
+        Sealer(outbox_key(b"another secret")).open(entry, sealed)
+    assert "redacted" in repr(Sealer(KEY))

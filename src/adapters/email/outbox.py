@@ -30,7 +30,6 @@ from email.message import EmailMessage
 from typing import Any
 
 from attrs import evolve, frozen
-from cryptography.exceptions import InvalidTag
 
 from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
 from coatcheck.adapters.email.sealed import Sealer
@@ -282,7 +281,7 @@ class Outbox:
         assert entry.content is not None
         try:
             content = self._sealer.open(entry.id, entry.content)
-        except (InvalidTag, ValueError):
+        except ValueError:  # InvalidValue: another key's, or another entry's
             await self._give_up(entry, "unreadable", erase=True)
             return None
         if isinstance(content, Letter):

@@ -1,25 +1,21 @@
-"""An outbox entry's content: an order or a letter as JSON, sealed with AES-256-GCM under a
+"""An outbox entry's content: an order or a letter as JSON, sealed (adapters/aead.py) under a
 key the store never sees (its token is a secret until it is used), bound to the entry's id
 (a sealed content moved to another entry does not open)."""
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from coatcheck.adapters.aead import AeadSealer
 from coatcheck.domain.letters import Letter, LetterKind, LetterOrder, OrderKind
 from coatcheck.domain.model import ClientInfo, Email, Name
 from coatcheck.domain.tokens import OneTimeToken
-
-_NONCE_BYTES = 12
-_VERSION = b"\x01"
 
 
 def outbox_key(secret: bytes) -> bytes:
@@ -30,18 +26,19 @@ def outbox_key(secret: bytes) -> bytes:
 
 class Sealer:
     def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+        self._aead = AeadSealer([key])
 
     def seal(self, entry_id: uuid.UUID, content: Letter | LetterOrder) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
         plain = json.dumps(_encoded(content), separators=(",", ":")).encode()
-        return _VERSION + nonce + self._aead.encrypt(nonce, plain, entry_id.bytes)
+        return self._aead.seal(plain, entry_id.bytes)
 
     def open(self, entry_id: uuid.UUID, sealed: bytes) -> Letter | LetterOrder:
-        """The content; cryptography's InvalidTag if it was sealed under another key or for
-        another entry."""
-        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
-        return _decoded(json.loads(self._aead.decrypt(nonce, body, entry_id.bytes)))
+        """The content; InvalidValue if it was sealed under another key or for another
+        entry."""
+        return _decoded(json.loads(self._aead.open(sealed, entry_id.bytes)))
+
+    def __repr__(self) -> str:
+        return "Sealer(<key redacted>)"
 
 
 def _encoded(content: Letter | LetterOrder) -> dict[str, Any]:
