@@ -33,6 +33,7 @@ from coatcheck.adapters.webauthn_ceremonies import WebAuthnCeremonies
 from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
+from coatcheck.domain.model import EmailPolicy
 from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
@@ -128,6 +129,7 @@ class Services:
     session_policy: SessionPolicy
     throttle_policy: ThrottlePolicy
     mail_throttle_policy: MailThrottlePolicy
+    email_policy: EmailPolicy
     token_lifetimes: TokenLifetimes
     require_verified_email: bool
     stores: Mapping[str, HealthCheck]  # what readiness asks, by name
@@ -199,6 +201,7 @@ class Container(containers.DeclarativeContainer):
     session_policy = providers.Singleton(settings.provided.session_policy.call())
     throttle_policy = providers.Singleton(settings.provided.throttle_policy.call())
     mail_throttle_policy = providers.Singleton(settings.provided.mail_throttle_policy.call())
+    email_policy = providers.Singleton(settings.provided.email_policy.call())
     token_lifetimes = providers.Singleton(settings.provided.token_lifetimes.call())
     require_verified_email = settings.provided.require_verified_email
 
@@ -279,7 +282,9 @@ class Container(containers.DeclarativeContainer):
         sqlite=sqlite.provided.outbox,
     )
     letter_writer = providers.Singleton(resources.letter_writer, settings)
-    resolve_order = providers.Singleton(ResolveOrder, users=users, tokens=token_issuer, clock=clock)
+    resolve_order = providers.Singleton(
+        ResolveOrder, users=users, tokens=token_issuer, clock=clock, email_policy=email_policy
+    )
     outbox = providers.Resource(
         resources.outbox,
         settings,
