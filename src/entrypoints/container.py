@@ -24,6 +24,7 @@ from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.milestones import RedisMilestones
 from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
@@ -42,6 +43,7 @@ from coatcheck.domain.ports import (
     HealthCheck,
     KnownDevices,
     LoginAttempts,
+    Milestones,
     OneTimePasswords,
     OutboxStore,
     PasskeyCeremonies,
@@ -117,6 +119,7 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    milestones: Milestones
     throttle_counts: KeyedAttempts
     token_issuer: TokenIssuer
     account_tokens: AccountTokens
@@ -243,6 +246,16 @@ class Container(containers.DeclarativeContainer):
             watch=sessions_watch,
         ),
         sqlite=sqlite.provided.login_attempts,
+    )
+    milestones = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisMilestones,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+        ),
+        sqlite=sqlite.provided.milestones,
     )
     # One-time tokens and known devices belong to users: they live in the users' store.
     account_tokens = providers.Selector(
