@@ -134,11 +134,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 
-    # Open events sockets (GET /authentication/events), per session, per user (counted in
-    # each process) and per process; over one, the handshake is refused (429).
+    # Open events sockets (GET /authentication/events), per session, per user and per client
+    # network (counted in each process) and per process; over one, the handshake is refused
+    # (429).
     websockets_per_session: Annotated[int, Field(ge=1)] = 8
     websockets_per_user: Annotated[int, Field(ge=1)] = 32
     websockets_per_process: Annotated[int, Field(ge=1)] = 10_000
+    websockets_per_network: Annotated[int, Field(ge=1)] = 1_000
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
