@@ -32,7 +32,10 @@ class MailThrottlePolicy:
         return self.window / self.recipient_limit
 
 
-def recipient_key(kind: OrderKind, email: Email) -> str:
+NOTICES = "notice"  # every notice to an address its account has not verified, together
+
+
+def recipient_key(kind: OrderKind | str, email: Email) -> str:
     """What letters of one kind to `email` are spaced by: the address itself or, for one with
     a `+tag`, every tagged address of its mailbox together (`a+1@x`, `a+2@x`... each a new
     address, all delivered to `a@x`). The untagged address keeps a key of its own, so that
@@ -40,7 +43,8 @@ def recipient_key(kind: OrderKind, email: Email) -> str:
     kind per spacing reach one mailbox."""
     mailbox = email.mailbox
     scope = "mail-" if mailbox == email.value else "mail-tagged-"
-    return f"{scope}{kind.value}-" + account_key(Email.as_written(mailbox))
+    name = kind if isinstance(kind, str) else kind.value
+    return f"{scope}{name}-" + account_key(Email.as_written(mailbox))
 
 
 def client_key(address: str) -> str | None:
@@ -80,7 +84,7 @@ class MailThrottle:
                 raise TooManyEmails(math.ceil(window.total_seconds()))
         return await self.letter_may_go(kind, email)
 
-    async def letter_may_go(self, kind: OrderKind, email: Email) -> bool:
+    async def letter_may_go(self, kind: OrderKind | str, email: Email) -> bool:
         """Whether a letter of this kind may go to `email` now (claiming the spacing if so):
         every letter of a kind that a stranger can cause counts, a registration's too. Never
         forgotten before its time, not even when the account is deleted: else registering an

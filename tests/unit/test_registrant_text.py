@@ -17,6 +17,7 @@ SPAM = "Call +1-555-0100 to claim your prize"
 SPAM_CLIENT = ClientInfo("Call+1-555-0100-to-claim-your-prize/1.0", "198.51.100.7")
 VICTIM = "victim@example.com"
 SPAMMER = "spam-call-555-0100@example.org"
+PHONE = ClientInfo("Phone/1.0", "198.51.100.20")
 
 
 async def sent(outbox: Mailbag) -> list[Letter]:
@@ -109,3 +110,41 @@ async def test_letters_to_an_address_the_account_verified_greet_its_owner_by_nam
     assert (notice.name, notice.client) == (Name("Ada Lovelace"), client)
     confirm = letters[LetterKind.CONFIRM_NEW_EMAIL]  # to the new address: proved nothing yet
     assert (confirm.name, confirm.client) == (None, None)
+
+
+async def test_notices_to_an_unverified_address_are_spaced_like_any_letter_a_stranger_causes(
+    app: Domain, outbox: Mailbag, clock: FakeClock
+) -> None:
+    """Whoever registered a stranger's address holds the password: changing it again and
+    again would otherwise write to that stranger without limit."""
+    await spammer_with_victims_address(app)
+    password = PASSWORD
+    for n in range(6):
+        held = await app.log_in(Email(VICTIM), Password(password), SPAM_CLIENT)
+        caller = await app.authenticate(held.ticket)  # type: ignore[union-attr]
+        new = f"{PASSWORD} {n}"
+        await app.change_password(caller, Password(password), NewPassword(new), SPAM_CLIENT)
+        password = new
+    notices = [x for x in await sent(outbox) if x.kind is LetterKind.PASSWORD_CHANGED]
+    assert len(notices) == 1
+    clock.advance(app.mail_throttle_policy.spacing)
+    held = await app.log_in(Email(VICTIM), Password(password), SPAM_CLIENT)
+    caller = await app.authenticate(held.ticket)  # type: ignore[union-attr]
+    await app.change_password(caller, Password(password), NewPassword("the last one"), SPAM_CLIENT)
+    notices = [x for x in await sent(outbox) if x.kind is LetterKind.PASSWORD_CHANGED]
+    assert len(notices) == 2
+
+
+async def test_notices_to_a_verified_address_are_never_held_back(
+    app: Domain, outbox: Mailbag
+) -> None:
+    me = await app.sign_up()
+    await app.users.verify_email(me.user.id, me.user.email)
+    password = PASSWORD
+    for n in range(6):
+        caller = await app.authenticate((await app.logged_in(password=password)).ticket)
+        new = f"{PASSWORD} {n}"
+        await app.change_password(caller, Password(password), NewPassword(new), PHONE)
+        password = new
+    notices = [x for x in await sent(outbox) if x.kind is LetterKind.PASSWORD_CHANGED]
+    assert len(notices) == 6
