@@ -313,7 +313,8 @@ class Settings(BaseSettings):
     @property
     def cookie_legacy_name(self) -> str | None:
         """The name the cookie had before it took the __Host- prefix, still read (for
-        sessions made before this process started) so that an upgrade logs no one out."""
+        sessions made before the prefix was first deployed: http/tickets.py's LegacyCutoff) so
+        that an upgrade logs no one out."""
         return self.cookie_name if self._host_prefixed else None
 
     def store_timeouts(self) -> StoreTimeouts:
