@@ -11,7 +11,7 @@ from aiohttp import hdrs, web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
 from attrs import frozen
 
-from coatcheck.domain.errors import NotAuthenticated, StoreUnavailable
+from coatcheck.domain.errors import CoatcheckError, NotAuthenticated
 from coatcheck.domain.model import Session as DomainSession
 from coatcheck.domain.model import SessionKind, to_the_second
 from coatcheck.domain.ports import Milestones
@@ -120,7 +120,8 @@ class LegacyCutoff:
         self._moment: datetime | None = None
 
     async def moment(self) -> datetime:
-        """StoreUnavailable if the store does not answer (the first time)."""
+        """StoreUnavailable if the store does not answer (the first time), as any request
+        that needs it."""
         if self._moment is None:
             recorded = await self._milestones.first(self.NAME, self._started)
             self._moment = to_the_second(recorded)  # sessions' times are to the second
@@ -132,7 +133,7 @@ class LegacyCutoff:
             try:
                 await self.moment()
                 return
-            except StoreUnavailable:
+            except CoatcheckError:  # down, or this process overloaded: again, later
                 await asyncio.sleep(retry_seconds)
 
 
