@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from attrs import frozen
 
 from coatcheck.domain.errors import InvalidValue
-from coatcheck.domain.model import Email
+from coatcheck.domain.model import EmailPolicy
 
 
 @frozen
@@ -23,23 +23,27 @@ class Problem:
     others: tuple[str, ...] = ()
 
 
-def _normal(stored: str) -> str | None:
+def _normal(stored: str, policy: EmailPolicy) -> str | None:
     try:
-        return Email(stored).value
+        return policy.email(stored).value
     except InvalidValue:
         return None
 
 
-def survey(rows: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[Problem]]:
+def survey(
+    rows: Iterable[tuple[str, str]], policy: EmailPolicy | None = None
+) -> tuple[list[tuple[str, str]], list[Problem]]:
     """For rows of (user id, address as stored): the (user id, normal form) renames that
     are safe (the normal form is no other row's, stored or normalised), and the problems
     left. A collision renames no one: which account keeps the address is an operator's
-    call, and meanwhile each still logs in with the form it has."""
+    call, and meanwhile each still logs in with the form it has. `policy`: the addresses
+    the deployment writes to (by default the strictest: no IP-literal or .test domain)."""
+    policy = policy or EmailPolicy()
     rows = list(rows)
     holders: defaultdict[str, list[str]] = defaultdict(list)
     normals: dict[str, str | None] = {}
     for user_id, stored in rows:
-        normals[user_id] = normal = _normal(stored)
+        normals[user_id] = normal = _normal(stored, policy)
         holders[stored.lower()].append(user_id)
         if normal is not None and normal != stored.lower():
             holders[normal].append(user_id)

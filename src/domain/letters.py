@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from attrs import frozen
 
-from coatcheck.domain.model import ClientInfo, Email, Name
+from coatcheck.domain.model import ClientInfo, Email, Name, User
 from coatcheck.domain.tokens import OneTimeToken
 
 
@@ -50,6 +50,37 @@ class Letter:
     valid_for: timedelta | None = None  # how long the token's link works
     new_email: Email | None = None  # EMAIL_CHANGED: the address it was changed to
     client: ClientInfo | None = None  # what the request that caused it came from
+
+
+def to_account(
+    kind: LetterKind,
+    user: User,
+    at: datetime,
+    *,
+    to: Email | None = None,
+    token: OneTimeToken | None = None,
+    valid_for: timedelta | None = None,
+    new_email: Email | None = None,
+    client: ClientInfo | None = None,
+) -> Letter:
+    """A letter about `user`'s account, to its address or to `to`. What the account's holder
+    chose (their name, the client they acted from, an address they moved to) goes only to
+    an address that account has verified: to any other, the letter tells only what the
+    service says. Anyone may register a stranger's address, or ask to move to it, with a
+    name (or User-Agent) such as "Call +1-555-0100 to claim your prize"; coatcheck must not
+    carry it to that stranger's inbox."""
+    to = user.email if to is None else to
+    own = user.email_verified and to == user.email
+    return Letter(
+        kind,
+        to,
+        user.name if own else None,
+        at,
+        token=token,
+        valid_for=valid_for,
+        new_email=new_email if own else None,
+        client=client if own else None,
+    )
 
 
 class Undeliverable(Exception):

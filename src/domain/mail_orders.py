@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from coatcheck.domain.letters import Letter, LetterKind, LetterOrder, OrderKind
-from coatcheck.domain.model import Email, User
+from coatcheck.domain.letters import Letter, LetterKind, LetterOrder, OrderKind, to_account
+from coatcheck.domain.model import Email, EmailPolicy, User
 from coatcheck.domain.ports import Clock, Users
 from coatcheck.domain.token_issuer import NewToken, TokenIssuer
 from coatcheck.domain.tokens import TokenPurpose
@@ -29,15 +29,23 @@ class ResolveOrder:
       that address's owner that someone tried otherwise; nothing if the user is gone.
     """
 
-    def __init__(self, users: Users, tokens: TokenIssuer, clock: Clock) -> None:
+    def __init__(
+        self,
+        users: Users,
+        tokens: TokenIssuer,
+        clock: Clock,
+        email_policy: EmailPolicy = EmailPolicy(),  # noqa: B008 -- frozen, so shared safely
+    ) -> None:
         self._users = users
         self._tokens = tokens
         self._clock = clock
+        self._email_policy = email_policy
 
     async def __call__(self, order: LetterOrder) -> Resolution | None:
         resolution = await self._resolve(order)
-        # An address stored before the one normal form (not one mailbox) is never written to.
-        if resolution is None or not resolution.letter.to.is_mailbox:
+        # An address stored before the one normal form (not one mailbox), or of a domain this
+        # deployment does not take, is never written to.
+        if resolution is None or not self._email_policy.admits(resolution.letter.to):
             return None
         return resolution
 
@@ -56,8 +64,8 @@ class ResolveOrder:
         if user is None:
             return None
         if owner is not None:
-            letter = Letter(LetterKind.ADDRESS_TAKEN, order.to, owner.name, self._clock.now())
-            return Resolution(letter)
+            now = self._clock.now()
+            return Resolution(to_account(LetterKind.ADDRESS_TAKEN, owner, now, to=order.to))
         return self._link(user, TokenPurpose.CHANGE_EMAIL, order.to)
 
     def _reset(self, to: Email, user: User | None) -> Resolution:

@@ -32,8 +32,19 @@ class MailThrottlePolicy:
         return self.window / self.recipient_limit
 
 
-def recipient_key(kind: OrderKind, email: Email) -> str:
-    return f"mail-{kind.value}-" + account_key(email)
+NOTICES = "notice"  # every notice to an address its account has not verified, together
+
+
+def recipient_key(kind: OrderKind | str, email: Email) -> str:
+    """What letters of one kind to `email` are spaced by: the address itself or, for one with
+    a `+tag`, every tagged address of its mailbox together (`a+1@x`, `a+2@x`... each a new
+    address, all delivered to `a@x`). The untagged address keeps a key of its own, so that
+    no one asking for tagged ones holds back its owner's letters: at most two letters of a
+    kind per spacing reach one mailbox."""
+    mailbox = email.mailbox
+    scope = "mail-" if mailbox == email.value else "mail-tagged-"
+    name = kind if isinstance(kind, str) else kind.value
+    return f"{scope}{name}-" + account_key(Email.as_written(mailbox))
 
 
 def client_key(address: str) -> str | None:
@@ -71,11 +82,14 @@ class MailThrottle:
             if await self._attempts.record_failure(client, window, now) > self._policy.client_limit:
                 await self._attempts.claim_lock(client, now + window, now)
                 raise TooManyEmails(math.ceil(window.total_seconds()))
+        return await self.letter_may_go(kind, email)
+
+    async def letter_may_go(self, kind: OrderKind | str, email: Email) -> bool:
+        """Whether a letter of this kind may go to `email` now (claiming the spacing if so):
+        every letter of a kind that a stranger can cause counts, a registration's too. Never
+        forgotten before its time, not even when the account is deleted: else registering an
+        address and deleting the account again and again would write to it without limit."""
+        now = self._clock.now()
         return await self._attempts.claim_lock(
             recipient_key(kind, email), now + self._policy.spacing, now
         )
-
-    async def forget(self, email: Email) -> None:
-        """Drop the spacing of an address (its account is deleted)."""
-        for kind in OrderKind:
-            await self._attempts.clear(recipient_key(kind, email))

@@ -45,16 +45,18 @@ def _checked_text(value: str) -> str:
     return text
 
 
-def _normal_form(value: str) -> str:
+def _normal_form(value: str, ip_literal: bool = False, test_domain: bool = False) -> str:
     """One addr-spec mailbox (no display name, comment, group, list, angle brackets, quoted
-    local part, trailing dot or IP-literal domain), in one form: NFKC, the local part lower-
-    cased, the domain IDNA-encoded (ASCII) and lower-cased. The syntax is email-validator's;
-    it looks nothing up (no DNS on the request path)."""
+    local part or trailing dot; an IP-literal domain or a .test one only when asked), in one
+    form: NFKC, the local part lower-cased, the domain IDNA-encoded (ASCII) and lower-cased.
+    The syntax is email-validator's; it looks nothing up (no DNS on the request path). Other
+    special-use domains (.localhost, .invalid, .local, .onion, .arpa) never pass."""
     try:
         checked = email_validator.validate_email(
             _checked_text(value),
             check_deliverability=False,
-            test_environment=True,  # .test domains pass (test rigs); other reserved names fail
+            allow_domain_literal=ip_literal,
+            test_environment=test_domain,
         )
     except email_validator.EmailNotValidError:
         raise InvalidValue(_NOT_ONE_MAILBOX) from None  # its message would quote the input
@@ -63,6 +65,11 @@ def _normal_form(value: str) -> str:
     if len(address) > EMAIL_MAX_LENGTH:
         raise InvalidValue(_NOT_ONE_MAILBOX)
     return address
+
+
+def _widest_form(value: str) -> str:
+    """The normal form, under the widest EmailPolicy: what a store may hold."""
+    return _normal_form(value, ip_literal=True, test_domain=True)
 
 
 def _legacy_form(value: str) -> str:
@@ -80,25 +87,56 @@ def _legacy_form(value: str) -> str:
 @frozen(eq=False)
 class Email:
     """One mailbox, in its one normal form (`_normal_form`): what uniqueness, log-in, reset,
-    throttles and sending all use. Equal to any Email of the same form."""
+    throttles and sending all use. Equal to any Email of the same form. `Email(text)` takes
+    the strictest EmailPolicy's addresses; a deployment's own is EmailPolicy.email."""
 
     value: str = field(converter=_normal_form)
 
     @property
     def is_mailbox(self) -> bool:
-        """Whether letters may go to it: one mailbox, in the normal form."""
+        """Whether letters may go to it: one mailbox, in the normal form (and, for a letter
+        to go, one the deployment's EmailPolicy admits)."""
         return True
+
+    @property
+    def domain(self) -> str:
+        return self.value.rpartition("@")[2]
+
+    @property
+    def is_ip_literal(self) -> bool:
+        """Its domain is an IP address in brackets: `ada@[192.0.2.1]`."""
+        return self.domain.startswith("[")
+
+    @property
+    def is_test_domain(self) -> bool:
+        """Its domain is the special-use `test` or under it (RFC 6761): `ada@example.test`."""
+        return self.domain == "test" or self.domain.endswith(".test")
+
+    @property
+    def mailbox(self) -> str:
+        """The mailbox a letter reaches: the address without a `+tag` in its local part
+        (`ada+shop@example.com` is delivered to `ada@example.com` by most providers). The
+        address stays an account's as it is; only the limits of letters count by this."""
+        local, _, domain = self.value.rpartition("@")
+        return f"{local.partition('+')[0] or local}@{domain}"
+
+    @classmethod
+    def under(cls, value: str, ip_literal: bool, test_domain: bool) -> Email:
+        """`value` in its normal form, allowing an IP-literal or a .test domain as told."""
+        return cls.as_written(_normal_form(value, ip_literal, test_domain))
 
     @classmethod
     def stored(cls, value: str) -> Email:
         """An address as a store holds it. A row written before the rule of one mailbox may
         hold another form: it is kept as it is (a LegacyEmail, that logs in but is never
-        sent a letter), never refused, never changed here."""
+        sent a letter), never refused, never changed here. An IP-literal or .test domain is
+        a form a store may hold (a deployment may allow them): whether a letter may go there
+        is the EmailPolicy's to say, when one is sent."""
         try:
-            email = cls(value)
+            normal = _widest_form(value)
         except InvalidValue:
             return LegacyEmail(value)
-        return email if email.value == value else LegacyEmail(value)
+        return cls.as_written(value) if normal == value else LegacyEmail(value)
 
     @classmethod
     def as_written(cls, value: str) -> Email:
@@ -115,7 +153,7 @@ class Email:
         longer one mailbox, the form the releases before stored (so such an old account
         still logs in); InvalidValue if it is not even that."""
         try:
-            return cls(value)
+            return cls.as_written(_widest_form(value))
         except InvalidValue:
             return LegacyEmail(_legacy_form(value))
 
@@ -141,6 +179,31 @@ class LegacyEmail(Email):
     @property
     def is_mailbox(self) -> bool:
         return False
+
+
+@frozen
+class EmailPolicy:
+    """Which addresses a deployment takes, and writes to (EMAIL_ALLOW_IP_LITERAL,
+    EMAIL_ALLOW_TEST_DOMAINS): by default neither an IP-literal domain (a letter there makes
+    the mail relay connect to any address a client names) nor a `.test` one (RFC 6761: never
+    delivered; for development and benchmarks). Other special-use domains never pass."""
+
+    allow_ip_literal: bool = False
+    allow_test_domains: bool = False
+
+    def email(self, value: str) -> Email:
+        """A new address a client gives (to register, reset, move to): InvalidValue if it is
+        not one mailbox this deployment takes."""
+        return Email.under(value, self.allow_ip_literal, self.allow_test_domains)
+
+    def admits(self, email: Email) -> bool:
+        """Whether a letter may go to `email`: one mailbox, of a domain this deployment takes
+        (a row stored under another policy, or before the rule, gets none)."""
+        return (
+            email.is_mailbox
+            and (self.allow_ip_literal or not email.is_ip_literal)
+            and (self.allow_test_domains or not email.is_test_domain)
+        )
 
 
 def _normalise_name(value: str) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import ipaddress
 from functools import partial
 
-from coatcheck.domain.letters import Letter, LetterKind
-from coatcheck.domain.model import ClientInfo, Email, User
+from coatcheck.domain.letters import Letter, LetterKind, to_account
+from coatcheck.domain.mail_throttle import NOTICES, MailThrottle
+from coatcheck.domain.model import ClientInfo, Email, EmailPolicy, User
 from coatcheck.domain.ports import Clock, KnownDevices, Outbox
 from coatcheck.domain.tickets import TicketKey
 
@@ -35,40 +36,65 @@ def device_fingerprint(key: TicketKey, client: ClientInfo) -> str:
 class Notices:
     """Posts the notices; each is a letter to the account's address, sent after the answer."""
 
-    def __init__(self, outbox: Outbox, devices: KnownDevices, key: TicketKey, clock: Clock) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        devices: KnownDevices,
+        key: TicketKey,
+        clock: Clock,
+        mail_throttle: MailThrottle,
+        email_policy: EmailPolicy = EmailPolicy(),  # noqa: B008 -- frozen, so shared safely
+    ) -> None:
         self._outbox = outbox
         self._devices = devices
         self._key = key
         self._clock = clock
+        self._mail_throttle = mail_throttle
+        self._email_policy = email_policy
 
     def _letter(
-        self, kind: LetterKind, user: User, client: ClientInfo, new_email: Email | None = None
+        self,
+        kind: LetterKind,
+        user: User,
+        client: ClientInfo | None,
+        new_email: Email | None = None,
     ) -> Letter | None:
-        """None for an address that is not one mailbox (an old row's): it is never written to."""
-        if not user.email.is_mailbox:
+        """None for an address that is not one mailbox (an old row's), or of a domain this
+        deployment does not take: it is never written to."""
+        if not self._email_policy.admits(user.email):
             return None
-        return Letter(
-            kind, user.email, user.name, self._clock.now(), new_email=new_email, client=client
-        )
+        now = self._clock.now()
+        return to_account(kind, user, now, new_email=new_email, client=client)
 
-    def _post(self, letter: Letter | None) -> None:
-        if letter is not None:
+    def _post(self, user: User, letter: Letter | None) -> None:
+        """To a verified address, at once: its owner's own actions, which no stranger can
+        hold back. To one its account has not verified (whoever registered it may be using
+        a stranger's), within one spacing for all notices, as the mail limit counts: else
+        changing the password again and again would write to that stranger without limit."""
+        if letter is None:
+            return
+        if user.email_verified:
             self._outbox.post(letter)
+        else:
+            self._outbox.post_later(partial(self._if_spaced, letter))
+
+    async def _if_spaced(self, letter: Letter) -> Letter | None:
+        return letter if await self._mail_throttle.letter_may_go(NOTICES, letter.to) else None
 
     def password_changed(self, user: User, client: ClientInfo) -> None:
-        self._post(self._letter(LetterKind.PASSWORD_CHANGED, user, client))
+        self._post(user, self._letter(LetterKind.PASSWORD_CHANGED, user, client))
 
     def password_reset(self, user: User, client: ClientInfo) -> None:
         """The password was set anew by an emailed link, not changed with the old one."""
-        self._post(self._letter(LetterKind.PASSWORD_RESET_DONE, user, client))
+        self._post(user, self._letter(LetterKind.PASSWORD_RESET_DONE, user, client))
 
     def email_changed(self, user: User, new_email: Email, client: ClientInfo) -> None:
         """To the old address (`user` as it was)."""
-        self._post(self._letter(LetterKind.EMAIL_CHANGED, user, client, new_email))
+        self._post(user, self._letter(LetterKind.EMAIL_CHANGED, user, client, new_email))
 
     def factor_changed(self, kind: LetterKind, user: User, client: ClientInfo | None) -> None:
         """A second factor added or removed (TOTP_ADDED, PASSKEY_REMOVED, FACTORS_RESET...)."""
-        self._outbox.post(Letter(kind, user.email, user.name, self._clock.now(), client=client))
+        self._post(user, self._letter(kind, user, client))
 
     def recovery_code_used(self, user: User) -> None:
         self.factor_changed(LetterKind.RECOVERY_CODE_USED, user, None)

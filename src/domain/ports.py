@@ -131,6 +131,15 @@ class Sessions(Protocol):
         ...
 
 
+class Milestones(Protocol):
+    """Moments a deployment records once, in the sessions' store, shared by every instance and
+    every restart: the first moment stored under a name stays."""
+
+    async def first(self, name: str, moment: datetime) -> datetime:
+        """The moment stored under `name`; `moment`, stored now, if there was none."""
+        ...
+
+
 class SessionEvents(Protocol):
     """Announces what happens to sessions to every listener of the store, on every instance."""
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from attrs import frozen
 
 from coatcheck.domain.errors import InvalidToken
-from coatcheck.domain.letters import Letter, LetterKind
+from coatcheck.domain.letters import Letter, LetterKind, to_account
 from coatcheck.domain.model import Email, User
 from coatcheck.domain.ports import AccountTokens, Clock
 from coatcheck.domain.tickets import TicketKey
@@ -80,11 +80,11 @@ class TokenIssuer:
     def letter(self, user: User, purpose: TokenPurpose, token: OneTimeToken, to: Email) -> Letter:
         """The letter that carries `token` to `to` (a change of email's goes to the new
         address)."""
-        return Letter(
+        return to_account(
             _LETTERS[purpose],
-            to,
-            user.name,
+            user,
             self._clock.now(),
+            to=to,
             token=token,
             valid_for=self.lifetimes.of(purpose),
         )

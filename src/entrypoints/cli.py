@@ -127,7 +127,8 @@ async def _delete_user(services: Services, email: Email) -> str:
 
 async def _problems(services: Services) -> str:
     rows = await services.users.stored_emails()
-    _renames, problems = survey((str(user_id), email) for user_id, email in rows)
+    rows_as_text = ((str(user_id), email) for user_id, email in rows)
+    _renames, problems = survey(rows_as_text, services.email_policy)
     return describe(problems)
 
 

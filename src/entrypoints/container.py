@@ -24,6 +24,7 @@ from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.cluster_health import ClusterHealth
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.milestones import RedisMilestones
 from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
@@ -33,6 +34,7 @@ from coatcheck.adapters.webauthn_ceremonies import WebAuthnCeremonies
 from coatcheck.domain.keyed_attempts import KeyedAttempts
 from coatcheck.domain.mail_orders import ResolveOrder
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
+from coatcheck.domain.model import EmailPolicy
 from coatcheck.domain.ports import (
     AccountTokens,
     Clock,
@@ -41,6 +43,7 @@ from coatcheck.domain.ports import (
     HealthCheck,
     KnownDevices,
     LoginAttempts,
+    Milestones,
     OneTimePasswords,
     OutboxStore,
     PasskeyCeremonies,
@@ -116,6 +119,7 @@ class Services:
     users: Users
     sessions: Sessions
     login_attempts: LoginAttempts
+    milestones: Milestones
     throttle_counts: KeyedAttempts
     token_issuer: TokenIssuer
     account_tokens: AccountTokens
@@ -128,6 +132,7 @@ class Services:
     session_policy: SessionPolicy
     throttle_policy: ThrottlePolicy
     mail_throttle_policy: MailThrottlePolicy
+    email_policy: EmailPolicy
     token_lifetimes: TokenLifetimes
     require_verified_email: bool
     stores: Mapping[str, HealthCheck]  # what readiness asks, by name
@@ -199,6 +204,7 @@ class Container(containers.DeclarativeContainer):
     session_policy = providers.Singleton(settings.provided.session_policy.call())
     throttle_policy = providers.Singleton(settings.provided.throttle_policy.call())
     mail_throttle_policy = providers.Singleton(settings.provided.mail_throttle_policy.call())
+    email_policy = providers.Singleton(settings.provided.email_policy.call())
     token_lifetimes = providers.Singleton(settings.provided.token_lifetimes.call())
     require_verified_email = settings.provided.require_verified_email
 
@@ -241,6 +247,16 @@ class Container(containers.DeclarativeContainer):
         ),
         sqlite=sqlite.provided.login_attempts,
     )
+    milestones = providers.Selector(
+        settings.provided.sessions_store,
+        redis=providers.Singleton(
+            RedisMilestones,
+            client=redis,
+            prefix=settings.provided.redis_prefix,
+            watch=sessions_watch,
+        ),
+        sqlite=sqlite.provided.milestones,
+    )
     # One-time tokens and known devices belong to users: they live in the users' store.
     account_tokens = providers.Selector(
         settings.provided.users_store,
@@ -279,7 +295,9 @@ class Container(containers.DeclarativeContainer):
         sqlite=sqlite.provided.outbox,
     )
     letter_writer = providers.Singleton(resources.letter_writer, settings)
-    resolve_order = providers.Singleton(ResolveOrder, users=users, tokens=token_issuer, clock=clock)
+    resolve_order = providers.Singleton(
+        ResolveOrder, users=users, tokens=token_issuer, clock=clock, email_policy=email_policy
+    )
     outbox = providers.Resource(
         resources.outbox,
         settings,

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from coatcheck.adapters.deadline import StoreTimeouts
 from coatcheck.adapters.email.outbox import OutboxPolicy
 from coatcheck.domain.mail_throttle import MailThrottlePolicy
+from coatcheck.domain.model import EmailPolicy
 from coatcheck.domain.sessions import SessionLifetime, SessionPolicy
 from coatcheck.domain.throttle import ThrottlePolicy
 from coatcheck.domain.token_issuer import TokenLifetimes
@@ -91,6 +92,9 @@ class Settings(BaseSettings):
     email_verification_ttl: Seconds = 24 * 60 * 60
     email_change_ttl: Seconds = 60 * 60
     require_verified_email: bool = False
+    # Addresses with an IP-literal domain (ada@[192.0.2.1]) or a .test one: off in production.
+    email_allow_ip_literal: bool = False
+    email_allow_test_domains: bool = False
     email_throttle_recipient_limit: Annotated[int, Field(ge=1)] = 5
     email_throttle_client_limit: Annotated[int, Field(ge=1)] = 20
     email_throttle_window: Seconds = 60 * 60
@@ -130,11 +134,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
 
-    # Open events sockets (GET /authentication/events), per session, per user (counted in
-    # each process) and per process; over one, the handshake is refused (429).
+    # Open events sockets (GET /authentication/events), per session, per user and per client
+    # network (counted in each process) and per process; over one, the handshake is refused
+    # (429).
     websockets_per_session: Annotated[int, Field(ge=1)] = 8
     websockets_per_user: Annotated[int, Field(ge=1)] = 32
     websockets_per_process: Annotated[int, Field(ge=1)] = 10_000
+    websockets_per_network: Annotated[int, Field(ge=1)] = 1_000
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -307,7 +313,8 @@ class Settings(BaseSettings):
     @property
     def cookie_legacy_name(self) -> str | None:
         """The name the cookie had before it took the __Host- prefix, still read (for
-        sessions made before this process started) so that an upgrade logs no one out."""
+        sessions made before the prefix was first deployed: http/tickets.py's LegacyCutoff) so
+        that an upgrade logs no one out."""
         return self.cookie_name if self._host_prefixed else None
 
     def store_timeouts(self) -> StoreTimeouts:
@@ -369,6 +376,12 @@ class Settings(BaseSettings):
             password_reset=timedelta(seconds=self.password_reset_ttl),
             verify_email=timedelta(seconds=self.email_verification_ttl),
             change_email=timedelta(seconds=self.email_change_ttl),
+        )
+
+    def email_policy(self) -> EmailPolicy:
+        return EmailPolicy(
+            allow_ip_literal=self.email_allow_ip_literal,
+            allow_test_domains=self.email_allow_test_domains,
         )
 
     def mail_throttle_policy(self) -> MailThrottlePolicy:

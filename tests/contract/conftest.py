@@ -20,6 +20,7 @@ from coatcheck.adapters.memory import (
     InMemoryFactors,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
+    InMemoryMilestones,
     InMemoryOutboxStore,
     InMemoryPendingSteps,
     InMemorySessionEvents,
@@ -33,6 +34,7 @@ from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
 from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
+from coatcheck.adapters.redis.milestones import RedisMilestones
 from coatcheck.adapters.redis.pending_steps import RedisPendingSteps
 from coatcheck.adapters.redis.session_events import RedisSessionEvents
 from coatcheck.adapters.redis.sessions import RedisSessions
@@ -353,3 +355,30 @@ def redis_cluster_pending_steps(
 @pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
 def pending_steps(request: pytest.FixtureRequest) -> object:
     return request.getfixturevalue(f"{request.param}_pending_steps")
+
+
+@pytest.fixture
+def memory_milestones() -> InMemoryMilestones:
+    return InMemoryMilestones()
+
+
+@pytest.fixture
+def sqlite_milestones(sqlite_store: SqliteStore) -> object:
+    return sqlite_store.milestones
+
+
+@pytest.fixture
+def redis_milestones(redis_client: redis.Redis, redis_space: tuple[str, str]) -> RedisMilestones:
+    return RedisMilestones(redis_client, prefix=redis_space[1])
+
+
+@pytest.fixture
+def redis_cluster_milestones(
+    cluster_client: RedisCluster, redis_cluster_space: tuple[str, str]
+) -> RedisMilestones:
+    return RedisMilestones(cluster_client, prefix=redis_cluster_space[1])
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis_cluster"])
+def milestones(request: pytest.FixtureRequest) -> object:
+    return request.getfixturevalue(f"{request.param}_milestones")

@@ -14,6 +14,7 @@ import redis.asyncio as redis
 from aiohttp import ClientResponse
 
 from coatcheck.adapters.clock import FakeClock
+from coatcheck.entrypoints.http.tickets import LEGACY_CUTOFF
 from coatcheck.entrypoints.settings import Settings
 from tests.integration.conftest import CREDENTIALS, Client, MakeClient, MakeSettings
 from tests.integration.http import COOKIE, bearer, register, set_cookies, token
@@ -438,6 +439,37 @@ async def test_a_cookie_under_the_old_name_for_a_session_made_since_is_refused(
     assert answer.status == 401
     assert HOST_COOKIE not in set_cookies(answer) or set_cookies(answer)[HOST_COOKIE][""] == ""
     assert_cleared(answer, COOKIE)
+
+
+async def test_after_a_restart_an_old_name_cookie_is_honoured_only_if_made_before_the_prefix(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    """The moment the prefix was first deployed is recorded once, in the sessions' store: a
+    restart (a new instance) does not move it on, or a sibling site could plant a cookie
+    under the old name of any session made before that restart."""
+    before = await before_the_upgrade(make_client, shared_settings, clock, remember=True)
+    first = await make_client(shared_settings(cookie_secure=True))
+    await first.app[LEGACY_CUTOFF].moment()  # recorded at its start (the test waits for it)
+    clock.advance(timedelta(seconds=5))
+    since = await first.post("/authentication/log-in", json=CREDENTIALS | {"remember": True})
+    made_since = the_cookie(since, HOST_COOKIE)[""]
+    clock.advance(timedelta(hours=1))
+    restarted = await make_client(shared_settings(cookie_secure=True))
+
+    refused = await restarted.get("/authentication", cookies={COOKIE: made_since})
+    adopted = await restarted.get("/authentication", cookies={COOKIE: before})
+
+    assert refused.status == 401
+    assert HOST_COOKIE not in set_cookies(refused)
+    assert_cleared(refused, COOKIE)
+    assert adopted.status == 200
+    cookies = set_cookies(adopted)
+    assert cookies[HOST_COOKIE][""] == before  # moved to the new name, once
+    assert cookies[COOKIE]["max-age"] == "0"
+    again = await restarted.get("/authentication", cookies={HOST_COOKIE: before})
+    assert again.status == 200
+    assert "Set-Cookie" not in again.headers
+    assert (await restarted.get("/authentication", cookies={HOST_COOKIE: made_since})).ok
 
 
 async def test_log_out_clears_a_cookie_under_the_old_name_and_ends_its_session(

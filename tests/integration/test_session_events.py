@@ -380,6 +380,31 @@ async def test_sockets_over_a_limit_are_refused_with_a_429_problem_and_counted(
         assert line in text
 
 
+async def test_one_client_network_cannot_hold_more_than_its_share_of_the_process(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    """Without it, 313 accounts of one client (32 sockets each) fill a process's 10,000."""
+    settings = shared_settings(
+        trusted_proxies="127.0.0.1", websockets_per_network=3, websockets_per_process=10
+    )
+    client = await make_client(settings)
+    first, second = await sign_up(client), await log_in(client)
+    await client.post("/authentication/register", json=REGISTRATION | {"email": "b@example.com"})
+    grace = await log_in_as(client, "b@example.com")
+    here = {"X-Forwarded-For": "203.0.113.7"}
+    same_network = {"X-Forwarded-For": "2001:db8:1:2::1"}
+    for ticket in (first, second):
+        await open_socket(client, {**cookie(ticket), **same_network})
+    await open_socket(client, {**cookie(grace), **same_network})  # another user, same /64
+
+    other = {**cookie(grace), "X-Forwarded-For": "2001:db8:1:2:ffff::9"}
+    assert await refusal(client, other) == 429  # the same /64: its share is held
+    await open_socket(client, {**cookie(grace), **here})  # another network still gets in
+    await open_socket(client, {**cookie(first), "X-Forwarded-For": "2001:db8:1:3::1"})
+    text = await (await client.get("/metrics")).text()
+    assert 'coatcheck_websockets_refused_total{limit="network"} 1.0' in text
+
+
 _UPGRADE = {
     "Connection": "Upgrade",
     "Upgrade": "websocket",

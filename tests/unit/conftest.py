@@ -24,6 +24,7 @@ from coatcheck.adapters.memory import (
     InMemoryFactors,
     InMemoryKnownDevices,
     InMemoryLoginAttempts,
+    InMemoryMilestones,
     InMemoryOutboxStore,
     InMemoryPendingSteps,
     InMemorySessionEvents,
@@ -239,6 +240,7 @@ async def build(
                 "factors": factors,
                 "pending_steps": pending_steps,
                 "factor_sealer": factor_sealer,
+                "milestones": InMemoryMilestones(),
                 **overrides,
             }
             built = await stack.enter_async_context(build_container(Settings(), parts))

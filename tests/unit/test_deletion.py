@@ -12,7 +12,7 @@ from coatcheck.adapters.memory import (
 )
 from coatcheck.domain.errors import NotAuthenticated, UserNotFound, WrongPassword
 from coatcheck.domain.events import EndReason, SessionsEnded
-from coatcheck.domain.letters import OrderKind
+from coatcheck.domain.letters import LetterKind, OrderKind
 from coatcheck.domain.mail_throttle import recipient_key
 from coatcheck.domain.model import Email, Password
 from coatcheck.domain.throttle import account_key
@@ -47,11 +47,24 @@ async def test_deleting_my_account_removes_me_my_sessions_tokens_devices_and_cou
     assert [r.user_id for r in account_tokens.by_digest.values()] == [bob.user.id]
     assert me.user.id not in known_devices.by_user
     assert app.throttle_counts.stored(account_key(Email(EMAIL))) not in attempts.failures
-    assert (
-        app.throttle_counts.stored(recipient_key(OrderKind.PASSWORD_RESET, Email(EMAIL)))
-        not in attempts.locks
-    )
+    # The spacing of letters to the address stays (issue 18): else deleting and registering
+    # again and again would write to it without limit.
+    assert reset_key in attempts.locks
     assert (await app.authenticate(bob.ticket)).session.user_id == bob.user.id
+
+
+async def test_registering_and_deleting_an_address_again_and_again_sends_it_one_letter(
+    app: Domain, outbox: Mailbag
+) -> None:
+    """Each registration's verification letter counts against the address's limit, and the
+    deletion of the account leaves that limit as it was: six cycles in a second, one letter."""
+    for _ in range(6):
+        me = await app.sign_up()
+        await outbox.settle()  # its letter, resolved while the account is there
+        await app.delete_account(await app.authenticate(me.ticket), Password(PASSWORD), CLIENT)
+
+    await outbox.settle()
+    assert [letter.kind for letter in outbox.letters] == [LetterKind.VERIFY_EMAIL]
 
 
 async def test_a_wrong_password_deletes_nothing(app: Domain) -> None:

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
+from coatcheck.adapters.email_forms import survey
 from coatcheck.domain.errors import EmailTaken
-from coatcheck.domain.model import Email, Name, NewPassword, Password, User
+from coatcheck.domain.model import Email, EmailPolicy, Name, NewPassword, Password, User
 from tests.unit.conftest import CLIENT, PASSWORD, Domain
 from tests.unit.mailbag import Mailbag
 
@@ -58,3 +59,14 @@ async def test_an_old_row_that_is_no_mailbox_logs_in_and_is_never_written_to(
 
     assert logged_in.user.id == old.id
     assert outbox.letters == []
+
+
+def test_the_operators_list_counts_as_problems_the_domains_this_deployment_does_not_take() -> None:
+    rows = [("1", "ada@example.test"), ("2", "bob@[192.0.2.1]"), ("3", "cy@example.com")]
+    _, strict = survey(rows)
+    assert [(p.user_id, p.kind) for p in strict] == [
+        ("1", "not-one-mailbox"),
+        ("2", "not-one-mailbox"),
+    ]
+    _, allowing = survey(rows, EmailPolicy(allow_test_domains=True))
+    assert [p.user_id for p in allowing] == ["2"]

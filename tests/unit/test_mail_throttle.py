@@ -15,7 +15,7 @@ from coatcheck.domain.mail_throttle import MailThrottle, MailThrottlePolicy
 from coatcheck.domain.model import Email
 
 POLICY = MailThrottlePolicy(recipient_limit=2, client_limit=3, window=timedelta(minutes=10))
-RESET, CHANGE = OrderKind.PASSWORD_RESET, OrderKind.CHANGE_EMAIL
+RESET, CHANGE, VERIFY = OrderKind.PASSWORD_RESET, OrderKind.CHANGE_EMAIL, OrderKind.VERIFY_EMAIL
 ADA = Email("ada@example.com")
 
 
@@ -50,7 +50,34 @@ async def test_one_client_network_asking_too_often_is_refused_for_a_window(
     assert await throttle.attempt(RESET, Email("n4@example.com"), "192.0.2.1") is True
 
 
-async def test_forget_clears_an_addresses_spacing(throttle: MailThrottle) -> None:
-    assert await throttle.attempt(RESET, ADA, "")
-    await throttle.forget(ADA)
-    assert await throttle.attempt(RESET, ADA, "")
+async def test_tagged_addresses_of_one_mailbox_share_one_spacing(
+    throttle: MailThrottle, clock: FakeClock
+) -> None:
+    """`ada+1@x`, `ada+2@x`... are distinct accounts' addresses, delivered to one inbox."""
+    assert await throttle.attempt(RESET, Email("ada+1@example.com"), "192.0.2.1") is True
+    for n in range(2, 6):
+        assert (
+            await throttle.attempt(RESET, Email(f"ada+{n}@example.com"), f"198.51.{n}.1") is False
+        )
+    assert await throttle.attempt(CHANGE, Email("ada+9@example.com"), "198.51.100.2") is True
+    assert await throttle.attempt(RESET, Email("bob+1@example.com"), "198.51.100.3") is True
+    clock.advance(POLICY.spacing)
+    assert await throttle.attempt(RESET, Email("ada+7@example.com"), "198.51.100.4") is True
+
+
+async def test_asking_for_tagged_addresses_never_holds_back_the_untagged_ones_letters(
+    throttle: MailThrottle,
+) -> None:
+    """The owner of `ada@x` still gets a link at once, however many tags strangers try."""
+    assert await throttle.attempt(RESET, Email("ada+x@example.com"), "192.0.2.1") is True
+    assert await throttle.attempt(RESET, ADA, "198.51.100.1") is True
+    assert await throttle.attempt(RESET, Email("ada+y@example.com"), "192.0.2.2") is False
+
+
+async def test_a_registrations_letter_counts_against_the_address_limit(
+    throttle: MailThrottle,
+) -> None:
+    assert await throttle.letter_may_go(VERIFY, ADA) is True
+    assert await throttle.attempt(VERIFY, ADA, "192.0.2.1") is False  # a resend, too soon
+    assert await throttle.letter_may_go(VERIFY, Email("ada+1@example.com")) is True
+    assert await throttle.letter_may_go(VERIFY, Email("ada+2@example.com")) is False

@@ -13,6 +13,7 @@ from coatcheck.domain.model import (
     NAME_MAX_LENGTH,
     ClientInfo,
     Email,
+    EmailPolicy,
     Name,
     NewPassword,
     Password,
@@ -111,6 +112,63 @@ def test_a_log_in_finds_an_old_row_by_the_form_it_was_stored_in() -> None:
     assert Email.for_log_in("\uff21da@example.com") == Email("ada@example.com")
     with pytest.raises(InvalidValue):
         Email.for_log_in("no address at all")
+
+
+@pytest.mark.parametrize("raw", ["ada@[192.0.2.1]", "ada@[IPv6:2001:db8::1]"])
+def test_an_ip_literal_domain_is_refused_unless_the_deployment_allows_it(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="one email address"):
+        EmailPolicy().email(raw)
+    allowed = EmailPolicy(allow_ip_literal=True).email(raw)
+    assert allowed.value == raw.lower()
+    assert allowed.is_ip_literal
+    assert EmailPolicy(allow_ip_literal=True).admits(allowed)
+    assert not EmailPolicy().admits(allowed)  # a row stored while allowed: no letter since
+    with pytest.raises(InvalidValue):
+        EmailPolicy(allow_test_domains=True).email(raw)  # one setting does not open the other
+
+
+@pytest.mark.parametrize("raw", ["ada@example.test", "ada@test", "ada@bench.example.test"])
+def test_a_test_domain_is_refused_unless_the_deployment_allows_it(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="one email address"):
+        Email(raw)
+    with pytest.raises(InvalidValue, match="one email address"):
+        EmailPolicy().email(raw)
+    allowed = EmailPolicy(allow_test_domains=True).email(raw)
+    assert allowed.is_test_domain
+    assert EmailPolicy(allow_test_domains=True).admits(allowed)
+    assert not EmailPolicy().admits(Email.stored(allowed.value))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ada@localhost",
+        "ada@box.localhost",
+        "ada@example.invalid",
+        "ada@printer.local",
+        "ada@hidden.onion",
+        "ada@1.0.0.127.in-addr.arpa",
+    ],
+)
+def test_other_special_use_domains_are_refused_whatever_the_settings(raw: str) -> None:
+    with pytest.raises(InvalidValue, match="one email address"):
+        EmailPolicy(allow_ip_literal=True, allow_test_domains=True).email(raw)
+
+
+def test_a_stored_row_of_an_allowed_domain_reads_back_as_a_mailbox() -> None:
+    for stored in ("ada@example.test", "ada@[192.0.2.1]"):
+        assert Email.stored(stored).is_mailbox is True
+        assert Email.for_log_in(stored).value == stored
+    allow_all = EmailPolicy(allow_ip_literal=True, allow_test_domains=True)
+    assert not allow_all.admits(Email.stored("x,victim@example.com"))  # never one mailbox
+
+
+def test_the_mailbox_of_an_address_is_it_without_a_plus_tag() -> None:
+    assert Email("ada+shop@example.com").mailbox == "ada@example.com"
+    assert Email("ada+a+b@example.com").mailbox == "ada@example.com"
+    assert Email("ada@example.com").mailbox == "ada@example.com"
+    assert Email("+tag@example.com").mailbox == "+tag@example.com"  # no mailbox before it
+    assert Email("ada+shop@example.com") != Email("ada@example.com")  # accounts: distinct
 
 
 def test_email_of_the_maximum_length_is_accepted() -> None:

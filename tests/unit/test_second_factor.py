@@ -41,8 +41,11 @@ async def caller_of(app: Domain, logged_in: LoggedIn) -> Authenticated:
 
 
 async def with_totp(app: Domain, clock: FakeClock) -> tuple[str, list[str]]:
-    """Ada, signed up with an active authenticator app: its secret and recovery codes."""
-    caller = await caller_of(app, await app.sign_up())
+    """Ada, signed up (her address verified, so that every notice reaches her at once) with an
+    active authenticator app: its secret and recovery codes."""
+    signed_up = await app.sign_up()
+    await app.users.verify_email(signed_up.user.id, signed_up.user.email)
+    caller = await caller_of(app, signed_up)
     enrolment = await app.set_up_totp(caller)
     added = await app.confirm_totp(caller, code_at(enrolment.secret, clock), CLIENT)
     assert added.recovery_codes is not None

@@ -66,18 +66,18 @@ def _decoded(data: dict[str, Any]) -> Letter | LetterOrder:
         return LetterOrder(
             OrderKind(data["order"]),
             datetime.fromisoformat(data["at"]),
-            _optional(Email, data["to"]),
+            _optional(Email.stored, data["to"]),
             _optional(uuid.UUID, data["user"]),
         )
     client = data["client"]
     return Letter(
         LetterKind(data["letter"]),
-        Email(data["to"]),
+        Email.stored(data["to"]),
         _optional(Name, data["name"]),
         datetime.fromisoformat(data["at"]),
         token=_optional(OneTimeToken, data["token"]),
         valid_for=None if data["valid_for"] is None else timedelta(seconds=data["valid_for"]),
-        new_email=_optional(Email, data["new_email"]),
+        new_email=_optional(Email.stored, data["new_email"]),
         client=None if client is None else ClientInfo(client[0], client[1]),
     )
 

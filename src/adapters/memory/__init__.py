@@ -7,6 +7,7 @@ from coatcheck.adapters.memory.email import InMemoryEmailSender
 from coatcheck.adapters.memory.events import RecordedEvents
 from coatcheck.adapters.memory.factors import InMemoryFactors, InMemoryPendingSteps
 from coatcheck.adapters.memory.login_attempts import InMemoryLoginAttempts
+from coatcheck.adapters.memory.milestones import InMemoryMilestones
 from coatcheck.adapters.memory.outbox import InMemoryOutboxStore
 from coatcheck.adapters.memory.session_events import InMemorySessionEvents
 from coatcheck.adapters.memory.sessions import InMemorySessions
@@ -18,6 +19,7 @@ __all__ = [
     "InMemoryFactors",
     "InMemoryKnownDevices",
     "InMemoryLoginAttempts",
+    "InMemoryMilestones",
     "InMemoryOutboxStore",
     "InMemoryPendingSteps",
     "InMemorySessionEvents",

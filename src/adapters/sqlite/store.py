@@ -10,6 +10,7 @@ from coatcheck.adapters.sqlite.connection import Database
 from coatcheck.adapters.sqlite.factors import SqliteFactors, SqlitePendingSteps
 from coatcheck.adapters.sqlite.login_attempts import SqliteLoginAttempts
 from coatcheck.adapters.sqlite.migrations import check_schema
+from coatcheck.adapters.sqlite.milestones import SqliteMilestones
 from coatcheck.adapters.sqlite.outbox import SqliteOutboxStore
 from coatcheck.adapters.sqlite.session_events import SqliteSessionEvents
 from coatcheck.adapters.sqlite.sessions import SqliteSessions
@@ -30,6 +31,7 @@ class SqliteStore:
         self.outbox = SqliteOutboxStore(database)
         self.factors = SqliteFactors(database)
         self.pending_steps = SqlitePendingSteps(database)
+        self.milestones = SqliteMilestones(database)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

@@ -20,6 +20,8 @@ from coatcheck.domain.errors import (
     StoreUnavailable,
 )
 from coatcheck.domain.events import EndReason
+from coatcheck.domain.letters import OrderKind
+from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.model import (
     AuthMethod,
     ClientInfo,
@@ -63,8 +65,9 @@ class RegisterUser:
       failed leaves no user that can log in or that holds the email: a later registration
       of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
     - the client's device is known on the account from now on;
-    - a link to verify the address is sent; when a verified address is required to log in,
-      no session starts until it is followed.
+    - a link to verify the address is sent, within the address's letter limit (MailThrottle,
+      silently: a registration beyond it sends none, and its owner asks again later); when a
+      verified address is required to log in, no session starts until it is followed.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class RegisterUser:
         clock: Clock,
         events: Events,
         send_verification: SendVerification,
+        mail_throttle: MailThrottle,
         notices: Notices,
         require_verified_email: bool = False,
     ) -> None:
@@ -86,6 +90,7 @@ class RegisterUser:
         self._clock = clock
         self._events = events
         self._send_verification = send_verification
+        self._mail_throttle = mail_throttle
         self._notices = notices
         self._require_verified_email = require_verified_email
 
@@ -115,7 +120,8 @@ class RegisterUser:
         else:
             logged_in = await self._start(user, kind, client, replacing, device)
         self._events.registered(user)
-        await self._send_verification(user)
+        if await self._mail_throttle.letter_may_go(OrderKind.VERIFY_EMAIL, email):
+            await self._send_verification(user)
         self._notices.seen(user, client)  # its first device: remembered, nobody told
         return Registered(user, logged_in)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from coatcheck.domain.events import EndReason
-from coatcheck.domain.mail_throttle import MailThrottle
 from coatcheck.domain.model import ClientInfo, Password, User
 from coatcheck.domain.ports import Events, SessionEvents, Sessions, Users
 from coatcheck.domain.sessions import Authenticated
@@ -20,8 +19,9 @@ class EraseUser:
       fails (a retry then finishes the work); a session that a log-in started meanwhile is
       ended after the user is gone; whoever watches them is told;
     - the user store drops the user with their one-time tokens and known devices;
-    - the account's throttle counts go too, and every device known on it (the counts of
-      client addresses are shared, and stay).
+    - the account's log-in throttle counts go too, and every device known on it (the counts
+      of client addresses are shared, and stay; so do the spacings of letters to its address,
+      or deleting and registering again would write to it without limit).
     """
 
     def __init__(
@@ -29,14 +29,12 @@ class EraseUser:
         users: Users,
         sessions: Sessions,
         login_throttle: LoginThrottle,
-        mail_throttle: MailThrottle,
         events: Events,
         session_events: SessionEvents,
     ) -> None:
         self._users = users
         self._sessions = sessions
         self._login_throttle = login_throttle
-        self._mail_throttle = mail_throttle
         self._events = events
         self._session_events = session_events
 
@@ -47,7 +45,6 @@ class EraseUser:
         ended += await revoke_all(self._sessions, self._session_events, user.id, reason)
         self._events.sessions_ended(user.id, ended, why)
         await self._login_throttle.forget(user)
-        await self._mail_throttle.forget(user.email)
         return ended
 
 

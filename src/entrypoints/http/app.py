@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp_cors
 from aiohttp import web
@@ -30,7 +31,13 @@ from coatcheck.entrypoints.http.routes import (
     verify,
 )
 from coatcheck.entrypoints.http.routes import metrics as metrics_routes
-from coatcheck.entrypoints.http.tickets import COOKIES, LEGACY_BEFORE, CookiePolicy, TicketStorage
+from coatcheck.entrypoints.http.tickets import (
+    COOKIES,
+    LEGACY_CUTOFF,
+    CookiePolicy,
+    LegacyCutoff,
+    TicketStorage,
+)
 from coatcheck.entrypoints.metrics import Metrics
 from coatcheck.entrypoints.migrations import (
     migrate_embedded,
@@ -125,21 +132,34 @@ def _services(
         await migrate_embedded(settings)
         async with build_container(settings, overrides) as services:
             app[SERVICES] = services
-            app[LEGACY_BEFORE] = services.clock.now()
+            cutoff = app[LEGACY_CUTOFF] = LegacyCutoff(services.milestones, services.clock.now())
             services.outbox.start()  # this process's letter worker
-            watch = services.watches["users"]
-            if await migrate_postgres_once(settings, watch):
-                yield
-                return
-            migrating = asyncio.create_task(migrate_postgres_when_up(settings, watch))
-            try:
-                yield
-            finally:
-                migrating.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await migrating
+            async with _in_background(
+                cutoff.record() if settings.cookie_legacy_name is not None else None
+            ):
+                watch = services.watches["users"]
+                if await migrate_postgres_once(settings, watch):
+                    yield
+                    return
+                async with _in_background(migrate_postgres_when_up(settings, watch)):
+                    yield
 
     return context
+
+
+@contextlib.asynccontextmanager
+async def _in_background(work: Coroutine[Any, Any, None] | None) -> AsyncIterator[None]:
+    """Run `work` beside the block, cancelled when it ends."""
+    if work is None:
+        yield
+        return
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _metrics_site(

@@ -68,7 +68,7 @@ class CrossSiteRequest(Exception):
 
 
 class TooManySockets(Exception):
-    """An events socket over one of its limits (`limit`: session, user or process)."""
+    """An events socket over one of its limits (`limit`: session, user, network or process)."""
 
     def __init__(self, limit: str) -> None:
         super().__init__(f"too many open event sockets for this {limit}: close one first")

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 from coatcheck.domain.errors import InvalidValue
 from coatcheck.domain.factors import (
@@ -22,12 +30,14 @@ from coatcheck.domain.model import (
     PASSWORD_MAX_BYTES,
     PASSWORD_MIN_CHARS,
     Email,
+    EmailPolicy,
     Name,
     NewPassword,
     Password,
 )
 from coatcheck.domain.second_step import Proof
 from coatcheck.domain.tokens import OneTimeToken
+from coatcheck.entrypoints.http.keys import services
 from coatcheck.entrypoints.http.problems import RequestInvalid
 from coatcheck.entrypoints.http.responses import FieldError
 
@@ -79,8 +89,23 @@ _BYTES = (
     f"at most {PASSWORD_MAX_BYTES} UTF-8 bytes once in NFKC (so at most {PASSWORD_MAX_BYTES}"
     " characters), no control characters (format `password`: this rule)"
 )
+_EMAIL_POLICY = "email_policy"  # the deployment's EmailPolicy, in the validation context
+_STRICTEST = EmailPolicy()
+
+
+def _new_email(value: object, info: ValidationInfo) -> Email:
+    """An address a client gives, under the deployment's EmailPolicy (the strictest when
+    none is in the context)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    policy = info.context.get(_EMAIL_POLICY, _STRICTEST) if info.context else _STRICTEST
+    return policy.email(value)
+
+
 EmailField = Annotated[
-    Email, *_domain_value(Email, {"format": "email", "maxLength": EMAIL_MAX_LENGTH})
+    Email,
+    PlainValidator(_new_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH}),
 ]
 NameField = Annotated[
     Name,
@@ -292,8 +317,9 @@ def _field(location: tuple[int | str, ...]) -> str:
 async def parse(request: web.Request, model: type[_Body]) -> _Body:
     """The body as `model`; RequestInvalid lists every bad field (never echoing a value)."""
     raw = await request.read()
+    context = {_EMAIL_POLICY: services(request).email_policy}
     try:
-        return model.model_validate_json(raw or b"{}")
+        return model.model_validate_json(raw or b"{}", context=context)
     except ValidationError as error:
         errors = []
         for item in error.errors(include_input=False, include_url=False):

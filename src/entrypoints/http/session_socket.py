@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from coatcheck.domain.ports import SessionEventFeed
+from coatcheck.domain.throttle import client_network
 from coatcheck.entrypoints.http import headers
 from coatcheck.entrypoints.http.context import beyond_deadline
 from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS, services
@@ -63,7 +64,7 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     password-reset, account-deleted, replaced, expired, ended) just before the server closes
     the socket with code 4001.
     Refused from a foreign Origin, and (429) over the open sockets' limits per session,
-    per user and per process; never renews the session.
+    per user, per client network and per process; never renews the session.
     """
     hub = request.app[HUB]
     if bearer_value(request) is None and cross_site(request, hub.allowed_origins):
@@ -75,8 +76,9 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     ticket = await held_ticket(request)
     watched = await services(request).check_session(ticket)
     assert ticket is not None  # check_session refuses None
+    network = client_network(request.remote or "", request.app[SETTINGS].throttle_ipv6_prefix)
     try:
-        place = hub.place(watched.session)
+        place = hub.place(watched.session, network)
     except TooManySockets as refused:
         request.app[METRICS].websockets_refused.labels(refused.limit).inc()
         raise
@@ -104,6 +106,7 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
         settings.websockets_per_session,
         settings.websockets_per_user,
         settings.websockets_per_process,
+        settings.websockets_per_network,
     )
     hub = EventHub(found.check_session, found.clock, settings.allowed_origins, limits)
     app[HUB] = hub

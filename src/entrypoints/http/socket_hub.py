@@ -75,11 +75,14 @@ class Watch:
 @frozen
 class SocketLimits:
     """The most sockets open at once in this process: of one session, of one user (counted
-    in this process only: with N processes a user may hold N times as many), of all."""
+    in this process only: with N processes a user may hold N times as many), of one client
+    network (as the throttles count it: an IPv4 address, an IPv6 /64), of all. Without the
+    network's, 313 accounts of one client (32 sockets each) would hold the whole process."""
 
     per_session: int = 8
     per_user: int = 32
     per_process: int = 10_000
+    per_network: int = 1_000
 
 
 class Place:
@@ -119,16 +122,19 @@ class EventHub:
         self._none_open.set()
         self.heard = 0  # events and resyncs so far: a socket that opened meanwhile re-checks
 
-    def place(self, session: Session) -> Place:
-        """A place for a socket of this session, held until the Place's `with` ends;
-        TooManySockets, and nothing held, if one of the limits is reached. Checked and taken
-        with no await in between, so parallel handshakes cannot overshoot."""
+    def place(self, session: Session, network: str | None = None) -> Place:
+        """A place for a socket of this session, opened from this client network (None: no
+        address to count by), held until the Place's `with` ends; TooManySockets, and
+        nothing held, if one of the limits is reached. Checked and taken with no await in
+        between, so parallel handshakes cannot overshoot."""
         limits = self._limits
         keys = {
             f"session:{session.id}": (limits.per_session, "session"),
             f"user:{session.user_id}": (limits.per_user, "user"),
             "process": (limits.per_process, "process"),
         }
+        if network is not None:
+            keys[f"network:{network}"] = (limits.per_network, "network")
         for key, (limit, name) in keys.items():
             if self._places[key] >= limit:
                 raise TooManySockets(name)

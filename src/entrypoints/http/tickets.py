@@ -3,6 +3,7 @@ bearer header; sessions themselves live behind the domain's Sessions port."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime
 
@@ -10,9 +11,10 @@ from aiohttp import hdrs, web
 from aiohttp_session import AbstractStorage, Session, get_session, new_session
 from attrs import frozen
 
-from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.errors import CoatcheckError, NotAuthenticated
 from coatcheck.domain.model import Session as DomainSession
-from coatcheck.domain.model import SessionKind
+from coatcheck.domain.model import SessionKind, to_the_second
+from coatcheck.domain.ports import Milestones
 from coatcheck.domain.sessions import Authenticated, LoggedIn
 from coatcheck.domain.tickets import DeviceToken, SessionTicket
 from coatcheck.entrypoints.http.cookie_header import cookie_of
@@ -102,10 +104,41 @@ class CookiePolicy:
         )
 
 
+class LegacyCutoff:
+    """When the cookie first took its __Host- prefix, in this deployment: sessions made before
+    were handed out under the legacy name (by a release without the prefix), sessions made
+    since only ever under the new one. Recorded once in the sessions' store (Milestones), so
+    every instance and every restart agree on it; each process proposes the moment it
+    started, and the first one recorded stays. (Not a process's own start: after a restart,
+    a sibling site could plant a legacy-name cookie of any session made before it.)"""
+
+    NAME = "cookie-host-prefix"
+
+    def __init__(self, milestones: Milestones, started: datetime) -> None:
+        self._milestones = milestones
+        self._started = started
+        self._moment: datetime | None = None
+
+    async def moment(self) -> datetime:
+        """StoreUnavailable if the store does not answer (the first time), as any request
+        that needs it."""
+        if self._moment is None:
+            recorded = await self._milestones.first(self.NAME, self._started)
+            self._moment = to_the_second(recorded)  # sessions' times are to the second
+        return self._moment
+
+    async def record(self, retry_seconds: float = 1.0) -> None:
+        """Record it now, or as soon as the store answers."""
+        while True:
+            try:
+                await self.moment()
+                return
+            except CoatcheckError:  # down, or this process overloaded: again, later
+                await asyncio.sleep(retry_seconds)
+
+
 COOKIES = web.AppKey("cookies", CookiePolicy)
-# Sessions made before this moment (this process's start) were handed out by the previous
-# release, under the legacy name; since, only ever under the new one.
-LEGACY_BEFORE = web.AppKey("legacy_cookies_before", datetime)
+LEGACY_CUTOFF = web.AppKey("legacy_cookie_cutoff", LegacyCutoff)
 
 
 class TicketStorage(AbstractStorage):
@@ -208,14 +241,17 @@ async def authenticate(request: web.Request) -> Authenticated:
             session.max_age = max_age
             session.changed()
     if legacy:
-        _adopt_legacy_cookie(request, await get_session(request), authenticated)
+        await _adopt_legacy_cookie(request, await get_session(request), authenticated)
     return authenticated
 
 
-def _adopt_legacy_cookie(request: web.Request, session: Session, caller: Authenticated) -> None:
-    """Answer a cookie under the legacy name with the new one, if the previous release can
-    have handed it out; one planted since (by a sibling site) is refused and cleared."""
-    if caller.session.created_at >= request.app[LEGACY_BEFORE]:
+async def _adopt_legacy_cookie(
+    request: web.Request, session: Session, caller: Authenticated
+) -> None:
+    """Answer a cookie under the legacy name with the new one, if a release without the
+    prefix can have handed it out; one planted since (by a sibling site) is refused and
+    cleared."""
+    if caller.session.created_at >= await request.app[LEGACY_CUTOFF].moment():
         session.invalidate()
         raise NotAuthenticated()
     session.max_age = cookie_max_age(caller.session)
