@@ -8,6 +8,7 @@ import json
 import re
 from datetime import timedelta
 
+import aiohttp
 import ormsgpack
 import pytest
 import redis.asyncio as redis
@@ -439,6 +440,31 @@ async def test_a_cookie_under_the_old_name_for_a_session_made_since_is_refused(
     assert answer.status == 401
     assert HOST_COOKIE not in set_cookies(answer) or set_cookies(answer)[HOST_COOKIE][""] == ""
     assert_cleared(answer, COOKIE)
+
+
+async def test_the_events_socket_refuses_a_cookie_under_the_old_name_for_a_session_made_since(
+    make_client: MakeClient, shared_settings: MakeSettings, clock: FakeClock
+) -> None:
+    """The events socket reads the ticket itself (it never renews a session): a cookie planted
+    under the old name since the prefix (by a sibling site) opens no socket there either,
+    while one the previous release handed out still does."""
+    before = await before_the_upgrade(make_client, shared_settings, clock)
+    new = await make_client(shared_settings(cookie_secure=True))
+    await new.app[LEGACY_CUTOFF].moment()
+    clock.advance(timedelta(seconds=5))
+    since = await new.post("/authentication/log-in", json=CREDENTIALS)
+    planted = the_cookie(since, HOST_COOKIE)[""]
+    new.session.cookie_jar.clear()
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await new.ws_connect("/authentication/events", headers={"Cookie": f"{COOKIE}={planted}"})
+    adopted = await new.ws_connect(
+        "/authentication/events", headers={"Cookie": f"{COOKIE}={before}"}
+    )
+
+    assert refused.value.status == 401
+    assert json.loads(await adopted.receive_str())["type"] == "ready"
+    await adopted.close()
 
 
 async def test_after_a_restart_an_old_name_cookie_is_honoured_only_if_made_before_the_prefix(

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from coatcheck.domain.errors import NotAuthenticated
 from coatcheck.domain.ports import SessionEventFeed
 from coatcheck.domain.throttle import client_network
 from coatcheck.entrypoints.http import headers
@@ -36,7 +37,11 @@ from coatcheck.entrypoints.http.problems import CrossSiteRequest, RequestInvalid
 from coatcheck.entrypoints.http.responses import FieldError
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.socket_hub import SESSION_ENDED, EventHub, SocketLimits
-from coatcheck.entrypoints.http.tickets import bearer_value, held_ticket
+from coatcheck.entrypoints.http.tickets import (
+    bearer_value,
+    held_ticket,
+    planted_since_the_prefix,
+)
 
 __all__ = ["HUB", "SESSION_ENDED", "EventHub", "setup"]
 
@@ -76,6 +81,8 @@ async def session_events(request: web.Request) -> web.WebSocketResponse:
     ticket = await held_ticket(request)
     watched = await services(request).check_session(ticket)
     assert ticket is not None  # check_session refuses None
+    if await planted_since_the_prefix(request, watched.session):
+        raise NotAuthenticated()
     network = client_network(request.remote or "", request.app[SETTINGS].throttle_ipv6_prefix)
     try:
         place = hub.place(watched.session, network)

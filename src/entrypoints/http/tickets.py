@@ -251,8 +251,18 @@ async def _adopt_legacy_cookie(
     """Answer a cookie under the legacy name with the new one, if a release without the
     prefix can have handed it out; one planted since (by a sibling site) is refused and
     cleared."""
-    if caller.session.created_at >= await request.app[LEGACY_CUTOFF].moment():
+    if await planted_since_the_prefix(request, caller.session):
         session.invalidate()
         raise NotAuthenticated()
     session.max_age = cookie_max_age(caller.session)
     session.changed()
+
+
+async def planted_since_the_prefix(request: web.Request, session: DomainSession) -> bool:
+    """Whether the request holds `session`'s ticket under the cookie's legacy name although
+    the session was made since the __Host- prefix: no release handed that cookie out, so a
+    sibling site planted it. Refused wherever a ticket is taken (`authenticate`, the events
+    socket), never adopted."""
+    if not held_by(request, request.app[COOKIES])[1]:
+        return False
+    return session.created_at >= await request.app[LEGACY_CUTOFF].moment()
