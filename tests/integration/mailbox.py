@@ -93,13 +93,14 @@ def link_of(message: EmailMessage) -> tuple[str, str, str]:
 
 
 @asynccontextmanager
-async def smtp_server(box: Mailbox | None = None) -> AsyncIterator[Mailbox]:
+async def smtp_server(box: Mailbox | None = None, smtputf8: bool = True) -> AsyncIterator[Mailbox]:
     """A server for `box` (a new one by default), on its port if it has one: a box can be
-    served again after its server stopped, as a mail server comes back after an outage."""
+    served again after its server stopped, as a mail server comes back after an outage.
+    `smtputf8=False`: a relay that takes only ASCII addresses."""
     box = box or Mailbox()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(box, hostname="mailbox.test", enable_SMTPUTF8=True),
+        lambda: SMTP(box, hostname="mailbox.test", enable_SMTPUTF8=smtputf8),
         "127.0.0.1",
         box.port,
         reuse_address=True,

@@ -1,7 +1,7 @@
 """Sending through an SMTP server (aiosmtplib): a connection per message. A 5xx answer to the
-recipient or to the message is Undeliverable (never retried); anything else that fails, 5xx
-answers to the connection, log-in or sender too (a setting to fix, not a bad letter), may
-pass later."""
+recipient or to the message is Undeliverable (never retried), as is a non-ASCII address that
+the server cannot take (no SMTPUTF8); anything else that fails, 5xx answers to the
+connection, log-in or sender too (a setting to fix, not a bad letter), may pass later."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ class SmtpSender:
         except aiosmtplib.SMTPDataError as error:
             if 500 <= error.code < 600:
                 raise Undeliverable(str(error.code)) from None
+            raise
+        except aiosmtplib.SMTPNotSupported as error:
+            if "SMTPUTF8" in str(error):  # this address, through this relay, never
+                raise Undeliverable("no SMTPUTF8") from None
             raise
 
     async def _send(self, message: EmailMessage) -> None:
