@@ -152,6 +152,22 @@ async def test_a_body_that_is_not_a_json_object_is_400_with_errors(
     await assert_invalid(await post_raw(client, route, raw))
 
 
+async def test_a_key_given_twice_is_400_naming_it(client: Client, route: Route) -> None:
+    field = route.strings[0]
+    body = json.dumps(route.body)[:-1] + f", {json.dumps(field)}: {json.dumps(route.body[field])}}}"
+
+    await assert_invalid(await post_raw(client, route, body.encode()), field)
+
+
+async def test_an_unknown_key_given_twice_is_400_naming_no_key_of_the_senders(
+    client: Client, route: Route
+) -> None:
+    body = json.dumps(route.body)[:-1] + ', "\u202enote": 1, "\u202enote": 2}'
+
+    errors = await assert_invalid(await post_raw(client, route, body.encode()), "body")
+    assert all("note" not in error["field"] for error in errors)
+
+
 async def test_an_empty_body_is_400_naming_every_required_field(
     client: Client, route: Route
 ) -> None:

@@ -3,6 +3,7 @@ own rules, and every failure is reported per field."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -314,9 +315,40 @@ def _field(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "body"
 
 
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _repeated_key(raw: bytes) -> str | None:
+    """A key given twice in one object: refused, as what a proxy or firewall reads first
+    would not be what is used (the last)."""
+    try:
+        json.loads(raw, object_pairs_hook=_no_repeats)
+    except _Repeated as repeated:
+        return repeated.key
+    except (ValueError, RecursionError):  # not JSON: the model's parser says why
+        pass
+    return None
+
+
 async def parse(request: web.Request, model: type[_Body]) -> _Body:
     """The body as `model`; RequestInvalid lists every bad field (never echoing a value)."""
     raw = await request.read()
+    repeated = _repeated_key(raw) if raw else None
+    if repeated is not None:
+        named = {field.alias or name for name, field in model.model_fields.items()}
+        field = repeated if repeated in named else "body"  # no stranger's text
+        raise RequestInvalid([FieldError(field=field, message="given more than once")])
     context = {_EMAIL_POLICY: services(request).email_policy}
     try:
         return model.model_validate_json(raw or b"{}", context=context)
