@@ -27,7 +27,10 @@ from __future__ import annotations
 import functools
 import json
 import socket
+import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,13 +156,54 @@ def _client(agent: bytes | str, address: bytes | str) -> ClientInfo:
     return ClientInfo(unpack(agent), _address(address))
 
 
-# Sessions decoded lately, kept by their record's exact bytes: about 600 bytes each. Not a
-# cache of a session's validity: Redis is read on every request, and only the decoding of
-# the very bytes it returned is reused (a renewal or a changed card makes other bytes).
-DECODED_KEPT = 16_384
+class DecodedRecords:
+    """Sessions decoded lately, kept by their record's exact bytes for `seconds` after they
+    were first decoded, `most` of them at a time. Not a cache of a session's validity:
+    Redis is read on every request, and only the decoding of the very bytes it returned is
+    reused (a renewal or a changed card makes other bytes).
+
+    Why by time: a record's bytes are read again only while its session stays active
+    without a renewal, and a renewal (at most a touch interval after the last one: a
+    minute by default) writes other bytes; a session ended or renewed leaves its old bytes
+    behind, never to be read again. Kept by count alone, these dead records filled the
+    cache, one or two for every session a process ever saw, until the count's bound (1 KB
+    each). Kept a minute, the cache holds the records decoded in the last minute (as many
+    as there are sessions active then), and costs at most one decoding (about 10 us) a
+    session a minute more, beside the one its renewal brings anyway. Entries go when new
+    ones come (none is added without a decoding), the oldest first."""
+
+    def __init__(
+        self,
+        decode: Callable[[bytes], Session],
+        seconds: float,
+        most: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._decode, self._seconds, self._most, self._clock = decode, seconds, most, clock
+        self._sessions: dict[bytes, Session] = {}
+        self._added: deque[tuple[float, bytes]] = deque()  # oldest first
+
+    def __call__(self, raw: bytes) -> Session:
+        session = self._sessions.get(raw)
+        return self._add(raw) if session is None else session
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def _add(self, raw: bytes) -> Session:
+        session = self._decode(raw)
+        now, added = self._clock(), self._added
+        while added and (len(added) >= self._most or added[0][0] <= now - self._seconds):
+            del self._sessions[added.popleft()[1]]
+        self._sessions[raw] = session
+        added.append((now, raw))
+        return session
 
 
-@functools.lru_cache(maxsize=DECODED_KEPT)
+DECODED_SECONDS = 60.0  # how long a decoded record is kept (see DecodedRecords)
+DECODED_KEPT = 16_384  # and at most this many: about 16 MB, full only past 270 new a second
+
+
 def _decode_compact(raw: bytes) -> Session:
     elements = ormsgpack.unpackb(raw)
     if elements[0] == _WITHOUT_METHODS:
@@ -241,6 +285,9 @@ def _optional_moment(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+_DECODED = DecodedRecords(_decode_compact, DECODED_SECONDS, DECODED_KEPT)
+
+
 def decode(raw: bytes) -> Session:
     """Either format: a JSON record starts with "{", a compact one never does."""
-    return _decode_json(raw) if raw[:1] == b"{" else _decode_compact(raw)
+    return _decode_json(raw) if raw[:1] == b"{" else _DECODED(raw)
