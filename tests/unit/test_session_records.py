@@ -1,8 +1,7 @@
 """Compact session records decode to what was encoded, their user agents packed small and
 returned whole. Decoded user cards (and the JSON "who am I" answers with) and sessions are
 made once for the same fields or bytes, and never outlive a change: a record with changed
-fields gives a card, and a body, of its own. Decoded records are kept a minute, a bounded
-number of them: those of sessions ended or renewed do not pile up."""
+fields gives a card, and a body, of its own (how long they are kept: test_recent.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import pytest
 from attrs import evolve
 
 from coatcheck.adapters.session_records import (
-    DecodedRecords,
     decode,
     encode_compact,
     encode_json,
@@ -126,68 +124,6 @@ def test_a_record_read_again_is_not_decoded_again_and_a_renewed_one_is() -> None
 
     assert decode(bytes(record)) is decode(bytes(record))
     assert decode(encode_compact(renewed)) == renewed
-
-
-class Ticking:
-    """A monotonic clock that tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def counting_decoder() -> tuple[list[bytes], DecodedRecords, Ticking]:
-    decoded: list[bytes] = []
-
-    def decode_counted(raw: bytes) -> Session:
-        decoded.append(raw)
-        return decode(raw)
-
-    clock = Ticking()
-    return decoded, DecodedRecords(decode_counted, seconds=60, most=3, clock=clock), clock
-
-
-def record(number: int) -> bytes:
-    return encode_compact(session(id_=f"{number:016x}"))
-
-
-def test_a_decoded_record_is_kept_a_minute_from_its_decoding_then_dropped() -> None:
-    decoded, records, clock = counting_decoder()
-    first = records(record(1))
-    clock.now += 59
-    assert records(record(1)) is first
-    records(record(2))  # a new record: the first, decoded 59 s ago, stays
-    assert len(records) == 2
-    clock.now += 1
-    records(record(3))  # and now it is a minute old: dropped
-    assert len(records) == 2
-    assert records(record(1)) == first
-    assert decoded == [record(1), record(2), record(3), record(1)]
-
-
-def test_decoded_records_never_outnumber_their_bound_the_oldest_going_first() -> None:
-    decoded, records, clock = counting_decoder()
-    for number in range(1, 6):
-        records(record(number))
-        clock.now += 1
-    assert len(records) == 3
-    decoded.clear()
-    for number in (3, 4, 5):
-        records(record(number))
-    assert decoded == []
-    records(record(1))
-    assert decoded == [record(1)]
-
-
-def test_a_record_that_does_not_decode_is_not_kept() -> None:
-    decoded, records, _ = counting_decoder()
-    for _ in range(2):
-        with pytest.raises(ormsgpack.MsgpackDecodeError):
-            records(b"\x92\x02")
-    assert len(records) == 0
-    assert decoded == [b"\x92\x02"] * 2
 
 
 def test_a_record_says_how_its_session_was_authenticated_and_when_last() -> None:
