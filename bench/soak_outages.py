@@ -304,6 +304,24 @@ def report_probe(folder: Path, top: int = 25) -> None:
                     print(f"      {frame.strip()}")
 
 
+def print_warnings(log: Path, most: int = 60) -> None:
+    """The service's lines above INFO (store_down, store_up, errors), so that a failed run
+    says what the service saw: its log goes with the run's folder."""
+    lines = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            level = json.loads(line).get("level", "")
+        except (ValueError, AttributeError):
+            level = "?"
+        if level not in ("INFO", "DEBUG"):
+            lines.append(line)
+    print(
+        f"the service's lines above INFO: {len(lines)}" + (f", the last {most}:" if lines else "")
+    )
+    for line in lines[-most:]:
+        print("  " + line[:400])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/soak-outages", description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -369,6 +387,8 @@ def main() -> None:
             server = start_coatcheck(reaper, "soak-outages", env, Path(folder), program=program)
             code = asyncio.run(soak(arguments, server.url, server.process.pid, redis, sink, probe))
             reaper.stop(server.process)
+            if code:
+                print_warnings(server.log)
         finally:
             sink.down()
             redis.stop()
