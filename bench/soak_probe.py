@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from coatcheck.adapters.session_records import DecodedRecords
+from coatcheck.adapters.recent import Recent
 from coatcheck.entrypoints.cli import main
 
 
@@ -78,7 +78,7 @@ def _rss_kib() -> int:
 
 def _caches() -> dict[str, int]:
     """The current size of every functools cache of coatcheck's modules, and of its
-    decoded session records."""
+    memos kept by time (adapters/recent.py)."""
     sizes: dict[str, int] = {}
     for module_name, module in list(sys.modules.items()):
         if not module_name.startswith("coatcheck") or module is None:
@@ -87,7 +87,7 @@ def _caches() -> dict[str, int]:
             info = getattr(value, "cache_info", None)
             if callable(info) and getattr(value, "__module__", None) == module_name:
                 sizes[f"{module_name}.{name}"] = info().currsize
-            elif isinstance(value, DecodedRecords):
+            elif isinstance(value, Recent):
                 sizes[f"{module_name}.{name}"] = len(value)
     return sizes
 
