@@ -65,11 +65,13 @@ def start_coatcheck(
     log_dir: Path,
     workers: int = 1,
     cpus: str = "",
+    program: tuple[str, ...] = (str(VENV_BIN / "coatcheck"),),
 ) -> Server:
+    """`program` is coatcheck's CLI, or what runs it (bench/soak_probe.py)."""
     port = free_port()
     command = [
         *_pinned(cpus),
-        str(VENV_BIN / "coatcheck"),
+        *program,
         *("serve", "--host", "127.0.0.1", "--port", str(port)),
     ]
     if workers != 1:

@@ -16,11 +16,15 @@ import argparse
 import asyncio
 import email
 import email.policy
+import json
+import os
 import random
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 
 from bench.processes import Reaper
-from bench.servers import free_port, start_coatcheck
+from bench.servers import ROOT, VENV_BIN, free_port, start_coatcheck
 from bench.soak import PASSWORD, SECRET, rss_kib
 from bench.stores import check_local, run_tag, scratch_database
 
@@ -97,22 +101,29 @@ class Load:
         self.base = base
         self.until = time.monotonic() + seconds
         self.answers: Counter[tuple[str, int]] = Counter()
-        self.server_errors: list[tuple[str, int, float, float]] = []  # name, status, from, to
+        # name, status, from, to, and the problem's type (or the client's error)
+        self.server_errors: list[tuple[str, int, float, float, str]] = []
         self.accepted: Counter[str] = Counter()  # 202s for a reset, by address
 
     async def _call(
         self, http: aiohttp.ClientSession, name: str, method: str, path: str, **kwargs: Any
     ) -> int:
         started = time.monotonic()
+        kind = ""
         try:
             async with http.request(method, self.base + path, **kwargs) as response:
-                await response.read()
+                body = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError):
-            status = 0
+        except (aiohttp.ClientError, TimeoutError) as error:
+            status, kind = 0, type(error).__name__
         self.answers[name, status] += 1
+        if status >= 500:
+            try:
+                kind = str(json.loads(body).get("type", ""))
+            except (ValueError, AttributeError):
+                kind = body[:80].decode(errors="replace")
         if status >= 500 or status == 0:
-            self.server_errors.append((name, status, started, time.monotonic()))
+            self.server_errors.append((name, status, started, time.monotonic(), kind))
         return status
 
     async def user(self, number: int) -> None:
@@ -145,7 +156,12 @@ class Load:
 
 
 async def soak(
-    arguments: argparse.Namespace, base: str, pid: int, redis: OwnRedis, sink: Sink
+    arguments: argparse.Namespace,
+    base: str,
+    pid: int,
+    redis: OwnRedis,
+    sink: Sink,
+    probe: Path | None = None,
 ) -> int:
     seconds = arguments.minutes * 60
     load = Load(base, seconds)
@@ -154,8 +170,15 @@ async def soak(
     outages: dict[str, tuple[float, float]] = {}
 
     async def sample() -> None:
+        minute = 1
         while time.monotonic() < load.until:
-            rss.append((time.monotonic() - began, rss_kib(pid)))
+            at = time.monotonic() - began
+            rss.append((at, rss_kib(pid)))
+            if at >= minute * 60:
+                print(f"  minute {minute}: RSS {rss[-1][1] / 1024:.1f} MiB", flush=True)
+                if probe is not None:
+                    os.kill(pid, signal.SIGUSR1)
+                minute += 1
             await asyncio.sleep(5)
 
     async def faults() -> None:
@@ -202,11 +225,101 @@ async def soak(
         f" reset letters at the sink: {lost} lost, {doubled} more than once"
     )
     print(f"5xx: {len(excused)} during the Redis restart, {len(unexcused)} outside it")
+    for name, status, start, end, kind in unexcused:
+        print(f"  {name} {status} {kind} from {start - began:.1f} s to {end - began:.1f} s")
+    print(
+        "RSS by minute (MiB): "
+        + ", ".join(f"{kib / 1024:.1f}" for at, kib in _by_minute(rss))
+        + f"; at the end {at_end / 1024:.1f}"
+    )
     print(
         f"service memory (RSS): {minute_one / 1024:.1f} MiB at minute 1, {at_end / 1024:.1f} MiB"
         f" at the end ({growth:+.1%})"
     )
+    if probe is not None:
+        report_probe(probe)
     return 1 if lost or doubled or unexcused or growth > RSS_TOLERANCE else 0
+
+
+def _by_minute(rss: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """The first sample at or after each whole minute."""
+    kept: list[tuple[float, int]] = []
+    for at, kib in rss:
+        if at >= 60 * (len(kept) + 1):
+            kept.append((at, kib))
+    return kept
+
+
+def report_probe(folder: Path, top: int = 25) -> None:
+    """What bench/soak_probe.py wrote at each minute: the heap's figures, the caches' sizes,
+    and (with --probe-frames) where Python's heap grew between minute 1 and the last."""
+    lines = (folder / "probe.jsonl").read_text().splitlines()
+    probes = [json.loads(line) for line in lines if line]
+    if not probes:
+        print("probe: nothing recorded")
+        return
+    print("probe, by minute (MiB but for counts):")
+    for figures in probes:
+        heap = figures.get("glibc", {})
+        python = figures.get("python_heap")
+        own = figures.get("tracemalloc_own")
+        print(
+            f"  {figures['n']:2}: rss {figures['rss_kib'] / 1024:.1f}"
+            + "".join(f" glibc.{k} {v / 2**20:.1f}" for k, v in heap.items())
+            + (
+                f" python {python / 2**20:.1f} (tracemalloc's own {own / 2**20:.1f})"
+                if python
+                else ""
+            )
+            + "".join(
+                f" pymalloc.{k} {v / 2**20:.1f}"
+                for k, v in figures.get("pymalloc", {}).items()
+                if k != "arenas"
+            )
+            + "".join(
+                f" rss.{k} {v / 1024:.1f}" for k, v in figures.get("mappings_kib", {}).items()
+            )
+            + f" gc objects {figures['gc_objects']} threads {figures['threads']}"
+        )
+    names = sorted({name for figures in probes for name in figures["caches"]})
+    print("caches' sizes (entries) at minutes " + ", ".join(str(p["n"]) for p in probes) + ":")
+    for name in names:
+        print(f"  {name}: " + ", ".join(str(p["caches"].get(name, "-")) for p in probes))
+    first, last = folder / "probe-1.snapshot", folder / f"probe-{probes[-1]['n']}.snapshot"
+    if first.exists() and last.exists() and first != last:
+        before, after = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(last))
+        for key in ("lineno", "traceback"):
+            changes = after.compare_to(before, key)
+            grown = sum(change.size_diff for change in changes)
+            print(f"tracemalloc, minute 1 to {probes[-1]['n']} by {key}: {grown / 2**20:+.2f} MiB")
+            for change in changes[: top if key == "lineno" else 8]:
+                print(
+                    f"  {change.size_diff / 2**10:+9.0f} KiB {change.count_diff:+7} blocks"
+                    f" (now {change.size / 2**10:.0f} KiB)"
+                )
+                frames = (
+                    change.traceback.format() if key == "traceback" else [str(change.traceback[0])]
+                )
+                for frame in frames:
+                    print(f"      {frame.strip()}")
+
+
+def print_warnings(log: Path, most: int = 60) -> None:
+    """The service's lines above INFO (store_down, store_up, errors), so that a failed run
+    says what the service saw: its log goes with the run's folder."""
+    lines = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            level = json.loads(line).get("level", "")
+        except (ValueError, AttributeError):
+            level = "?"
+        if level not in ("INFO", "DEBUG"):
+            lines.append(line)
+    print(
+        f"the service's lines above INFO: {len(lines)}" + (f", the last {most}:" if lines else "")
+    )
+    for line in lines[-most:]:
+        print("  " + line[:400])
 
 
 def main() -> None:
@@ -215,6 +328,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8, help="concurrent simulated users")
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="diagnosis: run the service under bench/soak_probe.py and report, each minute,"
+        " its heap's figures and the sizes of its caches",
+    )
+    parser.add_argument(
+        "--probe-frames",
+        type=int,
+        default=0,
+        help="with --probe: trace Python's allocations (tracemalloc, this many frames) and"
+        " report where they grew between minute 1 and the last (slows the service)",
+    )
     arguments = parser.parse_args()
     check_local(arguments.postgres)
     tag = run_tag()
@@ -246,10 +372,23 @@ def main() -> None:
             "PUBLIC_BASE_URL": "https://soak.example.com",
             "DATA_DIR": folder,
         }
+        program: tuple[str, ...] = (str(VENV_BIN / "coatcheck"),)
+        probe = None
+        if arguments.probe:
+            probe = Path(folder) / "probe"
+            probe.mkdir()
+            program = (str(VENV_BIN / "python"), "-m", "bench.soak_probe")
+            env |= {
+                "PYTHONPATH": str(ROOT),
+                "SOAK_PROBE_DIR": str(probe),
+                "SOAK_PROBE_FRAMES": str(arguments.probe_frames),
+            }
         try:
-            server = start_coatcheck(reaper, "soak-outages", env, Path(folder))
-            code = asyncio.run(soak(arguments, server.url, server.process.pid, redis, sink))
+            server = start_coatcheck(reaper, "soak-outages", env, Path(folder), program=program)
+            code = asyncio.run(soak(arguments, server.url, server.process.pid, redis, sink, probe))
             reaper.stop(server.process)
+            if code:
+                print_warnings(server.log)
         finally:
             sink.down()
             redis.stop()

@@ -1,7 +1,7 @@
 """Compact session records decode to what was encoded, their user agents packed small and
 returned whole. Decoded user cards (and the JSON "who am I" answers with) and sessions are
 made once for the same fields or bytes, and never outlive a change: a record with changed
-fields gives a card, and a body, of its own."""
+fields gives a card, and a body, of its own (how long they are kept: test_recent.py)."""
 
 from __future__ import annotations
 

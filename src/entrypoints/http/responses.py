@@ -5,7 +5,6 @@ the one a token answer hands out."""
 from __future__ import annotations
 
 import base64
-import functools
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -15,6 +14,8 @@ from aiohttp.typedefs import LooseHeaders
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, RootModel, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from coatcheck.adapters.recent import Recent
+from coatcheck.adapters.session_records import KEPT_SECONDS
 from coatcheck.domain.factors import FactorSummary, Passkey
 from coatcheck.domain.model import PublicUser, SessionKind
 from coatcheck.domain.sessions import LoggedIn
@@ -87,15 +88,19 @@ class UserOut(_Out):
         )
 
 
-USERS_KEPT = 4096  # user bodies serialised lately (see user_body)
+USERS_KEPT = 4096  # user bodies serialised lately, about 400 B each (see user_body)
 
 
-@functools.lru_cache(maxsize=USERS_KEPT)
-def user_body(user: PublicUser) -> bytes:
-    """The JSON of a user, serialised once for the same card: a pure function of its
-    fields. The session store hands back the same card for a user's next request (see
-    adapters/session_records.py), so "who am I" serialises nothing most of the time."""
+def _serialise_user(user: PublicUser) -> bytes:
     return to_json(UserOut.of(user))
+
+
+# The JSON of a user, serialised once for the same card: a pure function of its fields.
+# The session store hands back the same card for a user's next request (see
+# adapters/session_records.py), so "who am I" serialises nothing most of the time. Kept a
+# minute from when it was made, as the cards are (adapters/recent.py): the bodies of users
+# gone do not pile up.
+user_body = Recent(_serialise_user, KEPT_SECONDS, USERS_KEPT)
 
 
 def user_response(user: PublicUser, status: int = 200) -> web.Response:
