@@ -18,7 +18,7 @@ AUTH_RATIO, AUTH_AIM, AUTH_P99_MS = 0.40, 0.50, 10.0
 AUTH_CEILING_RATIO = 0.60  # of the ceiling
 UNAUTH_RATIO = 0.60
 SCRIPTED_BARE_RATIO = 0.95  # the bare handler under the run's wrk script / under none
-CEILING_RATIO = 0.75  # the ceiling / the plain aiohttp handler
+CEILING_RATIO = 0.75  # the ceiling / the bare handler (issue 20); its ratio to plain is shown
 LOGIN_RATIO = 0.90
 STORM_P99_RATIO = 2.0
 MEMORY_BYTES = 400
@@ -64,11 +64,11 @@ def invalid(data: RunData) -> list[str]:
             f"load-generator bound: the bare handler under the run's wrk script reached"
             f" {bound:.2f} of itself under no script (needs ≥ {SCRIPTED_BARE_RATIO:.2f})"
         )
-    ceiling = paired(_rates(data, "ceiling"), _rates(data, "plain"))
+    ceiling = paired(_rates(data, "ceiling"), _rates(data, "bare"))
     if ceiling is not None and ceiling < CEILING_RATIO:
         reasons.append(
-            f"the ceiling (aiohttp + one batched Redis read) reached {ceiling:.2f} of the plain"
-            f" aiohttp handler (needs ≥ {CEILING_RATIO:.2f}): the stores or the machine, not"
+            f"the ceiling (aiohttp + one batched Redis read) reached {ceiling:.2f} of the bare"
+            f" handler (needs ≥ {CEILING_RATIO:.2f}): the stores or the machine, not"
             " coatcheck, set the pace"
         )
     return reasons
@@ -142,7 +142,8 @@ def _baseline_rows(data: RunData) -> list[Row]:
     under no wrk script, the plain aiohttp app, the ceiling and the peer."""
     bound = paired(_rates(data, "bare"), _rates(data, "bare_noscript"))
     plain = paired(_rates(data, "bare"), _rates(data, "plain"))
-    ceiling = paired(_rates(data, "ceiling"), _rates(data, "plain"))
+    ceiling = paired(_rates(data, "ceiling"), _rates(data, "bare"))
+    ceiling_plain = paired(_rates(data, "ceiling"), _rates(data, "plain"))
     peer = paired(_rates(data, "auth"), _rates(data, "peer"))
     return [
         _validity_row(
@@ -163,9 +164,9 @@ def _baseline_rows(data: RunData) -> list[Row]:
             "ceiling: aiohttp + one tick-batched redis-py MGET, fixed JSON",
             data.loads["ceiling"],
             ceiling,
-            "{:.2f} x plain",
+            "{:.2f} x bare" + ("" if ceiling_plain is None else f" ({ceiling_plain:.2f} x plain)"),
             CEILING_RATIO,
-            "x plain (else the run is invalid)",
+            "x bare (else the run is invalid)",
         ),
         _reported_row(
             "peer: aiohttp-session RedisStorage + pooled asyncpg + uvloop",

@@ -3,7 +3,7 @@ measured against (the bare handler, a plain aiohttp app, the ceiling, the peer) 
 PostgreSQL and Redis, drives each workload with wrk, and prints one table of req/s, p50,
 p99 and every ratio against its target. Exit status: 0 every target met; 1 a step failed;
 2 a target missed; 3 the run is invalid (a load-generator-bound baseline, or a ceiling
-short of 0.75 of plain aiohttp). See bench/README.md."""
+short of 0.75 of the bare handler). See bench/README.md."""
 
 from __future__ import annotations
 
