@@ -24,6 +24,7 @@ STORM_P99_RATIO = 2.0
 MEMORY_BYTES = 400
 SCALE_RATIO = 0.90
 VERIFY_RATIO = 0.95  # issue 12: forward auth against the authenticated GET
+AGAINST_RATIO = 0.97  # issue 21: the authenticated GET within 3 % of the build before
 
 BEGIN = "<!-- bench:results:begin (bench/run rewrites everything down to the end marker) -->"
 END = "<!-- bench:results:end -->"
@@ -113,6 +114,7 @@ def rows(data: RunData) -> list[Row]:
             *_ratio_cells(verify, "x authenticated", VERIFY_RATIO),
         )
     )
+    table += _against_rows(data)
     table += _memory_rows(data)
     table.append(_login_row(data))
     table.append(_storm_row(data))
@@ -219,6 +221,28 @@ def _auth_rows(data: RunData) -> list[Row]:
         )
     )
     return table
+
+
+def _against_rows(data: RunData) -> list[Row]:
+    """With --against: the older build's authenticated GET, measured in the same rounds on
+    sessions it made itself, and this build's against it (their ratios to bare, and the
+    ratio of the two: bare cancels out of it)."""
+    results = data.loads["against"]
+    if not results:
+        return []
+    commit = data.facts.get("against", "the older build").removeprefix("against ")
+    older = paired(_rates(data, "against"), _rates(data, "bare"))
+    this = paired(_rates(data, "auth"), _rates(data, "bare"))
+    both = paired(_rates(data, "auth"), _rates(data, "against"))
+    label = f"GET /authentication, authenticated, {commit} (`--against`)"
+    if older is None or this is None or both is None:
+        return [Row(label, *_timings(results), figure=NOT_RUN)]
+    figure = (
+        f"{older:.2f} x bare; this build {this:.2f} x bare:"
+        f" {both:.3f} x the older build ({both - 1:+.1%})"
+    )
+    target = f"≥ {AGAINST_RATIO:.2f} x the older build (issue 21: within 3 %)"
+    return [Row(label, *_timings(results), figure, target, _verdict(both >= AGAINST_RATIO))]
 
 
 def _ratio_cells(ratio: float | None, unit: str, target: float) -> tuple[str, str, str]:

@@ -87,3 +87,24 @@ Requests/sec:  34246.80
         3.02,
     )
     assert result.errors == {"connect": 0, "read": 1, "write": 0, "timeout": 2, "status": 3}
+
+
+def test_against_an_older_build_judges_the_authenticated_get_within_three_percent() -> None:
+    data = run_of(**HONEST, auth=12_000, against=12_300)
+    data.facts["against"] = "against coatcheck 0fc9924"
+
+    table = report.markdown(data)
+    assert "GET /authentication, authenticated, coatcheck 0fc9924 (`--against`)" in table
+    assert "0.41 x bare; this build 0.40 x bare: 0.976 x the older build (-2.4%)" in table
+    assert report.failed(data) == [
+        "1. GET /authentication, authenticated, against the ceiling",  # 0.46 < 0.60
+    ]
+
+    slower = run_of(**HONEST, auth=11_000, against=12_300)  # 0.894: 10.6 % slower
+    assert "GET /authentication, authenticated, the older build (`--against`)" in (
+        report.failed(slower)
+    )
+
+
+def test_without_against_there_is_no_such_row() -> None:
+    assert "--against" not in report.markdown(run_of(**HONEST, auth=12_000))
