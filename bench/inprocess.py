@@ -10,7 +10,8 @@ whether a change paid). Prints CPU microseconds per request, the minimum of the 
 Workloads: `bare` (bench/bare_app.py), `anon` (GET /authentication without a cookie: 401),
 `auth` (the same with one of 10,000 cookies of 1,000 users, rotated). The sessions are
 written through the Redis adapter and each requested once before the rounds, so that no
-renewal falls into a measured round. `renew`: the authenticated GET of a session due for
+renewal falls into a measured round. `verify`: GET /authentication/verify with the same
+cookies (forward auth). `renew`: the authenticated GET of a session due for
 renewal (written a touch interval ago), every request: what a renewal costs (each round
 writes `--requests` fresh sessions first, outside the timing; at most 10,000).
 """
@@ -48,6 +49,7 @@ WORKLOADS = {
     "anon": "GET /authentication, no cookie (401)",
     "auth": "GET /authentication, authenticated",
     "renew": "GET /authentication, renewing each time",
+    "verify": "GET /authentication/verify (forward auth)",
 }
 SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
 
@@ -116,9 +118,13 @@ class _Connection:
             run.done.set_result(None)
 
 
-def _request_maker(cookies: list[str], offset: int) -> Callable[[], bytes]:
+def _head(path: str) -> str:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+
+
+def _request_maker(cookies: list[str], offset: int, path: str) -> Callable[[], bytes]:
     position = offset
-    head = f"GET /authentication HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+    head = _head(path)
     plain = (head + "\r\n").encode()
 
     def make() -> bytes:
@@ -131,21 +137,26 @@ def _request_maker(cookies: list[str], offset: int) -> Callable[[], bytes]:
     return make
 
 
-def _each_once(cookies: list[str]) -> Callable[[], bytes]:
+def _each_once(cookies: list[str], path: str) -> Callable[[], bytes]:
     """Every cookie once, whichever connection asks next."""
-    head = f"GET /authentication HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+    head = _head(path)
     left = iter(cookies)
     return lambda: f"{head}Cookie: {next(left)}\r\n\r\n".encode()
 
 
 async def _round(
-    server: web.Server, cookies: list[str], total: int, status: bytes, once: bool = False
+    server: web.Server,
+    cookies: list[str],
+    total: int,
+    status: bytes,
+    once: bool = False,
+    path: str = "/authentication",
 ) -> _Round:
     """`total` requests over CONNECTIONS connections; `once`: each of `cookies` once."""
     run = _Round(total, status)
-    each_once = _each_once(cookies) if once else None
+    each_once = _each_once(cookies, path) if once else None
     connections = [
-        _Connection(server, each_once or _request_maker(cookies, number * 7919), run)
+        _Connection(server, each_once or _request_maker(cookies, number * 7919, path), run)
         for number in range(CONNECTIONS)
     ]
     for connection in connections:
@@ -162,6 +173,7 @@ async def _measure(
     status: bytes,
     args: Any,
     fresh: Callable[[], Awaitable[list[str]]] | None = None,
+    path: str = "/authentication",
 ) -> float:
     """CPU microseconds a request; `fresh`: sessions due for renewal, new for each round
     (written before its timing starts), each requested once in the round."""
@@ -178,7 +190,8 @@ async def _measure(
             if fresh is not None:
                 cookies[:] = await fresh()
             started = time.process_time()
-            run = await _round(runner.server, cookies, args.requests, status, fresh is not None)
+            once = fresh is not None
+            run = await _round(runner.server, cookies, args.requests, status, once, path)
             timings.append((time.process_time() - started) / args.requests * 1e6)
             if run.wrong:
                 raise RuntimeError(
@@ -217,6 +230,9 @@ async def _measure_all(
         "anon": lambda: _measure(create_app(settings), [], b"401", args),
         "auth": lambda: _measure(create_app(settings), cookies, b"200", args),
         "renew": lambda: _measure(create_app(settings), [], b"200", renewing, fresh),
+        "verify": lambda: _measure(
+            create_app(settings), cookies, b"200", args, path="/authentication/verify"
+        ),
     }
     renewing = argparse.Namespace(**{**vars(args), "requests": due})
     return {name: await measure() for name, measure in workloads.items() if name in args.only}
