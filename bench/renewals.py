@@ -37,17 +37,20 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import Reaper
+from bench.seed_redis import SEEDING_TIMEOUTS
 from bench.servers import inherited
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.redis.sessions import RedisSessions
-from coatcheck.domain.errors import NotAuthenticated
+from coatcheck.domain.errors import CoatcheckError, NotAuthenticated
 from coatcheck.domain.model import Session
 from coatcheck.domain.sessions import SessionPolicy
 from coatcheck.domain.tickets import SessionTicket, TicketKey
 from coatcheck.domain.use_cases.authentication import Authenticate
 
 SLACK = timedelta(seconds=1)  # a renewal is written to the second: due a little later
+CHUNK = 100  # renewals at once (a catch-up after a long pause renews many)
+RETRY = timedelta(seconds=1)  # a renewal the store did not answer is tried again so much later
 TIMEOUT = 120.0  # seconds for a pause or a resume
 
 
@@ -92,7 +95,7 @@ class RenewalKeeper:
         if self._task is not None:
             return
         if self._authenticate is None:
-            client = await open_redis(self._redis_url)
+            client = await open_redis(self._redis_url, timeouts=SEEDING_TIMEOUTS)
             sessions = RedisSessions(client, prefix=self._prefix)
             self._client, self._sessions = client, sessions
             self._authenticate = Authenticate(sessions, self._key, SystemClock(), self._policy)
@@ -122,7 +125,7 @@ class RenewalKeeper:
                 continue
             now = clock.now()
             batch = []
-            while due and due[0][0] <= now:
+            while due and due[0][0] <= now and len(batch) < CHUNK:
                 batch.append(heapq.heappop(due))
             answers = await asyncio.gather(
                 *(authenticate(ticket) for _, _, ticket in batch), return_exceptions=True
@@ -130,6 +133,9 @@ class RenewalKeeper:
             for (_, number, ticket), answer in zip(batch, answers, strict=True):
                 if isinstance(answer, NotAuthenticated):
                     continue  # ended: nothing to keep
+                if isinstance(answer, CoatcheckError):  # a busy machine: tried again soon
+                    heapq.heappush(due, (clock.now() + RETRY, number, ticket))
+                    continue
                 if isinstance(answer, BaseException):
                     raise answer
                 self.renewed += answer.renewed
