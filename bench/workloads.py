@@ -331,14 +331,15 @@ class Bench:
         try:
             self._rounds(arguments, plan, main, login, bodies, workloads)
         finally:
-            renewed = 0
-            for keeper in self._keepers.values():
+            renewed = []
+            for cookies, keeper in self._keepers.items():
                 keeper.close()
-                renewed += keeper.renewed
+                whose = "" if cookies == self.cookies_file else " of the older build's"
+                renewed.append(f"{keeper.renewed:,}{whose}")
             if self._keepers:
                 self.data.facts["renewals"] = (
-                    f"{renewed:,} renewals written between the runs that use the sessions,"
-                    " as they came due (bench/renewals.py)"
+                    f"{' and '.join(renewed)} renewals written between the runs that use the"
+                    " sessions, as they came due (bench/renewals.py)"
                 )
             self._keepers = {}
 
