@@ -10,7 +10,10 @@ whether a change paid). Prints CPU microseconds per request, the minimum of the 
 Workloads: `bare` (bench/bare_app.py), `anon` (GET /authentication without a cookie: 401),
 `auth` (the same with one of 10,000 cookies of 1,000 users, rotated). The sessions are
 written through the Redis adapter and each requested once before the rounds, so that no
-renewal falls into a measured round.
+renewal falls into a measured round. `verify`: GET /authentication/verify with the same
+cookies (forward auth). `renew`: the authenticated GET of a session due for
+renewal (written a touch interval ago), every request: what a renewal costs (each round
+writes `--requests` fresh sessions first, outside the timing; at most 10,000).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import gc
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvloop
@@ -45,6 +48,8 @@ WORKLOADS = {
     "bare": "bare aiohttp GET",  # the handler of bench/bare_app.py, served as coatcheck is
     "anon": "GET /authentication, no cookie (401)",
     "auth": "GET /authentication, authenticated",
+    "renew": "GET /authentication, renewing each time",
+    "verify": "GET /authentication/verify (forward auth)",
 }
 SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
 
@@ -85,6 +90,7 @@ class _Round:
     def __init__(self, total: int, status: bytes) -> None:
         self.total, self.status = total, status
         self.sent = self.answers = self.wrong = 0
+        self.wrong_answer = b""
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
@@ -95,6 +101,8 @@ class _Connection:
         self.protocol.connection_made(_Transport(self))
 
     def send(self) -> None:
+        if self._round.sent >= self._round.total:  # sends scheduled by answers meanwhile
+            return
         self._round.sent += 1
         self.protocol.data_received(self._requests())
 
@@ -103,15 +111,20 @@ class _Connection:
         run.answers += 1
         if not data.startswith(b"HTTP/1.1 " + run.status):
             run.wrong += 1
+            run.wrong_answer = data
         if run.sent < run.total:
             asyncio.get_running_loop().call_soon(self.send)
         elif run.answers >= run.total and not run.done.done():
             run.done.set_result(None)
 
 
-def _request_maker(cookies: list[str], offset: int) -> Callable[[], bytes]:
+def _head(path: str) -> str:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+
+
+def _request_maker(cookies: list[str], offset: int, path: str) -> Callable[[], bytes]:
     position = offset
-    head = f"GET /authentication HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: {USER_AGENT}\r\n"
+    head = _head(path)
     plain = (head + "\r\n").encode()
 
     def make() -> bytes:
@@ -124,10 +137,26 @@ def _request_maker(cookies: list[str], offset: int) -> Callable[[], bytes]:
     return make
 
 
-async def _round(server: web.Server, cookies: list[str], total: int, status: bytes) -> _Round:
+def _each_once(cookies: list[str], path: str) -> Callable[[], bytes]:
+    """Every cookie once, whichever connection asks next."""
+    head = _head(path)
+    left = iter(cookies)
+    return lambda: f"{head}Cookie: {next(left)}\r\n\r\n".encode()
+
+
+async def _round(
+    server: web.Server,
+    cookies: list[str],
+    total: int,
+    status: bytes,
+    once: bool = False,
+    path: str = "/authentication",
+) -> _Round:
+    """`total` requests over CONNECTIONS connections; `once`: each of `cookies` once."""
     run = _Round(total, status)
+    each_once = _each_once(cookies, path) if once else None
     connections = [
-        _Connection(server, _request_maker(cookies, number * 7919), run)
+        _Connection(server, each_once or _request_maker(cookies, number * 7919, path), run)
         for number in range(CONNECTIONS)
     ]
     for connection in connections:
@@ -138,7 +167,16 @@ async def _round(server: web.Server, cookies: list[str], total: int, status: byt
     return run
 
 
-async def _measure(app: web.Application, cookies: list[str], status: bytes, args: Any) -> float:
+async def _measure(
+    app: web.Application,
+    cookies: list[str],
+    status: bytes,
+    args: Any,
+    fresh: Callable[[], Awaitable[list[str]]] | None = None,
+    path: str = "/authentication",
+) -> float:
+    """CPU microseconds a request; `fresh`: sessions due for renewal, new for each round
+    (written before its timing starts), each requested once in the round."""
     runner = service_runner(app, "json")
     await runner.setup()
     assert runner.server is not None
@@ -146,14 +184,19 @@ async def _measure(app: web.Application, cookies: list[str], status: bytes, args
     gc.freeze()  # as `coatcheck serve` does once started
     try:
         if cookies:  # every session once: its renewal (due after seeding) is written now
-            await _round(runner.server, cookies, len(cookies), status)
+            await _round(runner.server, cookies, len(cookies), status, once=True)
         timings: list[float] = []
         for _ in range(args.rounds):
+            if fresh is not None:
+                cookies[:] = await fresh()
             started = time.process_time()
-            run = await _round(runner.server, cookies, args.requests, status)
+            once = fresh is not None
+            run = await _round(runner.server, cookies, args.requests, status, once, path)
             timings.append((time.process_time() - started) / args.requests * 1e6)
             if run.wrong:
-                raise RuntimeError(f"{run.wrong} answers were not {status.decode()}")
+                raise RuntimeError(
+                    f"{run.wrong} answers were not {status.decode()}, such as {run.wrong_answer!r}"
+                )
         return min(timings)
     finally:
         await runner.cleanup()
@@ -174,11 +217,24 @@ async def _measure_all(
         database_url=database_url, redis_url=redis_url, redis_prefix=prefix, session_secret=SECRET
     )
     cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
+    due = min(args.requests, 10_000)
+
+    async def fresh() -> list[str]:
+        made = await write_sessions(
+            redis_url, prefix, SECRET, users, due, user_agent=USER_AGENT, sample=due
+        )
+        return [f"{settings.cookie_full_name}={ticket}" for ticket in made]
+
     workloads = {
         "bare": lambda: _measure(create_bare_app(), [], b"200", args),
         "anon": lambda: _measure(create_app(settings), [], b"401", args),
         "auth": lambda: _measure(create_app(settings), cookies, b"200", args),
+        "renew": lambda: _measure(create_app(settings), [], b"200", renewing, fresh),
+        "verify": lambda: _measure(
+            create_app(settings), cookies, b"200", args, path="/authentication/verify"
+        ),
     }
+    renewing = argparse.Namespace(**{**vars(args), "requests": due})
     return {name: await measure() for name, measure in workloads.items() if name in args.only}
 
 

@@ -42,12 +42,13 @@ class Reaper:
         cwd: Path | None = None,
         stdout: IO[Any] | int | None = None,
         stderr: IO[Any] | int | None = None,
+        stdin: IO[Any] | int = subprocess.DEVNULL,
     ) -> subprocess.Popen[Any]:
         process = subprocess.Popen(
             list(command),
             env=env,
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=stdout,
             stderr=stderr,
             start_new_session=True,

@@ -3,11 +3,12 @@ measured against (the bare handler, a plain aiohttp app, the ceiling, the peer) 
 PostgreSQL and Redis, drives each workload with wrk, and prints one table of req/s, p50,
 p99 and every ratio against its target. Exit status: 0 every target met; 1 a step failed;
 2 a target missed; 3 the run is invalid (a load-generator-bound baseline, or a ceiling
-short of 0.75 of plain aiohttp). See bench/README.md."""
+short of 0.75 of the bare handler). See bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench import charts, memory, report, scale
+from bench import against, charts, memory, report, scale
 from bench.processes import Reaper
 from bench.results import RunData
 from bench.servers import ROOT
@@ -87,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--redis-url", default="redis://127.0.0.1:6379/0")
     add(
+        "--against",
+        metavar="COMMIT",
+        help="also measure the authenticated GET of this older commit's build in the same"
+        " rounds (its own sessions, database and Redis prefix; see bench/against.py), and"
+        " judge this build's ratio to bare against it (issue 21: within 3 %%)",
+    )
+    add(
         "--docs",
         action=argparse.BooleanOptionalAction,
         help="rewrite docs/performance.md and its charts (default: on for a full valid run)",
@@ -111,6 +119,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         arguments.docs = not arguments.quick and arguments.only == set(WORKLOADS)
     check_local(arguments.postgres)
     check_local(arguments.redis_url)
+    if arguments.against:
+        against.resolve(arguments.against)  # a commit that does not exist fails at once
     return arguments
 
 
@@ -148,7 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench: run {tag}; scratch database coatcheck_bench_{tag}, Redis prefix {root_prefix}")
     with tempfile.TemporaryDirectory(prefix="coatcheck-bench-") as folder:
         try:
-            with scratch_database(arguments.postgres, tag) as database_url, Reaper() as reaper:
+            with contextlib.ExitStack() as stack:
+                database_url = stack.enter_context(scratch_database(arguments.postgres, tag))
+                older = None
+                if arguments.against:
+                    build = stack.enter_context(against.checkout(arguments.against, Path(folder)))
+                    older_database = scratch_database(arguments.postgres, tag + "_against")
+                    older = (build, stack.enter_context(older_database))
+                reaper = stack.enter_context(Reaper())
                 bench = Bench(
                     arguments,
                     reaper,
@@ -157,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     arguments.redis_url,
                     root_prefix,
                     data,
+                    older,
                 )
                 _run(bench, arguments.only)
         except KeyboardInterrupt:

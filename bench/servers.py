@@ -50,7 +50,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _inherited() -> dict[str, str]:
+def inherited() -> dict[str, str]:
     return {key: os.environ[key] for key in _INHERITED if key in os.environ}
 
 
@@ -78,7 +78,7 @@ def start_coatcheck(
         command += ["--workers", str(workers)]
     # Several servers run at once: none takes the default metrics listener (127.0.0.1:9181).
     metrics = {"METRICS_PORT": "api"}
-    return _start(reaper, name, command, _inherited() | metrics | env, port, log_dir)
+    return _start(reaper, name, command, inherited() | metrics | env, port, log_dir)
 
 
 def start_app(
@@ -91,7 +91,7 @@ def start_app(
         str(VENV_BIN / "python"),
         *("-m", f"bench.{module}", "--host", "127.0.0.1", "--port", str(port), *options),
     ]
-    env = _inherited() | {"PYTHONPATH": str(ROOT)}
+    env = inherited() | {"PYTHONPATH": str(ROOT)}
     return _start(reaper, name, command, env, port, log_dir)
 
 

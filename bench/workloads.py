@@ -23,10 +23,12 @@ import bcrypt
 import redis
 
 from bench import fields, seed_http
+from bench.against import Build
 from bench.processes import Reaper
+from bench.renewals import KeeperProcess
 from bench.results import RunData
 from bench.seed_redis import BenchUser
-from bench.servers import Server, start_app, start_coatcheck
+from bench.servers import ROOT, VENV_BIN, Server, start_app, start_coatcheck
 from bench.wrk import Load, Wrk
 
 LOGIN_TIMEOUT = 10.0  # seconds: a log-in queues behind bcrypt
@@ -46,8 +48,13 @@ class Bench:
         redis_url: str,
         root_prefix: str,
         data: RunData,
+        against: tuple[Build, str] | None = None,
     ) -> None:
+        """`against`: an older build and its scratch database (bench/against.py)."""
         self.arguments = arguments
+        self.against, self.against_database_url = against or (None, "")
+        self.against_prefix = root_prefix + "against:"
+        self.against_cookies_file = folder / "against-cookies.txt"
         self.reaper = reaper
         self.folder = folder
         self.database_url = database_url
@@ -68,6 +75,9 @@ class Bench:
         self.server_cpus, self.wrk_cpus = ("0", "1") if arguments.pin else ("", "")
         self._apps: dict[str, Server] = {}
         self._seeded_at = 0.0  # time.monotonic() when the last session was made
+        self._coatchecks: set[str] = set()  # the names of the coatcheck servers started
+        # renewals while no run uses the cookies: a keeper for each cookie file
+        self._keepers: dict[Path, KeeperProcess] = {}
 
     # -- servers -------------------------------------------------------------------------
 
@@ -93,10 +103,19 @@ class Bench:
         prefix: str | None = None,
         workers: int = 1,
         redis_url: str | None = None,
+        build: Build | None = None,
         **settings: str,
     ) -> Server:
+        """`build`: the older build of --against (its code, database and prefix)."""
         print(f"starting {name} (coatcheck serve --workers {workers}) {settings or ''}", flush=True)
         env = self.coatcheck_env(prefix or self.prefix, redis_url, **settings)
+        if build is not None:
+            env |= {
+                "PYTHONPATH": build.pythonpath,
+                "DATABASE_URL": self.against_database_url,
+                "REDIS_PREFIX": self.against_prefix,
+            }
+        self._coatchecks.add(name)
         return start_coatcheck(self.reaper, name, env, self.folder, workers, self.server_cpus)
 
     def app(self, name: str) -> Server:
@@ -140,7 +159,18 @@ class Bench:
             load = dataclasses.replace(load, lines=cookies, mode="cookie")
         return dataclasses.replace(load, **options)  # type: ignore[arg-type]
 
+    def _renewals_for(self, server: Server, load: Load) -> None:
+        """A run that rotates over the sessions' cookies on a coatcheck meets the renewals
+        that come due during it; during any other, the keeper renews them as they come due
+        (bench/renewals.py), so that no coatcheck run meets a wave the others did not."""
+        for cookies, keeper in self._keepers.items():
+            if server.name in self._coatchecks and load.lines == cookies:
+                keeper.pause()
+            else:
+                keeper.resume()
+
     def measure(self, name: str, server: Server, load: Load, expect: str = "2xx") -> None:
+        self._renewals_for(server, load)
         result = self.wrk.run(load)
         self.data.add(name, result, expect)
         server.truncate_log()
@@ -154,31 +184,11 @@ class Bench:
 
     def seed(self, log_ins: bool) -> None:
         """Register the users over HTTP and, for the loads, log each in again: every
-        answer's cookie is one live session; the cookies go to the file wrk rotates over."""
-        arguments = self.arguments
-        seeder = self.coatcheck(
-            "seed", BCRYPT_ROUNDS="4", LOGIN_THROTTLE="false", REGISTER_THROTTLE="false"
-        )
+        answer's cookie is one live session; the cookies go to the file wrk rotates over.
+        With --against, the older build makes as many sessions of its own, the same way."""
         started = time.monotonic()
-        try:
-            self.users, cookies = asyncio.run(
-                seed_http.register(seeder.url, range(arguments.users), user_agent=self.user_agent)
-            )
-            if log_ins and arguments.sessions_per_user > 1:
-                cookies += asyncio.run(
-                    seed_http.log_in(
-                        seeder.url,
-                        self.users,
-                        arguments.sessions_per_user - 1,
-                        user_agent=self.user_agent,
-                    )
-                )
-        finally:
-            self.reaper.stop(seeder.process)
-        self._seeded_at = time.monotonic()
-        random.shuffle(cookies)
+        cookies = self._seed_build(log_ins, None, self.cookies_file)
         self.cookie_name = cookies[0].partition("=")[0]
-        self.cookies_file.write_text("\n".join(cookies) + "\n")
         print(
             f"seeded {len(cookies)} sessions of {len(self.users)} users over HTTP"
             f" in {time.monotonic() - started:.0f} s (cookie {self.cookie_name})",
@@ -187,6 +197,40 @@ class Bench:
         self.data.facts["sessions"] = f"{len(cookies):,} sessions of {len(self.users):,} users"
         self.seed_ceiling(cookies)
         self.seed_peer(len(cookies))
+        if self.against is not None and log_ins:
+            made = self._seed_build(log_ins, self.against, self.against_cookies_file)
+            print(f"seeded {len(made)} sessions for coatcheck {self.against.commit}", flush=True)
+        self._seeded_at = time.monotonic()
+
+    def _seed_build(self, log_ins: bool, build: Build | None, into: Path) -> list[str]:
+        arguments = self.arguments
+        seeder = self.coatcheck(
+            "seed" if build is None else "seed-against",
+            build=build,
+            BCRYPT_ROUNDS="4",
+            LOGIN_THROTTLE="false",
+            REGISTER_THROTTLE="false",
+        )
+        try:
+            users, cookies = asyncio.run(
+                seed_http.register(seeder.url, range(arguments.users), user_agent=self.user_agent)
+            )
+            if log_ins and arguments.sessions_per_user > 1:
+                cookies += asyncio.run(
+                    seed_http.log_in(
+                        seeder.url,
+                        users,
+                        arguments.sessions_per_user - 1,
+                        user_agent=self.user_agent,
+                    )
+                )
+        finally:
+            self.reaper.stop(seeder.process)
+        if build is None:
+            self.users = users
+        random.shuffle(cookies)
+        into.write_text("\n".join(cookies) + "\n")
+        return cookies
 
     def seed_ceiling(self, cookies: list[str]) -> None:
         """One key a cookie for the ceiling to read: its prefix, then the cookie's value."""
@@ -240,6 +284,9 @@ class Bench:
         get = "get" in workloads
         main = self.coatcheck("coatcheck") if workloads & {"get", "connections", "verify"} else None
         workers2 = self.coatcheck("workers2", workers=2) if get else None
+        against = None
+        if self.against is not None and main is not None:
+            against = self.coatcheck("against", build=self.against)
         login = bodies = None
         if "login" in workloads:
             cost = str(arguments.bcrypt_rounds)
@@ -274,8 +321,53 @@ class Bench:
             if not get:
                 plan.append(("auth", main, self.get_load(main, cookies), "2xx"))
             plan.append(("verify", main, self.get_load(main, cookies, VERIFY), "2xx"))
+        if against is not None and self.against is not None:
+            load = self.get_load(against, self.against_cookies_file)
+            plan.append(("against", against, load, "2xx"))
+            self.data.facts["against"] = f"against coatcheck {self.against.commit}"
         if main:
-            self.spread_renewals(main)
+            self.spread_renewals(main, cookies)
+            self._keep(cookies, self.prefix, "")
+        if against is not None and self.against is not None:
+            self.spread_renewals(against, self.against_cookies_file)
+            self._keep(self.against_cookies_file, self.against_prefix, self.against.pythonpath)
+        try:
+            self._rounds(arguments, plan, main, login, bodies, workloads)
+        finally:
+            renewed = []
+            for cookies, keeper in self._keepers.items():
+                keeper.close()
+                whose = "" if cookies == self.cookies_file else " of the older build's"
+                renewed.append(f"{keeper.renewed:,}{whose}")
+            if self._keepers:
+                self.data.facts["renewals"] = (
+                    f"{' and '.join(renewed)} renewals written between the runs that use the"
+                    " sessions, as they came due (bench/renewals.py)"
+                )
+            self._keepers = {}
+
+    def _keep(self, cookies: Path, prefix: str, pythonpath: str) -> None:
+        self._keepers[cookies] = KeeperProcess(
+            self.reaper,
+            VENV_BIN / "python",
+            ROOT,
+            self.redis_url,
+            prefix,
+            self.secret,
+            cookies,
+            pythonpath,
+        )
+
+    def _rounds(
+        self,
+        arguments: argparse.Namespace,
+        plan: list[tuple[str, Server, Load, str]],
+        main: Server | None,
+        login: Server | None,
+        bodies: Path | None,
+        workloads: set[str],
+    ) -> None:
+        cookies = self.cookies_file
         warm = [(server, load) for _, server, load, _ in plan]
         if login:
             warm.append((login, self.get_load(login, cookies)))
@@ -297,7 +389,7 @@ class Bench:
                 )
                 self.measure("many", main, many, expect="any")
 
-    def spread_renewals(self, server: Server) -> None:
+    def spread_renewals(self, server: Server, cookies_file: Path) -> None:
         """Renewals as in real use, evenly spread: once every session is due (a touch
         interval after the last was made), each is requested once, at a pace that spreads
         them over one interval. Each then comes due again at its own moment of the minute,
@@ -308,7 +400,7 @@ class Bench:
         if wait > 0:
             print(f"waiting {wait:.0f} s until every session is due for renewal", flush=True)
             time.sleep(wait)
-        cookies = [line for line in self.cookies_file.read_text().splitlines() if line]
+        cookies = [line for line in cookies_file.read_text().splitlines() if line]
         print(f"renewing the {len(cookies):,} sessions over {TOUCH_INTERVAL:.0f} s", flush=True)
         refused = asyncio.run(
             seed_http.touch(server.url, cookies, user_agent=self.user_agent, over=TOUCH_INTERVAL)
@@ -355,6 +447,7 @@ class Bench:
         if self.arguments.warmup <= 0:
             return
         for server, load in loads:
+            self._renewals_for(server, load)
             self.wrk.run(dataclasses.replace(load, duration=self.arguments.warmup))
             server.truncate_log()
 

@@ -15,6 +15,9 @@ A renewal writes a compact record only if it still ends as it did when read (its
 included; one script), so that it never writes back a card that update_user rewrote
 meanwhile: that renewal is skipped, and the next request renews the session. (A JSON record,
 written only during a rolling upgrade from 0.1, is renewed by SET XX, as 0.1 renews it.)
+Then, if it was renewed, its index entry is moved (ZADD XX: never added back). On one
+server, the renewals of an event-loop tick share these two round trips: their scripts go
+in one pipeline, then the index entries of those renewed in another.
 
 A session's record and its user's index live in different slots, so no command or script
 touches both; instead the steps run in an order that keeps one invariant, on one node or
@@ -24,12 +27,15 @@ so revoking a user's sessions never misses one. An index entry without a record 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from attrs import evolve
+from attrs import evolve, frozen
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from coatcheck.adapters.redis.batch import TickBatcher
 from coatcheck.adapters.redis.client import Client, guarded, mget, ms_up
@@ -78,6 +84,7 @@ class RedisSessions:
         self._reads = TickBatcher(self._fetch)
         self._legacy_reads = TickBatcher(self._fetch)
         self._renew = client.register_script(_RENEW)
+        self._renewals = TickBatcher(self._renew_all)
 
     # Keys and index members of the two record formats.
     def _key(self, digest: str) -> bytes:
@@ -123,26 +130,52 @@ class RedisSessions:
     @guarded
     async def replace(self, digest: str, session: Session) -> bool:
         expires = ms_up(session.expires_at)
-        member: bytes | str = bytes.fromhex(digest[:_SHORT_HEX])
-        written = False
         if can_be_compact(session):
             args: list[bytes | int] = [encode_compact(session), expires, *renewal_tails(session)]
-            outcome = await self._renew(keys=[self._key(digest)], args=args)
-            if outcome not in (_GONE, _RENEWED):
-                return True  # its user card changed since it was read: left as it is
-            written = outcome == _RENEWED
-        if not written and len(digest) > _SHORT_HEX:
-            # A 0.1 record stays where 0.1 instances look for it, in their format.
-            member = digest
-            written = bool(
-                await self._redis.set(
-                    self._legacy_key(digest), encode_json(session), xx=True, pxat=expires
-                )
-            )
-        if not written:
+            member = bytes.fromhex(digest[:_SHORT_HEX])
+            index = self._index(session.user_id)
+            renewal = _Renewal(self._key(digest), args, index, member, expires)
+            if await self._renewals.get(renewal) != _GONE:
+                return True  # renewed, or its user card changed since it was read: left as is
+        if len(digest) <= _SHORT_HEX:
             return False  # removed meanwhile: never resurrected
-        await self._index_entry(session.user_id, member, expires, only_existing=True)
+        # A 0.1 record stays where 0.1 instances look for it, in their format.
+        json_record = encode_json(session)
+        if not await self._redis.set(self._legacy_key(digest), json_record, xx=True, pxat=expires):
+            return False  # removed meanwhile: never resurrected
+        await self._index_entry(session.user_id, digest, expires, only_existing=True)
         return True
+
+    async def _renew_all(self, renewals: list[_Renewal]) -> list[object]:
+        """The scripts of the renewals, then the index entries of those renewed: on one
+        server, each step one pipeline for all of them; on a cluster, one by one."""
+        if isinstance(self._redis, RedisCluster):
+            return list(await asyncio.gather(*map(self._renew_one, renewals)))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for renewal in renewals:
+                pipe.evalsha(self._renew.sha, 1, renewal.key, *renewal.args)
+            outcomes = await pipe.execute(raise_on_error=False)
+        for number, outcome in enumerate(outcomes):
+            if isinstance(outcome, NoScriptError):  # a restarted or flushed server: loaded now
+                renewal = renewals[number]
+                outcomes[number] = await self._renew(keys=[renewal.key], args=renewal.args)
+            elif isinstance(outcome, Exception):
+                raise outcome
+        renewed = [r for r, outcome in zip(renewals, outcomes, strict=True) if outcome == _RENEWED]
+        if renewed:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for renewal in renewed:
+                    _move_index_entry(pipe, renewal.index, renewal.member, renewal.expires)
+                await pipe.execute()
+        return outcomes
+
+    async def _renew_one(self, renewal: _Renewal) -> object:
+        outcome = await self._renew(keys=[renewal.key], args=renewal.args)
+        if outcome == _RENEWED:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _move_index_entry(pipe, renewal.index, renewal.member, renewal.expires)
+                await pipe.execute()
+        return outcome
 
     @guarded
     async def remove(self, digest: str) -> None:
@@ -217,12 +250,8 @@ class RedisSessions:
         self, user_id: uuid.UUID, member: bytes | str, expires: int, only_existing: bool = False
     ) -> None:
         """Index the session, scored by its expiry; the index outlives its latest session."""
-        index = self._index(user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(index, {cast(str, member): expires}, xx=only_existing)
-            # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
-            pipe.pexpireat(index, expires, nx=True)
-            pipe.pexpireat(index, expires, gt=True)
+            _move_index_entry(pipe, self._index(user_id), member, expires, only_existing)
             await pipe.execute()
 
     async def _members(self, index: str) -> list[bytes]:
@@ -234,6 +263,29 @@ class RedisSessions:
         deleted = await self._redis.delete(*[self._record_key(member) for member in members])
         await self._redis.zrem(index, *members)
         return int(deleted)
+
+
+def _move_index_entry(
+    pipe: Any, index: str, member: bytes | str, expires: int, only_existing: bool = True
+) -> None:
+    """Score the index entry by the session's expiry (only_existing: never add it back),
+    and make the index outlive its latest session."""
+    pipe.zadd(index, {cast(str, member): expires}, xx=only_existing)
+    # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
+    pipe.pexpireat(index, expires, nx=True)
+    pipe.pexpireat(index, expires, gt=True)
+
+
+@frozen
+class _Renewal:
+    """One renewal of a compact record: its key, the script's arguments (record, expiry in
+    ms, the endings it had when read), its index entry, and its expiry (ms)."""
+
+    key: bytes
+    args: list[bytes | int]
+    index: str
+    member: bytes
+    expires: int
 
 
 def _digest(member: bytes) -> str:

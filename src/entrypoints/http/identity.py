@@ -7,6 +7,7 @@ may hold any other character. An ASCII address without "%" reads as itself."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from urllib.parse import quote, unquote
@@ -40,6 +41,30 @@ _METHOD_VALUES = {int(m): ",".join(m.names) for m in map(AuthMethod, range(16))}
 
 def methods_header(session: Session) -> dict[str, str]:
     return {METHODS: _METHOD_VALUES[session.methods]}
+
+
+USERS_KEPT = 4096  # user cards whose headers were written lately (see _user_values)
+
+
+@functools.lru_cache(maxsize=USERS_KEPT)
+def _user_values(user: PublicUser) -> tuple[str, str, str]:
+    """The user's id, email and verified flag as headers carry them: a pure function of the
+    card, written once for the same card (the session store hands back the same card for
+    a user's next request, as for the user's JSON: see responses.user_body)."""
+    headers = Identity(user.id, user.email.value, "", user.email_verified).headers()
+    return headers[USER_ID], headers[EMAIL], headers[EMAIL_VERIFIED]
+
+
+def verify_headers(user: PublicUser, session: Session) -> dict[str, str]:
+    """`Identity.of(user, session).headers()` and `methods_header(session)`, in one dict."""
+    user_id, email, verified = _user_values(user)
+    return {
+        USER_ID: user_id,
+        EMAIL: email,
+        SESSION_ID: session.id,
+        EMAIL_VERIFIED: verified,
+        METHODS: _METHOD_VALUES[session.methods],
+    }
 
 
 @frozen

@@ -7,7 +7,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from coatcheck.entrypoints.http import identity
-from coatcheck.entrypoints.http.identity import Identity
 from coatcheck.entrypoints.http.keys import services
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.tickets import NO_STORE, authenticate
@@ -28,6 +27,6 @@ async def verify(request: web.Request) -> web.Response:
     """Forward auth: who this request is from, in response headers."""
     authenticated = await authenticate(request)
     user = await services(request).current_user(authenticated)
-    session = authenticated.session
-    headers = Identity.of(user, session).headers() | identity.methods_header(session)
-    return web.Response(headers=headers | NO_STORE)
+    headers = identity.verify_headers(user, authenticated.session)
+    headers.update(NO_STORE)
+    return web.Response(headers=headers)
