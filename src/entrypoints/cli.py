@@ -16,6 +16,7 @@ from coatcheck.domain.errors import CoatcheckError, InvalidValue, UserNotFound
 from coatcheck.domain.model import Email
 from coatcheck.entrypoints import outbox_command
 from coatcheck.entrypoints.container import Services, build_container
+from coatcheck.entrypoints.http.app import CannotListen
 from coatcheck.entrypoints.logs import configure_logging
 from coatcheck.entrypoints.migrations import apply_migrations
 from coatcheck.entrypoints.presentation import timestamp
@@ -188,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"no user has the email {arguments.email}", 1)
     except CoatcheckError as error:
         return _fail(_with_cause(error), 1)
+    except CannotListen as error:
+        return _fail(f"cannot listen for {error}", 1)
     if output:
         print(output)
     return 0

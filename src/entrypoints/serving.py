@@ -29,7 +29,7 @@ from aiohttp.web_protocol import RequestHandler
 from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
-from coatcheck.entrypoints.http.app import create_app
+from coatcheck.entrypoints.http.app import CannotListen, create_app
 from coatcheck.entrypoints.http.keys import SETTINGS
 from coatcheck.entrypoints.http.protocol import Protocol, SlowClients
 from coatcheck.entrypoints.http.session_socket import HUB
@@ -170,9 +170,15 @@ async def _serve_until_stopped(runner: web.AppRunner, host: str, port: int) -> N
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+        # Inside the try: a start-up step that failed (a listener whose port is taken) still
+        # closes the steps before it, the stores and the letter worker, instead of leaving
+        # them to the loop's finalizer.
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+        except OSError as error:
+            raise CannotListen(f"the API (--host, --port): {error}") from error
         await stopping.wait()
         log.info("stopping", extra={"event": "stopping"})
     finally:

@@ -18,7 +18,13 @@ from multidict import CIMultiDictProxy
 
 from coatcheck.adapters.clock import FakeClock
 from coatcheck.entrypoints.http.app import create_app
-from coatcheck.entrypoints.http.identity import EMAIL, EMAIL_VERIFIED, SESSION_ID, USER_ID
+from coatcheck.entrypoints.http.identity import (
+    EMAIL,
+    EMAIL_VERIFIED,
+    METHODS,
+    SESSION_ID,
+    USER_ID,
+)
 from coatcheck.entrypoints.settings import Settings
 from tests.integration.conformance import Conformance
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, MakeSettings
@@ -26,7 +32,7 @@ from tests.integration.http import set_cookies
 from tests.integration.nginx import Proxy, nginx
 from tests.integration.tcp_proxy import TcpProxy, tcp_proxy
 
-IDENTITY_HEADERS = (USER_ID, EMAIL, SESSION_ID, EMAIL_VERIFIED)
+IDENTITY_HEADERS = (USER_ID, EMAIL, SESSION_ID, EMAIL_VERIFIED, METHODS)
 MakeServer = Callable[..., Awaitable[TestServer]]
 
 
@@ -162,6 +168,7 @@ async def test_a_live_cookie_reaches_the_application_with_the_identity_headers(
         EMAIL: [REGISTRATION["email"]],
         SESSION_ID: [current],
         EMAIL_VERIFIED: ["false"],
+        METHODS: ["password"],
     }
     assert [(method, path, body) for method, path, _, body in site.application.seen] == [
         ("GET", "/orders/7", b""),
@@ -179,6 +186,7 @@ async def test_identity_headers_sent_by_the_client_never_reach_the_application(
         SESSION_ID.upper(): "0000000000000000",
         "X_Auth_User_Id": "00000000-0000-0000-0000-000000000000",  # the CGI spelling
         EMAIL_VERIFIED: "true",
+        METHODS: "password,totp",  # as if a second factor had been given
     }
 
     refused = await site.request("GET", "/", headers=forged)
@@ -190,6 +198,7 @@ async def test_identity_headers_sent_by_the_client_never_reach_the_application(
     identity = site.application.identity()
     assert identity[EMAIL] == [REGISTRATION["email"]]
     assert identity[USER_ID] != [forged[USER_ID]]
+    assert identity[METHODS] == ["password"]
     assert len(identity[USER_ID]) == len(identity[SESSION_ID]) == 1
     received = site.application.seen[0][2]
     assert "X_Auth_User_Id" not in received

@@ -28,7 +28,9 @@ async def sent(outbox: Mailbag) -> list[Letter]:
 def assert_carries_nothing_chosen(letter: Letter) -> None:
     assert (letter.name, letter.client, letter.new_email) == (None, None, None), letter.kind
     message = WRITER(letter, key="letter").as_string().replace(letter.to.value, "")
-    assert "555" not in message, letter.kind  # the address written to aside
+    # "555-0100", not "555": a MIME boundary's random digits hold "555" in about one letter
+    # of fifty, which failed this test now and then with nothing carried
+    assert "555-0100" not in message, letter.kind  # the address written to aside
 
 
 async def spammer_with_victims_address(app: Domain) -> Domain:

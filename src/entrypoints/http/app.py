@@ -162,6 +162,11 @@ async def _in_background(work: Coroutine[Any, Any, None] | None) -> AsyncIterato
             await task
 
 
+class CannotListen(Exception):
+    """A listener of the service could not be opened (its port taken, its address not one
+    of this machine's): `serve` says so in one line instead of a traceback."""
+
+
 def _metrics_site(
     metrics: Metrics, site: Callable[[web.AppRunner], web.BaseSite]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -173,8 +178,11 @@ def _metrics_site(
         metrics_app.add_routes(metrics_routes.routes)
         runner = web.AppRunner(metrics_app, access_log=None)
         await runner.setup()
-        await site(runner).start()
         try:
+            try:
+                await site(runner).start()
+            except OSError as error:
+                raise CannotListen(f"/metrics (METRICS_HOST, METRICS_PORT): {error}") from error
             yield
         finally:
             await runner.cleanup()
