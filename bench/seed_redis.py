@@ -68,7 +68,7 @@ class SessionWriter:
         user_id = uuid.UUID(user.id)
         # The user's card, as coatcheck writes it: the same in every session of the user.
         created = datetime.fromisoformat(user.created_at.replace("Z", "+00:00"))
-        card = PublicUser(user_id, Email(user.email), Name(user.name), created)
+        card = PublicUser(user_id, Email.stored(user.email), Name(user.name), created)
         session = self._policy.start(user_id, SessionKind.REMEMBERED, client, now, card)
         await self._sessions.add(self._key.digest(ticket), session)
         return ticket.value
