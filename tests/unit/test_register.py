@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-from coatcheck.adapters.memory import InMemorySessions, InMemoryUsers
+from coatcheck.adapters.memory import InMemoryLoginAttempts, InMemorySessions, InMemoryUsers
 from coatcheck.domain.errors import EmailTaken, StoreUnavailable, TooManyAttempts
 from coatcheck.domain.model import (
     ClientInfo,
@@ -113,6 +115,22 @@ async def test_no_user_is_left_behind_when_the_session_store_fails(build: Build)
     with pytest.raises(StoreUnavailable):
         await app.sign_up()
     assert app.users.by_id == {}
+
+
+class AttemptsLostAfterTheUser(InMemoryLoginAttempts):
+    """The throttles' store, gone by the time the verification letter's spacing is asked."""
+
+    async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
+        raise StoreUnavailable("throttle store unavailable")
+
+
+async def test_a_registration_done_is_answered_done_when_the_letter_s_store_fails_after(
+    build: Build,
+) -> None:
+    app = await build(login_attempts=AttemptsLostAfterTheUser())
+    logged_in = await app.sign_up()  # no StoreUnavailable: the letter is what it cost
+    assert list(app.users.by_id) == [logged_in.user.id]
+    assert len(app.sessions.by_digest) == 1
 
 
 async def test_no_session_is_left_behind_when_the_user_store_refuses(app: Domain) -> None:

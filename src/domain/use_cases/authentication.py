@@ -66,8 +66,9 @@ class RegisterUser:
       of the email replaces it. (Its session, if stored, is one whose ticket no one holds.)
     - the client's device is known on the account from now on;
     - a link to verify the address is sent, within the address's letter limit (MailThrottle,
-      silently: a registration beyond it sends none, and its owner asks again later); when a
-      verified address is required to log in, no session starts until it is followed.
+      silently: a registration beyond it sends none, and its owner asks again later; so does
+      one whose store fails once the user is made); when a verified address is required to
+      log in, no session starts until it is followed.
     """
 
     def __init__(
@@ -120,8 +121,11 @@ class RegisterUser:
         else:
             logged_in = await self._start(user, kind, client, replacing, device)
         self._events.registered(user)
-        if await self._mail_throttle.letter_may_go(OrderKind.VERIFY_EMAIL, email):
-            await self._send_verification(user)
+        # Registered is registered: a store lost now costs the letter (the owner asks for
+        # it again), never a 503 for an account that exists.
+        with contextlib.suppress(StoreUnavailable):
+            if await self._mail_throttle.letter_may_go(OrderKind.VERIFY_EMAIL, email):
+                await self._send_verification(user)
         self._notices.seen(user, client)  # its first device: remembered, nobody told
         return Registered(user, logged_in)
 
