@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import frozen
 from dependency_injector import containers, providers
+from dependency_injector.providers import Provider, Selector
 
 from coatcheck.adapters.clock import SystemClock
 from coatcheck.adapters.email import Outbox as LetterOutbox
@@ -105,6 +106,8 @@ from coatcheck.entrypoints.metrics import Metrics
 from coatcheck.entrypoints.settings import Settings
 from coatcheck.entrypoints.wiring import Wiring, is_protocol
 
+T = TypeVar("T")
+
 
 @frozen
 class Services:
@@ -183,6 +186,25 @@ class Services:
     passkey_reauthentication: PasskeyReauthentication
 
 
+@frozen
+class _StoreChoice:
+    """A store that a setting chooses ("postgres" or "sqlite" for the users' ports, "redis" or
+    "sqlite" for the sessions'): a port's adapter of the server (`server`) built on its
+    `connection` (and `more`), or its part of the SQLite store.
+
+    Called with a Selector's annotation, mypy checks that the server's adapter is the port."""
+
+    setting: Provider[Any]
+    server: str
+    connection: Mapping[str, Provider[Any]]
+
+    def __call__(
+        self, adapter: Callable[..., T], on_sqlite: Provider[Any], **more: Provider[Any]
+    ) -> Selector[T]:
+        built = providers.Singleton(adapter, **{**self.connection, **more})
+        return providers.Selector(self.setting, **{self.server: built}, sqlite=on_sqlite)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     metrics = providers.Singleton(Metrics)
@@ -208,23 +230,21 @@ class Container(containers.DeclarativeContainer):
     token_lifetimes = providers.Singleton(settings.provided.token_lifetimes.call())
     require_verified_email = settings.provided.require_verified_email
 
-    users = providers.Selector(
+    # Each port lives in the store its setting names, where every adapter is built alike.
+    in_users_store = _StoreChoice(
         settings.provided.users_store,
-        postgres=providers.Singleton(
-            PostgresUsers, pool=postgres, timeouts=store_timeouts, watch=users_watch
-        ),
-        sqlite=sqlite.provided.users,
+        "postgres",
+        {"pool": postgres, "timeouts": store_timeouts, "watch": users_watch},
     )
-    sessions = providers.Selector(
+    in_sessions_store = _StoreChoice(
         settings.provided.sessions_store,
-        redis=providers.Singleton(
-            RedisSessions,
-            client=redis,
-            prefix=settings.provided.redis_prefix,
-            encoding=settings.provided.session_encoding,
-            watch=sessions_watch,
-        ),
-        sqlite=sqlite.provided.sessions,
+        "redis",
+        {"client": redis, "prefix": settings.provided.redis_prefix, "watch": sessions_watch},
+    )
+
+    users: Selector[Users] = in_users_store(PostgresUsers, sqlite.provided.users)
+    sessions: Selector[Sessions] = in_sessions_store(
+        RedisSessions, sqlite.provided.sessions, encoding=settings.provided.session_encoding
     )
     sessions_readiness = providers.Selector(
         settings.provided.sessions_readiness,
@@ -237,42 +257,20 @@ class Container(containers.DeclarativeContainer):
         ),
         store=sessions,
     )
-    login_attempts = providers.Selector(
-        settings.provided.sessions_store,
-        redis=providers.Singleton(
-            RedisLoginAttempts,
-            client=redis,
-            prefix=settings.provided.redis_prefix,
-            watch=sessions_watch,
-        ),
-        sqlite=sqlite.provided.login_attempts,
+    login_attempts: Selector[LoginAttempts] = in_sessions_store(
+        RedisLoginAttempts, sqlite.provided.login_attempts
     )
-    milestones = providers.Selector(
-        settings.provided.sessions_store,
-        redis=providers.Singleton(
-            RedisMilestones,
-            client=redis,
-            prefix=settings.provided.redis_prefix,
-            watch=sessions_watch,
-        ),
-        sqlite=sqlite.provided.milestones,
+    milestones: Selector[Milestones] = in_sessions_store(
+        RedisMilestones, sqlite.provided.milestones
     )
     # One-time tokens and known devices belong to users: they live in the users' store.
-    account_tokens = providers.Selector(
-        settings.provided.users_store,
-        postgres=providers.Singleton(
-            PostgresAccountTokens, pool=postgres, timeouts=store_timeouts, watch=users_watch
-        ),
-        sqlite=sqlite.provided.account_tokens,
+    account_tokens: Selector[AccountTokens] = in_users_store(
+        PostgresAccountTokens, sqlite.provided.account_tokens
     )
-    known_devices = providers.Selector(
-        settings.provided.users_store,
-        postgres=providers.Singleton(
-            PostgresKnownDevices, pool=postgres, timeouts=store_timeouts, watch=users_watch
-        ),
-        sqlite=sqlite.provided.known_devices,
+    known_devices: Selector[KnownDevices] = in_users_store(
+        PostgresKnownDevices, sqlite.provided.known_devices
     )
-    session_events = providers.Selector(
+    session_events = providers.Selector(  # the one port of Redis that no watch follows
         settings.provided.sessions_store,
         redis=providers.Singleton(
             RedisSessionEvents, client=redis, prefix=settings.provided.redis_prefix
@@ -287,12 +285,8 @@ class Container(containers.DeclarativeContainer):
     )
     # The outbox: letters stored in the users' store, sent by one worker per process.
     outbox_watch = providers.Singleton(resources.store_watch, "users", settings, None)
-    outbox_store = providers.Selector(
-        settings.provided.users_store,
-        postgres=providers.Singleton(
-            PostgresOutboxStore, pool=postgres, timeouts=store_timeouts, watch=outbox_watch
-        ),
-        sqlite=sqlite.provided.outbox,
+    outbox_store: Selector[OutboxStore] = in_users_store(
+        PostgresOutboxStore, sqlite.provided.outbox, watch=outbox_watch
     )
     letter_writer = providers.Singleton(resources.letter_writer, settings)
     resolve_order = providers.Singleton(
@@ -312,22 +306,9 @@ class Container(containers.DeclarativeContainer):
 
     # Second factors (issue 21): their stores and adapters; their use-cases are Services'.
     factor_sealer = providers.Resource(resources.factor_sealer, settings)
-    factors = providers.Selector(
-        settings.provided.users_store,
-        postgres=providers.Singleton(
-            PostgresFactors, pool=postgres, timeouts=store_timeouts, watch=users_watch
-        ),
-        sqlite=sqlite.provided.factors,
-    )
-    pending_steps = providers.Selector(
-        settings.provided.sessions_store,
-        redis=providers.Singleton(
-            RedisPendingSteps,
-            client=redis,
-            prefix=settings.provided.redis_prefix,
-            watch=sessions_watch,
-        ),
-        sqlite=sqlite.provided.pending_steps,
+    factors: Selector[Factors] = in_users_store(PostgresFactors, sqlite.provided.factors)
+    pending_steps: Selector[PendingSteps] = in_sessions_store(
+        RedisPendingSteps, sqlite.provided.pending_steps
     )
     one_time_passwords = providers.Singleton(PyotpPasswords)
     recent_authentication = providers.Singleton(

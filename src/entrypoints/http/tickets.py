@@ -245,6 +245,14 @@ async def authenticate(request: web.Request) -> Authenticated:
     return authenticated
 
 
+async def recently_authenticated(request: web.Request) -> Authenticated:
+    """The caller's live session, if it proved who holds it within the re-authentication
+    window (ReauthenticationRequired otherwise)."""
+    caller = await authenticate(request)
+    services(request).recent_authentication(caller)
+    return caller
+
+
 async def _adopt_legacy_cookie(
     request: web.Request, session: Session, caller: Authenticated
 ) -> None:

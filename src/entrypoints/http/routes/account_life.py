@@ -16,16 +16,14 @@ from coatcheck.domain.errors import (
     TooManyEmails,
     WrongPassword,
 )
-from coatcheck.domain.second_step import PendingLogIn
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.pending import pending_response
+from coatcheck.entrypoints.http.pending import log_in_response
 from coatcheck.entrypoints.http.responses import (
     Accepted,
     SecondFactorOut,
     UserOut,
     json_response,
-    user_response,
 )
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import (
@@ -38,9 +36,9 @@ from coatcheck.entrypoints.http.schemas import (
 )
 from coatcheck.entrypoints.http.tickets import (
     authenticate,
-    hand_out,
     held_device,
     held_ticket,
+    recently_authenticated,
     take_back,
 )
 
@@ -92,10 +90,7 @@ async def reset_password(request: web.Request) -> web.Response:
         await held_ticket(request),
         held_device(request),
     )
-    if isinstance(logged_in, PendingLogIn):  # a reset never skips the second factor
-        return pending_response(request, logged_in)
-    await hand_out(request, logged_in)
-    return user_response(logged_in.user.public)
+    return await log_in_response(request, logged_in)  # a reset never skips the second factor
 
 
 @routes.post("/authentication/verify-email")
@@ -132,8 +127,7 @@ async def resend_verification(request: web.Request) -> web.Response:
 )
 async def request_email_change(request: web.Request) -> web.Response:
     """Change my email: a link goes to the new address."""
-    caller = await authenticate(request)
-    services(request).recent_authentication(caller)
+    caller = await recently_authenticated(request)
     body = await parse(request, ChangeEmailBody)
     await services(request).request_email_change(
         caller, body.current_password, body.new_email, client_info(request), held_device(request)
@@ -164,8 +158,7 @@ async def change_email(request: web.Request) -> web.Response:
 )
 async def delete_account(request: web.Request) -> web.Response:
     """Delete my account."""
-    caller = await authenticate(request)
-    services(request).recent_authentication(caller)
+    caller = await recently_authenticated(request)
     body = await parse(request, DeleteAccountBody)
     await services(request).delete_account(
         caller, body.current_password, client_info(request), held_device(request)

@@ -13,11 +13,10 @@ from coatcheck.domain.errors import (
     TooManyAttempts,
 )
 from coatcheck.domain.model import SessionKind
-from coatcheck.domain.second_step import PendingLogIn
 from coatcheck.domain.sessions import LoggedIn
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.pending import pending_response
+from coatcheck.entrypoints.http.pending import log_in_response
 from coatcheck.entrypoints.http.responses import (
     SecondFactorOut,
     TokenOut,
@@ -96,10 +95,7 @@ async def log_in(request: web.Request) -> web.Response:
         held_device(request),
         body.proof,
     )
-    if isinstance(logged_in, PendingLogIn):
-        return pending_response(request, logged_in)
-    await hand_out(request, logged_in)
-    return user_response(logged_in.user.public)
+    return await log_in_response(request, logged_in)
 
 
 @routes.post("/authentication/token")

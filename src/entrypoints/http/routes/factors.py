@@ -22,7 +22,7 @@ from coatcheck.domain.errors import (
 )
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.pending import clear_pending, held_pending
+from coatcheck.entrypoints.http.pending import held_pending, second_step_response
 from coatcheck.entrypoints.http.responses import (
     FactorAddedOut,
     FactorsOut,
@@ -30,7 +30,6 @@ from coatcheck.entrypoints.http.responses import (
     TotpSetupOut,
     UserOut,
     json_response,
-    user_response,
 )
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import (
@@ -41,7 +40,7 @@ from coatcheck.entrypoints.http.schemas import (
     TotpConfirmBody,
     parse,
 )
-from coatcheck.entrypoints.http.tickets import authenticate, hand_out, held_ticket
+from coatcheck.entrypoints.http.tickets import authenticate, held_ticket
 
 routes = web.RouteTableDef()
 
@@ -71,10 +70,7 @@ async def second_factor(request: web.Request) -> web.Response:
         )
     else:
         logged_in = await services(request).complete_log_in(pending, body.proof, client, replacing)
-    await hand_out(request, logged_in)
-    response = user_response(logged_in.user.public)
-    clear_pending(request, response)
-    return response
+    return await second_step_response(request, logged_in)
 
 
 @routes.post("/authentication/reauthenticate")

@@ -19,7 +19,7 @@ from coatcheck.domain.errors import (
 from coatcheck.domain.model import SessionKind
 from coatcheck.entrypoints.http.client import client_info
 from coatcheck.entrypoints.http.keys import services
-from coatcheck.entrypoints.http.pending import clear_pending, held_pending, write_pending
+from coatcheck.entrypoints.http.pending import held_pending, second_step_response, write_pending
 from coatcheck.entrypoints.http.responses import (
     FactorAddedOut,
     PasskeyOptionsOut,
@@ -27,7 +27,6 @@ from coatcheck.entrypoints.http.responses import (
     PasskeysOut,
     UserOut,
     json_response,
-    user_response,
 )
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import (
@@ -37,7 +36,7 @@ from coatcheck.entrypoints.http.schemas import (
     PasskeyRenameBody,
     parse,
 )
-from coatcheck.entrypoints.http.tickets import authenticate, hand_out, held_ticket
+from coatcheck.entrypoints.http.tickets import authenticate, held_ticket
 
 routes = web.RouteTableDef()
 _CHALLENGE_MINUTES = 5
@@ -137,10 +136,7 @@ async def passkey_log_in(request: web.Request) -> web.Response:
     logged_in = await services(request).passkey_log_in(
         held_pending(request), body.credential, client_info(request), await held_ticket(request)
     )
-    await hand_out(request, logged_in)
-    response = user_response(logged_in.user.public)
-    clear_pending(request, response)
-    return response
+    return await second_step_response(request, logged_in)
 
 
 @routes.post("/authentication/log-in/second-factor/options")

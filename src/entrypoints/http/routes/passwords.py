@@ -10,7 +10,12 @@ from coatcheck.entrypoints.http.keys import services
 from coatcheck.entrypoints.http.responses import TokenOut, json_response
 from coatcheck.entrypoints.http.routes import Reply, answers
 from coatcheck.entrypoints.http.schemas import ChangePasswordBody, parse
-from coatcheck.entrypoints.http.tickets import authenticate, bearer_value, hand_out, held_device
+from coatcheck.entrypoints.http.tickets import (
+    bearer_value,
+    hand_out,
+    held_device,
+    recently_authenticated,
+)
 
 routes = web.RouteTableDef()
 
@@ -28,8 +33,7 @@ async def change_password(request: web.Request) -> web.Response:
 
     204 with a new cookie; a bearer caller gets its new token in the body instead.
     """
-    caller = await authenticate(request)
-    services(request).recent_authentication(caller)
+    caller = await recently_authenticated(request)
     body = await parse(request, ChangePasswordBody)
     logged_in = await services(request).change_password(
         caller, body.current_password, body.new_password, client_info(request), held_device(request)

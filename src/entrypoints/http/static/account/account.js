@@ -5,7 +5,7 @@
 import { ApiError, api } from "./api.js";
 import { watchSession } from "./events.js";
 import { forgetFactors, installFactors, secondStep, showFactors } from "./factors.js";
-import { bindForm, clearErrors, describe } from "./forms.js";
+import { bindButton, bindForm, clearErrors, describe } from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -191,42 +191,29 @@ async function revoke(session, row) {
   await refreshSessions();
 }
 
-$("revoke-others").addEventListener("click", async () => {
-  const button = $("revoke-others");
-  button.disabled = true;
-  $("sessions-error").hidden = true;
+bindButton($("revoke-others"), $("sessions-error"), async () => {
   try {
     await api.revokeOthers();
-    announce("Every other session was logged out.");
-    await refreshSessions();
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) return sessionEnded("ended");
-    $("sessions-error").textContent = describe(error);
-    $("sessions-error").hidden = false;
-  } finally {
-    button.disabled = false;
+    if (error.status !== 401) throw error;
+    sessionEnded("ended"); // not awaited: it may refresh the list itself
+    return;
   }
+  announce("Every other session was logged out.");
+  await refreshSessions();
 });
 
-$("log-out").addEventListener("click", async () => {
-  const button = $("log-out");
-  button.disabled = true;
-  $("log-out-error").hidden = true;
+bindButton($("log-out"), $("log-out-error"), async () => {
   watcher?.stop(); // this page ends its own session: no need to be told
   watcher = null;
   try {
     await api.logOut();
-    signedOut("", true);
-    announce("You are logged out.");
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    $("log-out-error").textContent = describe(error);
-    $("log-out-error").hidden = false;
     watch();
-  } finally {
-    button.disabled = false;
+    throw error;
   }
+  signedOut("", true);
+  announce("You are logged out.");
 });
 
 bindForm($("log-in"), async ({ email, password, remember }) => {
@@ -278,20 +265,9 @@ bindForm($("delete-account"), async ({ currentPassword }) => {
   signedOut(ENDINGS["account-deleted"], true);
 });
 
-$("resend-verification").addEventListener("click", async () => {
-  const button = $("resend-verification");
-  button.disabled = true;
-  $("resend-verification-error").hidden = true;
-  try {
-    await api.resendVerification();
-    announce("A new link is on its way.");
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    $("resend-verification-error").textContent = describe(error);
-    $("resend-verification-error").hidden = false;
-  } finally {
-    button.disabled = false;
-  }
+bindButton($("resend-verification"), $("resend-verification-error"), async () => {
+  await api.resendVerification();
+  announce("A new link is on its way.");
 });
 
 document.addEventListener("submit", () => announce(""), { capture: true }); // news is stale now

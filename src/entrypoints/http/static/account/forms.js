@@ -1,6 +1,7 @@
 // API errors, shown to the person next to what caused them: a field's own message under
 // that field (aria-invalid, and its error is in the field's aria-describedby), everything
-// else in the form's alert, just above its button.
+// else in the form's alert, just above its button. The page's HTML holds neither: a bound
+// form gets them here, so that their ids and descriptions follow one rule.
 
 import { ApiError } from "./api.js";
 
@@ -70,8 +71,36 @@ function sentence(text) {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
+function errorId(element) {
+  return `${element.id}-error`;
+}
+
 function errorOf(element) {
-  return document.getElementById(`${element.id}-error`);
+  return document.getElementById(errorId(element));
+}
+
+function hiddenMessage(className, id) {
+  const message = document.createElement("p");
+  message.className = className;
+  message.id = id;
+  message.hidden = true;
+  return message;
+}
+
+// The form's alert, just above its submit button, and each field's error, under its input:
+// the field's hint (if any) and its error describe the input.
+function addMessages(form) {
+  const alert = hiddenMessage("form-error", errorId(form));
+  alert.setAttribute("role", "alert");
+  form.querySelector("button[type=submit]").before(alert);
+  for (const field of form.querySelectorAll(".field")) {
+    const input = field.querySelector("input");
+    const hint = field.querySelector(".hint");
+    const error = hiddenMessage("field-error", errorId(input));
+    field.append(error);
+    if (hint) hint.id = `${input.id}-hint`;
+    input.setAttribute("aria-describedby", hint ? `${hint.id} ${error.id}` : error.id);
+  }
 }
 
 export function clearErrors(form) {
@@ -113,8 +142,27 @@ export function showError(form, error) {
   return first;
 }
 
+// A button that asks the API: disabled while `act()` runs; an ApiError it throws is shown in
+// `message`, the button's own alert.
+export function bindButton(button, message, act) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    message.hidden = true;
+    try {
+      await act();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      message.textContent = describe(error);
+      message.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 // Submits the form through `submit(values)`; an ApiError it throws is shown in the form.
 export function bindForm(form, submit) {
+  addMessages(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
