@@ -39,10 +39,11 @@ from bench.workloads import CEILING_RECORD
 from coatcheck.entrypoints import logs
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.logs import configure_logging
-from coatcheck.entrypoints.serving import service_runner
+from coatcheck.entrypoints.serving import service_runner, settle_heap
 from coatcheck.entrypoints.settings import load_settings
 
 CONNECTIONS = 64
+DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/120.0.0.0 Safari/537.36 bench/1.0"
@@ -188,8 +189,11 @@ async def _measure(
     runner = web.AppRunner(app, access_log=None) if own_runner else service_runner(app, "json")
     await runner.setup()
     assert runner.server is not None
-    gc.collect()
-    gc.freeze()  # as `coatcheck serve` does once started
+    if own_runner:  # an app of aiohttp's own, at CPython's defaults
+        gc.collect()
+        gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
+    else:
+        settle_heap()  # as `coatcheck serve` does once started
     try:
         if cookies:  # every session once: its renewal (due after seeding) is written now
             await _round(runner.server, cookies, len(cookies), status, once=True)
