@@ -40,9 +40,8 @@ from coatcheck.domain.second_step import FactorCheck, PendingLogIn, Proof, Secon
 from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer, SessionPolicy
 from coatcheck.domain.throttle import LoginThrottle
 from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
-from coatcheck.domain.token_issuer import TokenIssuer
-from coatcheck.domain.tokens import TokenPurpose
 from coatcheck.domain.use_cases.email_address import SendVerification
+from coatcheck.domain.use_cases.log_in_session import LogInSession
 from coatcheck.domain.use_cases.password_forms import matching_form, spend_a_miss
 
 
@@ -176,9 +175,8 @@ class LogIn:
     - a hash made with an outdated cost, or of a password before it was normalised, is
       upgraded;
     - the session the client held before, if any, ends; the new one has a fresh ticket,
-      and carries the user as stored once it exists;
-    - password-reset links sent before stop working; a log-in from a device the account
-      has not been seen on is told to its address;
+      and carries the user as stored once it exists; password-reset links sent before
+      stop working; a new device is told (LogInSession, as for every log-in);
     - an account with a second factor needs it too: given with the password (`proof`, how
       a token client logs in: SecondFactorRequired without it), or at a second step, for
       which a browser gets a pending log-in (not a session) once the password is right.
@@ -190,9 +188,8 @@ class LogIn:
         hasher: PasswordHasher,
         throttle: LoginThrottle,
         issuer: SessionIssuer,
+        session: LogInSession,
         sessions: Sessions,
-        tokens: TokenIssuer,
-        notices: Notices,
         events: Events,
         second_step: SecondStep,
         factor_check: FactorCheck,
@@ -202,9 +199,8 @@ class LogIn:
         self._hasher = hasher
         self._throttle = throttle
         self._issuer = issuer
+        self._session = session
         self._sessions = sessions
-        self._tokens = tokens
-        self._notices = notices
         self._events = events
         self._second_step = second_step
         self._factor_check = factor_check
@@ -250,16 +246,13 @@ class LogIn:
             except InvalidCode:
                 self._events.log_in_failed("invalid-second-factor")
                 raise SecondFactorFailed() from None
-        await self._issuer.end(replacing, EndReason.REPLACED)
-        logged_in = await self._issuer.start(user, kind, client, methods)
+        logged_in = await self._session.start(user, kind, client, methods, replacing)
         known_hashes = {verified_hash, user.password_hash}
         stored = await self._end_if_password_changed(logged_in, password, known_hashes)
         if stored.public != user.public:  # verified or changed meanwhile: show it at once
             await self._sessions.update_user(stored.public)
             logged_in = evolve(logged_in, user=stored)
-        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
-        self._notices.seen(logged_in.user, client)
-        self._events.logged_in(user, logged_in.session)
+        await self._session.welcome(logged_in, client)
         return evolve(logged_in, device=device)
 
     async def _upgrade_hash(self, user: User, password: Password, outdated: bool) -> User:

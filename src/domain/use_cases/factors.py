@@ -19,7 +19,6 @@ from coatcheck.domain.errors import (
     UserNotFound,
     WrongPassword,
 )
-from coatcheck.domain.events import EndReason
 from coatcheck.domain.factors import TotpCode, new_recovery_codes, recovery_code_digest
 from coatcheck.domain.letters import LetterKind
 from coatcheck.domain.model import AuthMethod, ClientInfo, Email, Password, User
@@ -34,10 +33,9 @@ from coatcheck.domain.ports import (
     Users,
 )
 from coatcheck.domain.second_step import FactorCheck, PendingTicket, Proof, SecondStep
-from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer
+from coatcheck.domain.sessions import Authenticated, LoggedIn
 from coatcheck.domain.tickets import SessionTicket
-from coatcheck.domain.token_issuer import TokenIssuer
-from coatcheck.domain.tokens import TokenPurpose
+from coatcheck.domain.use_cases.log_in_session import LogInSession
 from coatcheck.domain.use_cases.passwords import CurrentPasswordCheck
 
 ISSUER = "coatcheck"  # how authenticator apps name the account's entry
@@ -93,7 +91,8 @@ class CompleteLogIn:
       the step that succeeds, never by a wrong code;
     - wrong codes are throttled per pending log-in and per account (FactorCheck);
     - the session the client held before, if any, ends; the new one has a fresh ticket and
-      records the password and the factor; reset links stop working; a new device is told.
+      records the password and the factor; reset links stop working; a new device is told
+      (LogInSession).
     """
 
     def __init__(
@@ -101,17 +100,13 @@ class CompleteLogIn:
         users: Users,
         second_step: SecondStep,
         factor_check: FactorCheck,
-        issuer: SessionIssuer,
-        tokens: TokenIssuer,
-        notices: Notices,
+        session: LogInSession,
         events: Events,
     ) -> None:
         self._users = users
         self._second_step = second_step
         self._factor_check = factor_check
-        self._issuer = issuer
-        self._tokens = tokens
-        self._notices = notices
+        self._session = session
         self._events = events
 
     async def __call__(
@@ -132,12 +127,7 @@ class CompleteLogIn:
             self._events.log_in_failed("invalid-second-factor")
             raise SecondFactorFailed() from None
         await self._second_step.release(key)
-        await self._issuer.end(replacing, EndReason.REPLACED)
-        logged_in = await self._issuer.start(user, step.kind, client, step.methods | method)
-        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
-        self._notices.seen(user, client)
-        self._events.logged_in(user, logged_in.session)
-        return logged_in
+        return await self._session(user, step.kind, client, step.methods | method, replacing)
 
 
 class Reauthenticate:

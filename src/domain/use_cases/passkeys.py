@@ -19,10 +19,9 @@ from coatcheck.domain.errors import (
     PasskeyRefused,
     PendingLogInMissing,
 )
-from coatcheck.domain.events import EndReason
 from coatcheck.domain.factors import Passkey, PasskeyName, PendingPurpose, PendingStep
 from coatcheck.domain.letters import LetterKind
-from coatcheck.domain.model import AuthMethod, ClientInfo, SessionKind, User
+from coatcheck.domain.model import AuthMethod, ClientInfo, SessionKind
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import (
     Clock,
@@ -34,10 +33,8 @@ from coatcheck.domain.ports import (
     Users,
 )
 from coatcheck.domain.second_step import PendingTicket, SecondStep, pending_key
-from coatcheck.domain.sessions import Authenticated, LoggedIn, SessionIssuer
+from coatcheck.domain.sessions import Authenticated, LoggedIn
 from coatcheck.domain.tickets import SessionTicket, TicketKey
-from coatcheck.domain.token_issuer import TokenIssuer
-from coatcheck.domain.tokens import TokenPurpose
 from coatcheck.domain.use_cases.factors import (
     FactorAdded,
     RecentAuthentication,
@@ -46,6 +43,7 @@ from coatcheck.domain.use_cases.factors import (
     issue_recovery_codes,
     record_reauthentication,
 )
+from coatcheck.domain.use_cases.log_in_session import LogInSession
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 NO_METHOD = AuthMethod(0)  # a passkey log-in proves nothing before its assertion
@@ -300,7 +298,7 @@ class PasskeyLogIn:
       to that log-in's account;
     - a passkey with user verification is both factors: the session records it so;
     - the session the client held before ends; reset links stop working; a new device is
-      told.
+      told (LogInSession).
     """
 
     def __init__(
@@ -309,9 +307,7 @@ class PasskeyLogIn:
         factors: Factors,
         challenges: Challenges,
         ceremonies: PasskeyCeremonies,
-        issuer: SessionIssuer,
-        tokens: TokenIssuer,
-        notices: Notices,
+        session: LogInSession,
         events: Events,
         key: TicketKey,
         clock: Clock,
@@ -320,9 +316,7 @@ class PasskeyLogIn:
         self._factors = factors
         self._challenges = challenges
         self._ceremonies = ceremonies
-        self._issuer = issuer
-        self._tokens = tokens
-        self._notices = notices
+        self._session = session
         self._events = events
         self._key = key
         self._clock = clock
@@ -356,22 +350,8 @@ class PasskeyLogIn:
         user = await self._users.get(passkey.user_id)
         if user is None:
             raise PasskeyFailed()
-        return await self._start(user, step, client, replacing)
-
-    async def _start(
-        self,
-        user: User,
-        step: PendingStep,
-        client: ClientInfo,
-        replacing: SessionTicket | None,
-    ) -> LoggedIn:
-        await self._issuer.end(replacing, EndReason.REPLACED)
         methods = step.methods | AuthMethod.PASSKEY
-        logged_in = await self._issuer.start(user, step.kind, client, methods)
-        await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
-        self._notices.seen(user, client)
-        self._events.logged_in(user, logged_in.session)
-        return logged_in
+        return await self._session(user, step.kind, client, methods, replacing)
 
 
 class PasskeyReauthentication:
