@@ -168,6 +168,20 @@ class Pooled:
             await self._pool.release(connection)
         self._watch.answered(time.perf_counter() - started)
 
+    async def _change(self, sql: str, *arguments: object) -> str:
+        """Runs one statement on a connection of its own: the status it answers."""
+        async with self._connection() as connection:
+            return str(await connection.execute(sql, *arguments))
+
+    async def _changed_one(self, sql: str, *arguments: object) -> bool:
+        """Runs one statement: whether it inserted, updated or deleted exactly one row."""
+        return row_count(await self._change(sql, *arguments)) == 1
+
+
+def row_count(status: str) -> int:
+    """The rows a statement's status counts ("UPDATE 1", "INSERT 0 1")."""
+    return int(status.split()[-1])
+
 
 class PostgresUsers(Pooled):
     async def add(self, user: User) -> None:
@@ -265,15 +279,13 @@ class PostgresUsers(Pooled):
     async def set_password_hash(
         self, user_id: uuid.UUID, password_hash: str, replacing: str
     ) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "UPDATE users SET password_hash = $2, updated_at = now()"
-                " WHERE id = $1 AND password_hash = $3 AND registering_until IS NULL",
-                user_id,
-                password_hash,
-                replacing,
-            )
-        return bool(status == "UPDATE 1")
+        return await self._changed_one(
+            "UPDATE users SET password_hash = $2, updated_at = now()"
+            " WHERE id = $1 AND password_hash = $3 AND registering_until IS NULL",
+            user_id,
+            password_hash,
+            replacing,
+        )
 
     async def verify_email(self, user_id: uuid.UUID, email: Email) -> User | None:
         return await self._one(
@@ -301,9 +313,7 @@ class PostgresUsers(Pooled):
 
     async def remove(self, user_id: uuid.UUID) -> bool:
         # Their tokens and known devices go with them (ON DELETE CASCADE).
-        async with self._connection() as connection:
-            status = await connection.execute("DELETE FROM users WHERE id = $1", user_id)
-        return bool(status == "DELETE 1")
+        return await self._changed_one("DELETE FROM users WHERE id = $1", user_id)
 
     async def stored_emails(self) -> list[tuple[uuid.UUID, str]]:
         async with self._connection() as connection:

@@ -127,7 +127,10 @@ class CompleteLogIn:
             self._events.log_in_failed("invalid-second-factor")
             raise SecondFactorFailed() from None
         await self._second_step.release(key)
-        return await self._session(user, step.kind, client, step.methods | method, replacing)
+        methods = step.methods | method
+        logged_in = await self._session.start(user, step.kind, client, methods, replacing)
+        await self._session.welcome(logged_in, client)
+        return logged_in
 
 
 class Reauthenticate:

@@ -29,18 +29,6 @@ class LogInSession:
         self._notices = notices
         self._events = events
 
-    async def __call__(
-        self,
-        user: User,
-        kind: SessionKind,
-        client: ClientInfo,
-        methods: AuthMethod,
-        replacing: SessionTicket | None,
-    ) -> LoggedIn:
-        logged_in = await self.start(user, kind, client, methods, replacing)
-        await self.welcome(logged_in, client)
-        return logged_in
-
     async def start(
         self,
         user: User,
@@ -49,12 +37,12 @@ class LogInSession:
         methods: AuthMethod,
         replacing: SessionTicket | None,
     ) -> LoggedIn:
-        """The first half, for a log-in that checks more before it counts."""
+        """The new session; it counts once welcomed (a log-in may check more between)."""
         await self._issuer.end(replacing, EndReason.REPLACED)
         return await self._issuer.start(user, kind, client, methods)
 
     async def welcome(self, logged_in: LoggedIn, client: ClientInfo) -> None:
-        """The second half: the log-in counts."""
+        """The log-in counts."""
         user = logged_in.user
         await self._tokens.discard(user.id, TokenPurpose.PASSWORD_RESET)
         self._notices.seen(user, client)

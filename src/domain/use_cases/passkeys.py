@@ -351,7 +351,9 @@ class PasskeyLogIn:
         if user is None:
             raise PasskeyFailed()
         methods = step.methods | AuthMethod.PASSKEY
-        return await self._session(user, step.kind, client, methods, replacing)
+        logged_in = await self._session.start(user, step.kind, client, methods, replacing)
+        await self._session.welcome(logged_in, client)
+        return logged_in
 
 
 class PasskeyReauthentication:
