@@ -12,7 +12,7 @@ from coatcheck.domain.ports import Clock, Events, Factors, PasskeyCeremonies, Se
 from coatcheck.domain.second_step import PendingTicket, SecondStep, pending_key
 from coatcheck.domain.sessions import Authenticated, LoggedIn
 from coatcheck.domain.tickets import SessionTicket, TicketKey
-from coatcheck.domain.use_cases.factors import record_reauthentication
+from coatcheck.domain.use_cases.factors.reauthentication import record_reauthentication
 from coatcheck.domain.use_cases.log_in_session import LogInSession
 from coatcheck.domain.use_cases.passkeys.challenges import Challenges, session_key
 

@@ -9,10 +9,9 @@ from coatcheck.domain.model import ClientInfo
 from coatcheck.domain.notices import Notices
 from coatcheck.domain.ports import Clock, Factors, PasskeyCeremonies, Users
 from coatcheck.domain.sessions import Authenticated
-from coatcheck.domain.use_cases.factors import (
+from coatcheck.domain.use_cases.factors.reauthentication import RecentAuthentication, caller_user
+from coatcheck.domain.use_cases.factors.recovery_codes import (
     FactorAdded,
-    RecentAuthentication,
-    caller_user,
     forget_codes_without_factor,
     issue_recovery_codes,
 )
