@@ -34,7 +34,7 @@ class Delivery:
         self,
         store: OutboxStore,
         resolve: ResolveOrder,
-        sender: EmailSender | None,
+        sender: EmailSender,
         write: Write,
         sealer: Sealer,
         clock: Clock,
@@ -63,7 +63,6 @@ class Delivery:
         now = self._clock.now()
         if entry.expires_at is not None and now >= entry.expires_at:
             return await self._give_up(entry, "expired", erase=True)
-        assert self._sender is not None
         try:
             await self._sender.send(self._write(letter, str(entry.id)))
         except Undeliverable as error:

@@ -76,14 +76,15 @@ class Outbox:
         request_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
-        self._sender = sender
         self._sealer = sealer
         self._clock = clock
         self._metrics = metrics
         self._policy = policy
         self._request_id = request_id
-        self._deliver = Delivery(
-            store, resolve, sender, write, sealer, clock, metrics, policy.delay
+        self._delivery = (
+            None
+            if sender is None
+            else Delivery(store, resolve, sender, write, sealer, clock, metrics, policy.delay)
         )
         self._posting: set[asyncio.Task[None]] = set()
         self._sending: set[asyncio.Task[None]] = set()
@@ -95,7 +96,7 @@ class Outbox:
 
     @property
     def delivers(self) -> bool:
-        return self._sender is not None
+        return self._delivery is not None
 
     # What use-cases call.
 
@@ -187,7 +188,8 @@ class Outbox:
         task.add_done_callback(lambda _: self._wake.set())
 
     async def _process(self, entry: OutboxEntry) -> None:
-        if await self._deliver(entry):
+        assert self._delivery is not None  # entries are claimed only where it delivers
+        if await self._delivery(entry):
             self._dirty = True
 
     # What it stores.
