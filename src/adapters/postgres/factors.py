@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from coatcheck.adapters.postgres.users import Pooled
+from coatcheck.adapters.postgres.pool import Pooled
 from coatcheck.domain.factors import FactorSummary, Passkey, PasskeyName, TotpSetup
 
 _PASSKEY_SELECT = (

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from coatcheck.adapters.postgres.account_tokens import store_token
-from coatcheck.adapters.postgres.users import Pooled, row_count
+from coatcheck.adapters.postgres.pool import Pooled, row_count
 from coatcheck.domain.ports import EntryState, OutboxEntry, ResolvedEntry
 
 _COLUMNS = (
