@@ -32,12 +32,16 @@ def new_recovery_codes() -> list[str]:
     return [one() for _ in range(RECOVERY_CODE_COUNT)]
 
 
+def _recovery_form(code: str) -> str:
+    """A recovery code in one form: case, spaces and dashes ignored."""
+    return "".join(code.split()).replace("-", "").lower()
+
+
 def recovery_code_digest(user_id: uuid.UUID, code: str) -> str:
     """What the store keeps of a recovery code: a hash, salted by its user, of the code in
-    one form (case, spaces and dashes ignored). The codes are random, so a fast hash is
-    enough, and no server secret is involved: changing SESSION_SECRET keeps them working."""
-    typed = "".join(code.split()).replace("-", "").lower()
-    return hashlib.sha256(user_id.bytes + typed.encode()).hexdigest()
+    its one form. The codes are random, so a fast hash is enough, and no server secret is
+    involved: changing SESSION_SECRET keeps them working."""
+    return hashlib.sha256(user_id.bytes + _recovery_form(code).encode()).hexdigest()
 
 
 def totp_step(moment: datetime) -> int:
@@ -53,28 +57,32 @@ def _check_code(value: str) -> str:
 
 
 @frozen(repr=False)
-class TotpCode:
+class _TypedCode:
+    """A code its user typed: it never prints itself."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<redacted>)"
+
+
+@frozen(repr=False)
+class TotpCode(_TypedCode):
     """Six digits from an authenticator app (spaces ignored)."""
 
     value: str = field(converter=_check_code, repr=False)
 
-    def __repr__(self) -> str:
-        return "TotpCode(<redacted>)"
-
 
 def _check_recovery(value: str) -> str:
-    compact = "".join(value.split()).replace("-", "").lower()
+    compact = _recovery_form(value)
     if len(compact) != 2 * _RECOVERY_GROUP or not set(compact) <= set(_RECOVERY_ALPHABET):
         raise InvalidValue("must be a recovery code as it was shown (xxxxx-xxxxx)")
     return compact
 
 
 @frozen(repr=False)
-class RecoveryCode:
+class RecoveryCode(_TypedCode):
     value: str = field(converter=_check_recovery, repr=False)
-
-    def __repr__(self) -> str:
-        return "RecoveryCode(<redacted>)"
 
 
 def _check_passkey_name(value: str) -> str:

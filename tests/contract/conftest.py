@@ -31,7 +31,8 @@ from coatcheck.adapters.postgres.account_tokens import PostgresAccountTokens, Po
 from coatcheck.adapters.postgres.factors import PostgresFactors
 from coatcheck.adapters.postgres.migrations import migrate
 from coatcheck.adapters.postgres.outbox import PostgresOutboxStore
-from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
+from coatcheck.adapters.postgres.pool import create_pool
+from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.adapters.redis.client import open_redis
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
 from coatcheck.adapters.redis.milestones import RedisMilestones

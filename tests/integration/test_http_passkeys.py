@@ -284,6 +284,21 @@ async def test_a_passkey_is_renamed_and_removed_by_its_owner_only(
     assert (factors["passkeys"], factors["recoveryCodes"]) == (0, 0)
 
 
+@pytest.mark.parametrize("method", ["OPTIONS", "PATCH", "DELETE", "GET"])
+async def test_the_options_path_allows_post_alone_not_the_methods_of_a_passkey_by_id(
+    client: Client, method: str
+) -> None:
+    await ada_with_passkey(client)
+
+    answer = await client.request(method, "/authentication/passkeys/options", json={})
+    # A segment that merely starts so is a passkey's id (of none here).
+    other = await client.delete("/authentication/passkeys/optionsX")
+
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "POST"  # as the OpenAPI document lists that path
+    assert (other.status, await problem_type(other)) == (404, "factor-not-found")
+
+
 async def test_a_passkey_re_authenticates_a_session(client: Client, clock: FakeClock) -> None:
     authenticator = await ada_with_passkey(client)
     clock.advance(timedelta(minutes=11))

@@ -112,6 +112,15 @@ def _guard_requirements(wheel: Path) -> list[str]:
     return found
 
 
+def _guard_alone_in_the_docs() -> list[str]:
+    """What docs/protecting-services.md tells an application that wants the guard alone to
+    install after `pip install --no-deps coatcheck`."""
+    page = (ROOT / "docs" / "protecting-services.md").read_text()
+    found = re.search(r"pip install --no-deps coatcheck\npip install ([^#\n]+)", page)
+    assert found, "docs/protecting-services.md says no way to install the guard alone"
+    return sorted(found.group(1).split())
+
+
 @pytest.fixture(scope="module")
 def coatcheck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A running coatcheck (this environment's) and a ticket of Ada's."""
@@ -191,6 +200,7 @@ def test_the_wheel_without_its_dependencies_and_with_the_guard_extra_guards_an_a
         "email-validator",  # the identity's Email checks an address's syntax
         "httpx",
     ]
+    assert _guard_alone_in_the_docs() == sorted(r.split(">")[0] for r in requirements)
     assert used["missing"] == SERVER_ONLY  # none of the server's stores or process manager
     assert used["loaded"] == []
     assert used["wsgi"] == [

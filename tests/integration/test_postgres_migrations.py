@@ -11,7 +11,8 @@ import pytest
 
 from coatcheck.adapters.deadline import StoreTimeouts
 from coatcheck.adapters.postgres.migrations import migrate, migrations, pending
-from coatcheck.adapters.postgres.users import PostgresUsers, create_pool
+from coatcheck.adapters.postgres.pool import create_pool
+from coatcheck.adapters.postgres.users import PostgresUsers
 from coatcheck.domain.errors import Overloaded, StoreUnavailable
 
 pytestmark = pytest.mark.postgres

@@ -21,7 +21,15 @@ from coatcheck.entrypoints.container import build_container
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.http.identity import EMAIL, USER_ID
 from coatcheck.entrypoints.http.tickets import CookiePolicy
-from coatcheck.protect import InProcess, OverHttp, identity, protect, requires_session
+from coatcheck.protect import (
+    AsgiGuard,
+    InProcess,
+    OverHttp,
+    WsgiGuard,
+    identity,
+    protect,
+    requires_session,
+)
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, Client, MakeClient, MakeSettings
 from tests.integration.http import bearer, set_cookies
 from tests.integration.test_http_store_down import NOBODY_LISTENS
@@ -299,6 +307,79 @@ async def test_over_http_coatcheck_that_fails_or_hangs_is_a_503(
     assert time.monotonic() - started < SHORT_TIMEOUT + 1
     assert response.status == 503
     assert response.content_type == "application/problem+json"
+
+
+async def _asgi_status(guard: AsgiGuard) -> tuple[int, dict[bytes, bytes]]:
+    """What the ASGI guard answers a request with a ticket: status and headers."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "path": "/orders",
+        "headers": [(b"authorization", b"Bearer " + b"A" * 43)],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    try:
+        await guard(scope, receive, send)
+    finally:
+        await guard.aclose()
+    return sent[0]["status"], dict(sent[0]["headers"])
+
+
+def _wsgi_status(guard: WsgiGuard) -> tuple[int, dict[bytes, bytes]]:
+    """What the WSGI guard answers a request with a ticket: status and headers."""
+    answer: dict[str, Any] = {}
+    environ = {"PATH_INFO": "/orders", "REQUEST_METHOD": "GET"}
+    environ["HTTP_AUTHORIZATION"] = "Bearer " + "A" * 43
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+        answer.update(status=int(status.split()[0]), headers=headers)
+
+    try:
+        b"".join(guard(environ, start_response))
+    finally:
+        guard.close()
+    return answer["status"], {k.lower().encode(): v.encode() for k, v in answer["headers"]}
+
+
+def _never_called(environ: Any, start_response: Any) -> list[bytes]:
+    raise AssertionError("the application was reached")
+
+
+async def _never_reached(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("the application was reached")
+
+
+@pytest.mark.parametrize("stack", ["asgi", "wsgi"])
+@pytest.mark.parametrize("coatcheck", ["unreachable", "hung", "stores down"])
+async def test_the_asgi_and_wsgi_guards_answer_503_within_their_timeout(
+    make_client: MakeClient,
+    shared_settings: MakeSettings,
+    black_hole: int,
+    coatcheck: str,
+    stack: str,
+) -> None:
+    if coatcheck == "stores down":
+        down = await make_client(shared_settings(redis_url=NOBODY_LISTENS))
+        base = str(down.make_url(""))
+    else:
+        base = f"http://127.0.0.1:{black_hole if coatcheck == 'hung' else unused_port()}"
+
+    started = time.monotonic()
+    if stack == "asgi":
+        status, headers = await _asgi_status(AsgiGuard(_never_reached, base, timeout=SHORT_TIMEOUT))
+    else:
+        guard = WsgiGuard(_never_called, base, timeout=SHORT_TIMEOUT)
+        status, headers = await asyncio.to_thread(_wsgi_status, guard)
+
+    assert time.monotonic() - started < SHORT_TIMEOUT + 1
+    assert status == 503
+    assert headers[b"retry-after"] == b"1"
 
 
 @define

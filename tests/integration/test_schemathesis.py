@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -49,6 +50,8 @@ STATEFUL_REFUSALS = {
 # which an HTTP client cannot close; the requests it forbids (no handshake) are sent.
 HOLDS_A_SOCKET = {"/authentication/events"}
 SENT: Counter[GenerationMode] = Counter()
+FUZZ_USER = {"email": "fuzz@example.com", "name": "Fuzz", "password": "correct horse battery"}
+HOOKS = "tests.integration.schemathesis_hooks"  # the CLI's: see the last test
 
 
 def passwords() -> st.SearchStrategy[str]:
@@ -155,7 +158,7 @@ def test_every_answer_conforms_to_the_document(live_service: str) -> None:
     api = schemathesis.openapi.from_url(f"{live_service}/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) >= 10
-    user = {"email": "fuzz@example.com", "name": "Fuzz", "password": "correct horse battery"}
+    user = FUZZ_USER
     _post(f"{live_service}/authentication/register", user)
     SENT.clear()
     for operation in operations:
@@ -197,3 +200,49 @@ def _conformance_of(
         case.call_and_validate(base_url=base, checks=checks)
 
     return conforms  # type: ignore[no-any-return]
+
+
+def _registered(base: str) -> None:
+    """The fuzzing user, registered now or by the test above (409)."""
+    try:
+        _post(f"{base}/authentication/register", FUZZ_USER)
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        if refused.code != 409:
+            raise
+
+
+def test_schemathesis_run_with_every_check_reports_none(live_service: str, tmp_path: Path) -> None:
+    """The run an outsider makes: `schemathesis run --checks all` on the document's URL,
+    with its coverage phase (requests at each schema's edges and past them, and methods a
+    path does not take) besides the fuzzing above. The project's hooks (schemathesis_hooks)
+    teach it what a document cannot: the `password` format, a fresh token per case (a case
+    may log out), the refusals only the service's state decides. The events WebSocket is
+    left to the test above (an HTTP client cannot close a socket that was accepted)."""
+    _registered(live_service)
+    run = subprocess.run(
+        [
+            str(COATCHECK.with_name("schemathesis")),
+            "run",
+            f"{live_service}/openapi.json",
+            *("--checks", "all", "--exclude-checks", "positive_data_acceptance"),
+            *("--exclude-path", "/authentication/events"),
+            *("--phases", "examples,coverage,fuzzing"),
+            *("--max-examples", str(EXAMPLES), "--seed", "17", "--workers", "1"),
+            "--no-color",
+        ],
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "SCHEMATHESIS_HOOKS": HOOKS,
+            "COATCHECK_BASE": live_service,
+        },
+        cwd=tmp_path,  # its cache of failures (.schemathesis/), replayed first by a next run
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert " 0 passed" not in run.stdout

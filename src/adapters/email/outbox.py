@@ -24,30 +24,22 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
-from attrs import evolve, frozen
+from attrs import frozen
 
+from coatcheck.adapters.email.delivery import Delivery, Write, expiry, log_fields, stubbornly
 from coatcheck.adapters.email.outbox_metrics import OutboxMetrics
 from coatcheck.adapters.email.sealed import Sealer
-from coatcheck.domain.letters import Letter, LetterOrder, Undeliverable
+from coatcheck.domain.letters import Letter, LetterOrder
 from coatcheck.domain.mail_orders import ResolveOrder
-from coatcheck.domain.ports import (
-    Clock,
-    Compose,
-    EmailSender,
-    OutboxEntry,
-    OutboxStore,
-    ResolvedEntry,
-)
+from coatcheck.domain.ports import Clock, Compose, EmailSender, OutboxEntry, OutboxStore
 
 log = logging.getLogger("coatcheck.email")
 
 HOUSEKEEPING_SECONDS = 5.0
-STORE_TRIES = 5  # writing a notice, or marking a letter sent, while the store hiccups
 
 
 @frozen
@@ -67,9 +59,6 @@ class OutboxPolicy:
         return base * random.uniform(0.8, 1.2)  # noqa: S311 -- spreading retries, not a secret
 
 
-Write = Callable[[Letter, str], EmailMessage]  # a letter and its Message-ID's key
-
-
 class Outbox:
     """With no sender (no email backend), letters are dropped: what composing them records (a
     known device) is still recorded."""
@@ -87,14 +76,16 @@ class Outbox:
         request_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
-        self._resolve = resolve
-        self._sender = sender
-        self._write = write
         self._sealer = sealer
         self._clock = clock
         self._metrics = metrics
         self._policy = policy
         self._request_id = request_id
+        self._delivery = (
+            None
+            if sender is None
+            else Delivery(store, resolve, sender, write, sealer, clock, metrics, policy.delay)
+        )
         self._posting: set[asyncio.Task[None]] = set()
         self._sending: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -105,7 +96,7 @@ class Outbox:
 
     @property
     def delivers(self) -> bool:
-        return self._sender is not None
+        return self._delivery is not None
 
     # What use-cases call.
 
@@ -196,7 +187,12 @@ class Outbox:
         task.add_done_callback(tasks.discard)
         task.add_done_callback(lambda _: self._wake.set())
 
-    # One entry.
+    async def _process(self, entry: OutboxEntry) -> None:
+        assert self._delivery is not None  # entries are claimed only where it delivers
+        if await self._delivery(entry):
+            self._dirty = True
+
+    # What it stores.
 
     def _entry(
         self,
@@ -239,123 +235,10 @@ class Outbox:
             letter.kind.value,
             letter.to.value,
             self._sealer.seal(entry_id, letter),
-            _expiry(letter),
+            expiry(letter),
             request_id,
         )
-        if await _stubbornly(lambda: self._store.add(entry)):
+        if await stubbornly(lambda: self._store.add(entry)):
             self._wake.set()
         else:
-            log.error("email lost: not stored", extra=_fields(entry))
-
-    async def _process(self, entry: OutboxEntry) -> None:
-        fields = _fields(entry)
-        try:
-            resolved = await self._letter_of(entry)
-        except Exception as error:
-            await self._failed_for_now(entry, error)
-            return
-        if resolved is None:
-            return
-        entry, letter = resolved
-        now = self._clock.now()
-        if entry.expires_at is not None and now >= entry.expires_at:
-            await self._give_up(entry, "expired", erase=True)
-            return
-        assert self._sender is not None
-        try:
-            await self._sender.send(self._write(letter, str(entry.id)))
-        except Undeliverable as error:
-            await self._give_up(entry, "refused", erase=False, error=str(error))
-            return
-        except Exception as error:
-            await self._failed_for_now(entry, error)
-            return
-        if not await _stubbornly(lambda: self._store.sent(entry, self._clock.now())):
-            log.error("email sent, not marked sent: may be sent again", extra=fields)
-        self._metrics.sent.inc()
-        self._dirty = True
-        log.info("email sent", extra=fields)
-
-    async def _letter_of(self, entry: OutboxEntry) -> tuple[OutboxEntry, Letter] | None:
-        """The entry's letter (resolving an order first); None if there is nothing to send."""
-        assert entry.content is not None
-        try:
-            content = self._sealer.open(entry.id, entry.content)
-        except ValueError:  # InvalidValue: another key's, or another entry's
-            await self._give_up(entry, "unreadable", erase=True)
-            return None
-        if isinstance(content, Letter):
-            return entry, content
-        resolution = await self._resolve(content)
-        if resolution is None:
-            await self._store.discard(entry)
-            self._dirty = True
-            log.info("email not needed", extra=_fields(entry))
-            return None
-        letter, token = resolution.letter, resolution.token
-        resolved = ResolvedEntry(
-            kind=letter.kind.value,
-            recipient=letter.to.value,
-            content=self._sealer.seal(entry.id, letter),
-            expires_at=_expiry(letter),
-            token_digest=None if token is None else token.digest,
-            token=None if token is None else token.record,
-        )
-        if not await self._store.resolve(entry, resolved, self._clock.now()):
-            log.info("email not needed", extra=_fields(entry))
-            return None
-        return evolve(
-            entry, kind=resolved.kind, recipient=resolved.recipient, expires_at=resolved.expires_at
-        ), letter
-
-    async def _failed_for_now(self, entry: OutboxEntry, error: Exception) -> None:
-        now = self._clock.now()
-        at = now + self._policy.delay(entry.attempts)
-        if at > entry.retry_until:
-            await self._give_up(entry, "gave-up", erase=False, error=type(error).__name__)
-            return
-        fields = {**_fields(entry), "error": type(error).__name__, "retry_in": (at - now).seconds}
-        try:
-            await self._store.retry(entry, at, type(error).__name__)
-        except Exception:  # its lease ends by itself
-            log.warning("email not sent, retrying after its lease", extra=fields)
-        else:
-            log.warning("email not sent, retrying", extra=fields)
-        self._metrics.retried.inc()
-
-    async def _give_up(
-        self, entry: OutboxEntry, reason: str, erase: bool, error: str | None = None
-    ) -> None:
-        with contextlib.suppress(Exception):  # else its lease ends and it is tried again
-            await self._store.fail(entry, self._clock.now(), error or reason, erase)
-        self._metrics.failed.labels(reason).inc()
-        self._dirty = True
-        log.error("email not sent, given up", extra={**_fields(entry), "reason": reason})
-
-
-async def _stubbornly(step: Callable[[], Awaitable[None]]) -> bool:
-    """Run `step` until it succeeds, STORE_TRIES times at most; False if it never did."""
-    delay = 0.2
-    for _ in range(STORE_TRIES):
-        try:
-            await step()
-            return True
-        except Exception:
-            await asyncio.sleep(delay)
-            delay *= 2
-    return False
-
-
-def _expiry(letter: Letter) -> datetime | None:
-    if letter.token is None or letter.valid_for is None:
-        return None
-    return letter.at + letter.valid_for
-
-
-def _fields(entry: OutboxEntry) -> dict[str, object]:
-    return {
-        "request_id": entry.request_id,
-        "letter": entry.kind,
-        "entry": str(entry.id),
-        "attempt": entry.attempts,
-    }
+            log.error("email lost: not stored", extra=log_fields(entry))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from coatcheck.adapters.postgres.users import Connection, Pooled
+from coatcheck.adapters.postgres.pool import Connection, Pooled
 from coatcheck.domain.model import Email
 from coatcheck.domain.tokens import TokenPurpose, TokenRecord
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from coatcheck.adapters.postgres.users import Pooled
+from coatcheck.adapters.postgres.pool import Pooled
 from coatcheck.domain.factors import FactorSummary, Passkey, PasskeyName, TotpSetup
 
 _PASSKEY_SELECT = (
@@ -71,32 +71,24 @@ class PostgresFactors(Pooled):
         return status == "INSERT 0 1"
 
     async def activate_totp(self, user_id: uuid.UUID, sealed_secret: bytes, step: int) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "UPDATE totp_factors SET active = true, last_step = $3"
-                " WHERE user_id = $1 AND sealed_secret = $2 AND NOT active",
-                user_id,
-                sealed_secret,
-                step,
-            )
-        return status == "UPDATE 1"
+        return await self._changed_one(
+            "UPDATE totp_factors SET active = true, last_step = $3"
+            " WHERE user_id = $1 AND sealed_secret = $2 AND NOT active",
+            user_id,
+            sealed_secret,
+            step,
+        )
 
     async def use_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "UPDATE totp_factors SET last_step = $2"
-                " WHERE user_id = $1 AND active AND last_step < $2",
-                user_id,
-                step,
-            )
-        return status == "UPDATE 1"
+        return await self._changed_one(
+            "UPDATE totp_factors SET last_step = $2"
+            " WHERE user_id = $1 AND active AND last_step < $2",
+            user_id,
+            step,
+        )
 
     async def remove_totp(self, user_id: uuid.UUID) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "DELETE FROM totp_factors WHERE user_id = $1", user_id
-            )
-        return status == "DELETE 1"
+        return await self._changed_one("DELETE FROM totp_factors WHERE user_id = $1", user_id)
 
     async def set_recovery_codes(self, user_id: uuid.UUID, digests: Sequence[str]) -> None:
         async with self._connection() as connection:
@@ -115,11 +107,9 @@ class PostgresFactors(Pooled):
                 return  # the user was deleted meanwhile
 
     async def use_recovery_code(self, user_id: uuid.UUID, digest: str) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "DELETE FROM recovery_codes WHERE user_id = $1 AND digest = $2", user_id, digest
-            )
-        return status == "DELETE 1"
+        return await self._changed_one(
+            "DELETE FROM recovery_codes WHERE user_id = $1 AND digest = $2", user_id, digest
+        )
 
     async def add_passkey(self, passkey: Passkey) -> bool:
         async with self._connection() as connection:
@@ -153,37 +143,31 @@ class PostgresFactors(Pooled):
     async def rename_passkey(
         self, user_id: uuid.UUID, credential_id: bytes, name: PasskeyName
     ) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "UPDATE passkeys SET name = $3 WHERE credential_id = $1 AND user_id = $2",
-                credential_id,
-                user_id,
-                name.value,
-            )
-        return status == "UPDATE 1"
+        return await self._changed_one(
+            "UPDATE passkeys SET name = $3 WHERE credential_id = $1 AND user_id = $2",
+            credential_id,
+            user_id,
+            name.value,
+        )
 
     async def remove_passkey(self, user_id: uuid.UUID, credential_id: bytes) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "DELETE FROM passkeys WHERE credential_id = $1 AND user_id = $2",
-                credential_id,
-                user_id,
-            )
-        return status == "DELETE 1"
+        return await self._changed_one(
+            "DELETE FROM passkeys WHERE credential_id = $1 AND user_id = $2",
+            credential_id,
+            user_id,
+        )
 
     async def use_passkey(
         self, credential_id: bytes, replacing_count: int, sign_count: int, now: datetime
     ) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "UPDATE passkeys SET sign_count = $3, last_used_at = $4"
-                " WHERE credential_id = $1 AND sign_count = $2",
-                credential_id,
-                replacing_count,
-                sign_count,
-                now,
-            )
-        return status == "UPDATE 1"
+        return await self._changed_one(
+            "UPDATE passkeys SET sign_count = $3, last_used_at = $4"
+            " WHERE credential_id = $1 AND sign_count = $2",
+            credential_id,
+            replacing_count,
+            sign_count,
+            now,
+        )
 
     async def remove_all(self, user_id: uuid.UUID) -> FactorSummary:
         async with self._connection() as connection, connection.transaction():

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from coatcheck.adapters.email_forms import survey
-from coatcheck.adapters.postgres.users import CONNECT_TIMEOUT, unavailable_as_domain_error
+from coatcheck.adapters.postgres.pool import CONNECT_TIMEOUT, unavailable_as_domain_error
 from coatcheck.adapters.sql_files import versioned_sql
 
 _LOCK_KEY = 0x636F_6174_6368_6563  # "coatchec"; any constant that other tools do not use

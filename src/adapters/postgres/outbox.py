@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from coatcheck.adapters.postgres.account_tokens import store_token
-from coatcheck.adapters.postgres.users import Pooled
+from coatcheck.adapters.postgres.pool import Pooled, row_count
 from coatcheck.domain.ports import EntryState, OutboxEntry, ResolvedEntry
 
 _COLUMNS = (
@@ -133,7 +133,7 @@ class PostgresOutboxStore(Pooled):
         )
 
     async def requeue(self, entry_id: uuid.UUID, now: datetime, retry_until: datetime) -> bool:
-        status = await self._change(
+        return await self._changed_one(
             "UPDATE outbox SET state = 'pending', next_attempt_at = $1, retry_until = $3,"  # noqa: S608 -- constant text
             " attempts = 0, claim = NULL, lease_until = NULL, finished_at = NULL"
             f" WHERE id = $2 AND state <> 'sent' AND content IS NOT NULL AND {_FREE}",
@@ -141,13 +141,11 @@ class PostgresOutboxStore(Pooled):
             entry_id,
             retry_until,
         )
-        return status == "UPDATE 1"
 
     async def drop(self, entry_id: uuid.UUID) -> bool:
-        status = await self._change(
+        return await self._changed_one(
             "DELETE FROM outbox WHERE id = $1 AND state <> 'sent'", entry_id
         )
-        return status == "DELETE 1"
 
     async def entries(self, limit: int) -> list[OutboxEntry]:
         async with self._connection() as connection:
@@ -179,11 +177,7 @@ class PostgresOutboxStore(Pooled):
             status = await connection.execute(
                 "DELETE FROM outbox WHERE state <> 'pending' AND finished_at < $1", before
             )
-        return int(status.split()[-1])
-
-    async def _change(self, sql: str, *arguments: object) -> str:
-        async with self._connection() as connection:
-            return str(await connection.execute(sql, *arguments))
+        return row_count(status)
 
 
 def _prefixed(prefix: str) -> str:

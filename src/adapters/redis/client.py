@@ -73,6 +73,17 @@ def guarded(
     return cast(Callable[Concatenate[W, P], Coroutine[Any, Any, T]], guarded_method)
 
 
+class RedisStore:
+    """An adapter on the client: its keys under `prefix`, its methods `guarded` (watched)."""
+
+    def __init__(
+        self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
+    ) -> None:
+        self._redis = client
+        self._watch = watch or StoreWatch("sessions", "-")
+        self._prefix = prefix
+
+
 async def drop_idle_connections(client: Client) -> None:
     """After a client's own fault: the connection it happened on was handed back; drop it and
     every idle one, so that none in an unknown state is used again."""

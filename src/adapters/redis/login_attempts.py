@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from coatcheck.adapters.redis.client import EPOCH, MS, Client, guarded, mget, ms_down, ms_up
+from coatcheck.adapters.redis.client import (
+    EPOCH,
+    MS,
+    Client,
+    RedisStore,
+    guarded,
+    mget,
+    ms_down,
+    ms_up,
+)
 from coatcheck.adapters.store_watch import StoreWatch
 
 # KEYS: failures. ARGV: now (ms), the end of a window starting now (ms), 1 if sliding.
@@ -66,13 +75,11 @@ end
 """
 
 
-class RedisLoginAttempts:
+class RedisLoginAttempts(RedisStore):
     def __init__(
         self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
     ) -> None:
-        self._redis = client
-        self._watch = watch or StoreWatch("sessions", "-")
-        self._prefix = prefix
+        super().__init__(client, prefix, watch)
         self._record_failure = client.register_script(_RECORD_FAILURE)
         self._claim_lock = client.register_script(_CLAIM_LOCK)
         self._trust = client.register_script(_TRUST)

@@ -7,19 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from coatcheck.adapters.redis.client import EPOCH, MS, Client, guarded, ms_down
-from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.redis.client import EPOCH, MS, RedisStore, guarded, ms_down
 from coatcheck.domain.errors import StoreUnavailable
 
 
-class RedisMilestones:
-    def __init__(
-        self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
-    ) -> None:
-        self._redis = client
-        self._prefix = prefix
-        self._watch = watch or StoreWatch("sessions", "-")
-
+class RedisMilestones(RedisStore):
     @guarded
     async def first(self, name: str, moment: datetime) -> datetime:
         key = f"{self._prefix}milestone:{name}"

@@ -8,19 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from coatcheck.adapters.pending_records import decode_step, encode_step
-from coatcheck.adapters.redis.client import Client, guarded, ms_up
-from coatcheck.adapters.store_watch import StoreWatch
+from coatcheck.adapters.redis.client import RedisStore, guarded, ms_up
 from coatcheck.domain.factors import PendingStep
 
 
-class RedisPendingSteps:
-    def __init__(
-        self, client: Client, prefix: str = "coatcheck:", watch: StoreWatch | None = None
-    ) -> None:
-        self._redis = client
-        self._watch = watch or StoreWatch("sessions", "-")
-        self._prefix = prefix
-
+class RedisPendingSteps(RedisStore):
     def _key(self, key: str) -> str:
         return f"{self._prefix}pending:{key}"
 

@@ -87,3 +87,7 @@ class Database:
         async with self.turn() as connection:
             cursor = await connection.execute(sql, parameters)
             return cursor.rowcount
+
+    async def changed_one(self, sql: str, parameters: _Parameters = ()) -> bool:
+        """Run one statement: whether it changed exactly one row."""
+        return await self.change(sql, parameters) == 1

@@ -56,42 +56,29 @@ class SqliteFactors:
         return TotpSetup(user_id, bytes(sealed), bool(active), last_step)
 
     async def start_totp(self, user_id: uuid.UUID, sealed_secret: bytes) -> bool:
-        return (
-            await self._database.change(
-                "INSERT INTO totp_factors (user_id, sealed_secret) SELECT :user_id, :sealed"
-                f" WHERE {_USER_EXISTS} ON CONFLICT (user_id) DO UPDATE SET"
-                " sealed_secret = excluded.sealed_secret, last_step = 0 WHERE NOT active",
-                {"user_id": str(user_id), "sealed": sealed_secret},
-            )
-            == 1
+        return await self._database.changed_one(
+            "INSERT INTO totp_factors (user_id, sealed_secret) SELECT :user_id, :sealed"
+            f" WHERE {_USER_EXISTS} ON CONFLICT (user_id) DO UPDATE SET"
+            " sealed_secret = excluded.sealed_secret, last_step = 0 WHERE NOT active",
+            {"user_id": str(user_id), "sealed": sealed_secret},
         )
 
     async def activate_totp(self, user_id: uuid.UUID, sealed_secret: bytes, step: int) -> bool:
-        return (
-            await self._database.change(
-                "UPDATE totp_factors SET active = 1, last_step = ?"
-                " WHERE user_id = ? AND sealed_secret = ? AND NOT active",
-                (step, str(user_id), sealed_secret),
-            )
-            == 1
+        return await self._database.changed_one(
+            "UPDATE totp_factors SET active = 1, last_step = ?"
+            " WHERE user_id = ? AND sealed_secret = ? AND NOT active",
+            (step, str(user_id), sealed_secret),
         )
 
     async def use_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
-        return (
-            await self._database.change(
-                "UPDATE totp_factors SET last_step = ?"
-                " WHERE user_id = ? AND active AND last_step < ?",
-                (step, str(user_id), step),
-            )
-            == 1
+        return await self._database.changed_one(
+            "UPDATE totp_factors SET last_step = ? WHERE user_id = ? AND active AND last_step < ?",
+            (step, str(user_id), step),
         )
 
     async def remove_totp(self, user_id: uuid.UUID) -> bool:
-        return (
-            await self._database.change(
-                "DELETE FROM totp_factors WHERE user_id = ?", (str(user_id),)
-            )
-            == 1
+        return await self._database.changed_one(
+            "DELETE FROM totp_factors WHERE user_id = ?", (str(user_id),)
         )
 
     async def set_recovery_codes(self, user_id: uuid.UUID, digests: Sequence[str]) -> None:
@@ -106,31 +93,25 @@ class SqliteFactors:
             )
 
     async def use_recovery_code(self, user_id: uuid.UUID, digest: str) -> bool:
-        return (
-            await self._database.change(
-                "DELETE FROM recovery_codes WHERE user_id = ? AND digest = ?",
-                (str(user_id), digest),
-            )
-            == 1
+        return await self._database.changed_one(
+            "DELETE FROM recovery_codes WHERE user_id = ? AND digest = ?",
+            (str(user_id), digest),
         )
 
     async def add_passkey(self, passkey: Passkey) -> bool:
-        return (
-            await self._database.change(
-                "INSERT INTO passkeys (credential_id, user_id, public_key, sign_count, name,"
-                " created_at, last_used_at) SELECT :credential_id, :user_id, :public_key,"
-                f" :sign_count, :name, :created_at, NULL WHERE {_USER_EXISTS}"
-                " ON CONFLICT DO NOTHING",
-                {
-                    "credential_id": passkey.credential_id,
-                    "user_id": str(passkey.user_id),
-                    "public_key": passkey.public_key,
-                    "sign_count": passkey.sign_count,
-                    "name": passkey.name.value,
-                    "created_at": iso_utc(passkey.created_at),
-                },
-            )
-            == 1
+        return await self._database.changed_one(
+            "INSERT INTO passkeys (credential_id, user_id, public_key, sign_count, name,"
+            " created_at, last_used_at) SELECT :credential_id, :user_id, :public_key,"
+            f" :sign_count, :name, :created_at, NULL WHERE {_USER_EXISTS}"
+            " ON CONFLICT DO NOTHING",
+            {
+                "credential_id": passkey.credential_id,
+                "user_id": str(passkey.user_id),
+                "public_key": passkey.public_key,
+                "sign_count": passkey.sign_count,
+                "name": passkey.name.value,
+                "created_at": iso_utc(passkey.created_at),
+            },
         )
 
     async def passkeys(self, user_id: uuid.UUID) -> Sequence[Passkey]:
@@ -146,33 +127,24 @@ class SqliteFactors:
     async def rename_passkey(
         self, user_id: uuid.UUID, credential_id: bytes, name: PasskeyName
     ) -> bool:
-        return (
-            await self._database.change(
-                "UPDATE passkeys SET name = ? WHERE credential_id = ? AND user_id = ?",
-                (name.value, credential_id, str(user_id)),
-            )
-            == 1
+        return await self._database.changed_one(
+            "UPDATE passkeys SET name = ? WHERE credential_id = ? AND user_id = ?",
+            (name.value, credential_id, str(user_id)),
         )
 
     async def remove_passkey(self, user_id: uuid.UUID, credential_id: bytes) -> bool:
-        return (
-            await self._database.change(
-                "DELETE FROM passkeys WHERE credential_id = ? AND user_id = ?",
-                (credential_id, str(user_id)),
-            )
-            == 1
+        return await self._database.changed_one(
+            "DELETE FROM passkeys WHERE credential_id = ? AND user_id = ?",
+            (credential_id, str(user_id)),
         )
 
     async def use_passkey(
         self, credential_id: bytes, replacing_count: int, sign_count: int, now: datetime
     ) -> bool:
-        return (
-            await self._database.change(
-                "UPDATE passkeys SET sign_count = ?, last_used_at = ?"
-                " WHERE credential_id = ? AND sign_count = ?",
-                (sign_count, iso_utc(now), credential_id, replacing_count),
-            )
-            == 1
+        return await self._database.changed_one(
+            "UPDATE passkeys SET sign_count = ?, last_used_at = ?"
+            " WHERE credential_id = ? AND sign_count = ?",
+            (sign_count, iso_utc(now), credential_id, replacing_count),
         )
 
     async def remove_all(self, user_id: uuid.UUID) -> FactorSummary:

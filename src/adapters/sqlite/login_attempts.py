@@ -51,13 +51,12 @@ class SqliteLoginAttempts:
         return int(failures)
 
     async def claim_lock(self, key: str, until: datetime, now: datetime) -> bool:
-        changed = await self._database.change(
+        return await self._database.changed_one(
             "INSERT INTO login_attempts (key, locked_until) VALUES (:key, :until)"
             " ON CONFLICT (key) DO UPDATE SET locked_until = :until"
             " WHERE locked_until IS NULL OR locked_until <= :now",
             {"key": key, "until": iso_utc(until), "now": iso_utc(now)},
         )
-        return changed == 1
 
     async def clear(self, key: str) -> None:
         await self._database.change("DELETE FROM login_attempts WHERE key = ?", (key,))

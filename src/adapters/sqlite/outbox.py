@@ -156,19 +156,17 @@ class SqliteOutboxStore:
         )
 
     async def requeue(self, entry_id: uuid.UUID, now: datetime, retry_until: datetime) -> bool:
-        changed = await self._database.change(
+        return await self._database.changed_one(
             "UPDATE outbox SET state = 'pending', next_attempt_at = :now, retry_until = :until,"  # noqa: S608 -- constant text
             " attempts = 0, claim = NULL, lease_until = NULL, finished_at = NULL"
             f" WHERE id = :id AND state <> 'sent' AND content IS NOT NULL AND {_FREE}",
             {"now": iso_utc(now), "until": iso_utc(retry_until), "id": str(entry_id)},
         )
-        return changed == 1
 
     async def drop(self, entry_id: uuid.UUID) -> bool:
-        changed = await self._database.change(
+        return await self._database.changed_one(
             "DELETE FROM outbox WHERE id = ? AND state <> 'sent'", (str(entry_id),)
         )
-        return changed == 1
 
     async def entries(self, limit: int) -> list[OutboxEntry]:
         rows = await self._database.fetch(

@@ -113,7 +113,7 @@ class SqliteSessions:
 
     async def replace(self, digest: str, session: Session) -> bool:
         # Never the user card: update_user may have rewritten it since the session was read.
-        changed = await self._database.change(
+        return await self._database.changed_one(
             "UPDATE sessions SET id = :id, user_id = :user_id, kind = :kind,"
             " created_at = :created_at, last_seen_at = :last_seen_at, expires_at = :expires_at,"
             " absolute_expires_at = :absolute_expires_at, user_agent = :user_agent,"
@@ -121,7 +121,6 @@ class SqliteSessions:
             " authenticated_at = :authenticated_at WHERE digest = :digest",
             _session_row(digest, session),
         )
-        return changed == 1
 
     async def remove(self, digest: str) -> None:
         await self._database.change("DELETE FROM sessions WHERE digest = ?", (digest,))

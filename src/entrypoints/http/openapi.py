@@ -14,10 +14,12 @@ from aiohttp import web
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
+from coatcheck.domain.model import EmailPolicy
 from coatcheck.entrypoints.http.keys import SETTINGS
 from coatcheck.entrypoints.http.problems import PROBLEM_JSON, Kind, kind_of
 from coatcheck.entrypoints.http.responses import JSON, Problem, json_response
 from coatcheck.entrypoints.http.routes import Answers, Reply, answers, answers_of
+from coatcheck.entrypoints.http.schemas import STRICTEST_EMAIL_PATTERN, new_email_pattern
 
 routes = web.RouteTableDef()
 
@@ -158,9 +160,29 @@ def _operation(
     return operation
 
 
+def _under_policy(schemas: dict[str, Any], policy: EmailPolicy) -> dict[str, Any]:
+    """The components with each new address's pattern that of the deployment's policy (the
+    models state the strictest)."""
+    pattern = new_email_pattern(policy)
+
+    def field(value: dict[str, Any]) -> dict[str, Any]:
+        new_email = value.get("pattern") == STRICTEST_EMAIL_PATTERN
+        return {**value, "pattern": pattern} if new_email else value
+
+    return {
+        name: {**schema, "properties": {k: field(v) for k, v in schema["properties"].items()}}
+        if "properties" in schema
+        else schema
+        for name, schema in schemas.items()
+    }
+
+
 @cache
-def document(cookie_name: str, found: tuple[Operation, ...]) -> dict[str, Any]:
+def document(
+    cookie_name: str, email_policy: EmailPolicy, found: tuple[Operation, ...]
+) -> dict[str, Any]:
     refs, schemas = _components(found)
+    schemas = _under_policy(schemas, email_policy)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, declared in found:
         paths.setdefault(path, {})[method.lower()] = _operation(path, method, declared, refs)
@@ -184,7 +206,8 @@ def document(cookie_name: str, found: tuple[Operation, ...]) -> dict[str, Any]:
 
 
 def document_of(app: web.Application) -> dict[str, Any]:
-    return document(app[SETTINGS].cookie_full_name, operations(app))
+    settings = app[SETTINGS]
+    return document(settings.cookie_full_name, settings.email_policy(), operations(app))
 
 
 @routes.get("/openapi.json")

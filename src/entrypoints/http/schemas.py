@@ -103,10 +103,40 @@ def _new_email(value: object, info: ValidationInfo) -> Email:
     return policy.email(value)
 
 
+# What the document can say, in a regex, of the addresses Email refuses beyond the `email`
+# format: a quoted local part, an IP-literal domain and a special-use one (.test and IP
+# literals where the deployment's EmailPolicy allows them). Checked against EmailPolicy by
+# a test; the document states its deployment's policy (openapi.py).
+_SPECIAL_USE_DOMAINS = ("localhost", "invalid", "local", "onion", "arpa")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{letter.upper()}{letter}]" for letter in word)
+
+
+def new_email_pattern(policy: EmailPolicy) -> str:
+    """The `pattern` of a new address under `policy` (beside `format: email`)."""
+    refused = [*_SPECIAL_USE_DOMAINS, *([] if policy.allow_test_domains else ["test"])]
+    literal = "" if policy.allow_ip_literal else r"(?!\[)"
+    domains = "|".join(map(_any_case, refused))
+    return f'^[^"@][^@]*@{literal}(?!(?:[^@]*\\.)?(?:{domains})\\.?$)[^@]+$'
+
+
+STRICTEST_EMAIL_PATTERN = new_email_pattern(_STRICTEST)
 EmailField = Annotated[
     Email,
     PlainValidator(_new_email),
-    WithJsonSchema({"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": EMAIL_MAX_LENGTH,
+            "pattern": STRICTEST_EMAIL_PATTERN,
+            "description": "one mailbox, no quoted local part; no .localhost, .invalid,"
+            " .local, .onion or .arpa domain, nor (unless the deployment allows them) an"
+            " IP-literal or .test one",
+        }
+    ),
 ]
 NameField = Annotated[
     Name,
