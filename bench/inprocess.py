@@ -27,19 +27,23 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import redis.asyncio as redis_asyncio
 import uvloop
 from aiohttp import web
 
 from bench import stores
+from bench.ceiling_app import create_app as create_ceiling_app
 from bench.plain_app import create_app as create_bare_app
 from bench.seed_redis import BenchUser, write_sessions
+from bench.workloads import CEILING_RECORD
 from coatcheck.entrypoints import logs
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.logs import configure_logging
-from coatcheck.entrypoints.serving import service_runner
+from coatcheck.entrypoints.serving import service_runner, settle_heap
 from coatcheck.entrypoints.settings import load_settings
 
 CONNECTIONS = 64
+DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/120.0.0.0 Safari/537.36 bench/1.0"
@@ -50,6 +54,8 @@ WORKLOADS = {
     "auth": "GET /authentication, authenticated",
     "renew": "GET /authentication, renewing each time",
     "verify": "GET /authentication/verify (forward auth)",
+    "plain": "plain aiohttp GET (access_log=None)",  # bench/plain_app.py, aiohttp's runner
+    "ceiling": "ceiling: aiohttp + tick-batched MGET",  # bench/ceiling_app.py, the same cookies
 }
 SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
 
@@ -174,14 +180,20 @@ async def _measure(
     args: Any,
     fresh: Callable[[], Awaitable[list[str]]] | None = None,
     path: str = "/authentication",
+    own_runner: bool = False,
 ) -> float:
     """CPU microseconds a request; `fresh`: sessions due for renewal, new for each round
-    (written before its timing starts), each requested once in the round."""
-    runner = service_runner(app, "json")
+    (written before its timing starts), each requested once in the round. `own_runner`:
+    served by aiohttp's runner without an access log (as the plain and ceiling apps are
+    under wrk), not coatcheck's."""
+    runner = web.AppRunner(app, access_log=None) if own_runner else service_runner(app, "json")
     await runner.setup()
     assert runner.server is not None
-    gc.collect()
-    gc.freeze()  # as `coatcheck serve` does once started
+    if own_runner:  # an app of aiohttp's own, at CPython's defaults
+        gc.collect()
+        gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
+    else:
+        settle_heap()  # as `coatcheck serve` does once started
     try:
         if cookies:  # every session once: its renewal (due after seeding) is written now
             await _round(runner.server, cookies, len(cookies), status, once=True)
@@ -217,6 +229,10 @@ async def _measure_all(
         database_url=database_url, redis_url=redis_url, redis_prefix=prefix, session_secret=SECRET
     )
     cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
+    ceiling_prefix = f"{prefix}ceiling:"
+    if "ceiling" in args.only:
+        await _seed_ceiling(redis_url, ceiling_prefix, tickets)
+    ceiling = create_ceiling_app(redis_url, ceiling_prefix, settings.cookie_full_name)
     due = min(args.requests, 10_000)
 
     async def fresh() -> list[str]:
@@ -233,9 +249,23 @@ async def _measure_all(
         "verify": lambda: _measure(
             create_app(settings), cookies, b"200", args, path="/authentication/verify"
         ),
+        "plain": lambda: _measure(create_bare_app(), [], b"200", args, own_runner=True),
+        "ceiling": lambda: _measure(ceiling, cookies, b"200", args, own_runner=True),
     }
     renewing = argparse.Namespace(**{**vars(args), "requests": due})
     return {name: await measure() for name, measure in workloads.items() if name in args.only}
+
+
+async def _seed_ceiling(redis_url: str, prefix: str, tickets: list[str]) -> None:
+    """The ceiling's keys, one a ticket, each as long as a session record."""
+    client = redis_asyncio.Redis.from_url(redis_url)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            for ticket in tickets:
+                pipe.set(prefix + ticket, CEILING_RECORD)
+            await pipe.execute()
+    finally:
+        await client.aclose()
 
 
 def main() -> None:

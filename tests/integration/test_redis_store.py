@@ -17,7 +17,7 @@ from redis.asyncio.connection import Connection
 
 from coatcheck.adapters.redis.client import create_redis
 from coatcheck.adapters.redis.login_attempts import RedisLoginAttempts
-from coatcheck.adapters.redis.sessions import _RENEW, RedisSessions
+from coatcheck.adapters.redis.sessions import _MOVE_INDEX_ENTRY, _RENEW, RedisSessions
 from coatcheck.adapters.session_records import encode_compact
 from coatcheck.domain.errors import StoreUnavailable
 from coatcheck.domain.model import Email, Name, SessionKind
@@ -198,13 +198,13 @@ async def test_each_operation_takes_a_fixed_number_of_round_trips(
     assert await trips.of(sessions.add(digest_for("a"), session)) == 2  # index, then record
     assert await trips.of(sessions.get(digest_for("a"))) == 1
     assert await trips.of(sessions.get(digest_for("none"))) == 2  # and under 0.1's key
-    assert await trips.of(sessions.replace(digest_for("a"), session)) == 2  # record, then index
+    assert await trips.of(sessions.replace(digest_for("a"), session)) == 1  # index and record
     assert await trips.of(sessions.of_user(user, NOW)) == 2
     assert await trips.of(sessions.remove(digest_for("a"))) == 2
     assert await trips.of(sessions.remove(digest_for("a"))) == 1
 
 
-async def test_renewals_of_one_tick_share_two_round_trips_and_each_is_written(
+async def test_renewals_of_one_tick_share_one_round_trip_and_each_is_written(
     client: redis.Redis, redis_space: tuple[str, str], counted: tuple[RedisSessions, RoundTrips]
 ) -> None:
     sessions, trips = counted
@@ -220,9 +220,9 @@ async def test_renewals_of_one_tick_share_two_round_trips_and_each_is_written(
 
     before = trips.count
     written = await asyncio.gather(*(sessions.replace(d, s) for d, s in renewed.items()))
-    # the scripts of the 25 in one pipeline, then the index entries of the 24 renewed; the
-    # revoked one also looks for a 0.1 record (one SET XX, which writes nothing)
-    assert trips.count - before == 3
+    # the index entries and records of the 25 in one pipeline; the revoked one also looks
+    # for a 0.1 record (one SET XX, which writes nothing)
+    assert trips.count - before == 2
     assert written == [False] + [True] * 24
     assert await sessions.get(digest_for("tick 0")) is None  # never resurrected
     for digest, session in list(renewed.items())[1:]:
@@ -235,18 +235,28 @@ async def test_renewals_of_one_tick_share_two_round_trips_and_each_is_written(
     assert max(scores.values()) == ms(latest.expires_at)
 
 
-async def test_a_renewal_loads_its_script_on_a_server_that_does_not_know_it(
-    redis_space: tuple[str, str], sessions: RedisSessions, client: redis.Redis
+@pytest.mark.parametrize(
+    ("attribute", "source"), [("_renew", _RENEW), ("_move_entry", _MOVE_INDEX_ENTRY)]
+)
+async def test_a_renewal_loads_its_scripts_on_a_server_that_does_not_know_them(
+    redis_space: tuple[str, str],
+    sessions: RedisSessions,
+    client: redis.Redis,
+    attribute: str,
+    source: str,
 ) -> None:
     # A script the server has never seen (a restarted Redis): its SHA answers NOSCRIPT.
-    unknown = _RENEW + f"\n-- {uuid.uuid4()}"
-    sessions._renew = client.register_script(unknown)  # as a restarted server sees it
-    session = make_session(uuid.uuid4())
+    unknown = source + f"\n-- {uuid.uuid4()}"
+    setattr(sessions, attribute, client.register_script(unknown))  # as a restarted server sees it
+    user = uuid.uuid4()
+    session = make_session(user)
     await sessions.add(digest_for("a"), session)
     later = evolve(session, expires_at=session.expires_at + timedelta(minutes=1))
 
     assert await sessions.replace(digest_for("a"), later) is True
     assert await sessions.get(digest_for("a")) == later
+    index = f"{redis_space[1]}user:{user}:sessions"
+    assert await client.pexpiretime(index) == ms(later.expires_at)
 
 
 async def test_of_user_prunes_a_session_whose_record_expired(

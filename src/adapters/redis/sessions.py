@@ -15,9 +15,14 @@ A renewal writes a compact record only if it still ends as it did when read (its
 included; one script), so that it never writes back a card that update_user rewrote
 meanwhile: that renewal is skipped, and the next request renews the session. (A JSON record,
 written only during a rolling upgrade from 0.1, is renewed by SET XX, as 0.1 renews it.)
-Then, if it was renewed, its index entry is moved (ZADD XX: never added back). On one
-server, the renewals of an event-loop tick share these two round trips: their scripts go
-in one pipeline, then the index entries of those renewed in another.
+Its index entry is moved first, whatever the script then finds (a script of its own on the
+index: an entry still there is scored later, never earlier, and the index made to outlive
+it; an entry removed is left out, and nothing is written): an entry scored past its
+record's end only outlives it, and is pruned as any entry without a record. On one server,
+the renewals of an event-loop tick share one round trip, one pipeline of each renewal's
+index script and then its record script (one connection runs them in order, so a renewed
+record is never indexed for less than its life); on a cluster, where the two are on
+different nodes, the record's script goes once the index's answered.
 
 A session's record and its user's index live in different slots, so no command or script
 touches both; instead the steps run in an order that keeps one invariant, on one node or
@@ -65,7 +70,17 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1
 """
-_GONE, _RENEWED = 0, 1
+_GONE = 0
+
+# KEYS: a user's index. ARGV: a session's new expiry (ms), its member. An entry removed stays
+# removed, and then nothing is written.
+_MOVE_INDEX_ENTRY = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'NX')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
+return 1
+"""
 
 
 class RedisSessions:
@@ -84,6 +99,7 @@ class RedisSessions:
         self._reads = TickBatcher(self._fetch)
         self._legacy_reads = TickBatcher(self._fetch)
         self._renew = client.register_script(_RENEW)
+        self._move_entry = client.register_script(_MOVE_INDEX_ENTRY)
         self._renewals = TickBatcher(self._renew_all)
 
     # Keys and index members of the two record formats.
@@ -147,35 +163,26 @@ class RedisSessions:
         return True
 
     async def _renew_all(self, renewals: list[_Renewal]) -> list[object]:
-        """The scripts of the renewals, then the index entries of those renewed: on one
-        server, each step one pipeline for all of them; on a cluster, one by one."""
+        """The renewals of a tick: on one server, one pipeline (each one's index entry, then
+        its record); on a cluster, or where a script is not loaded yet, one by one."""
         if isinstance(self._redis, RedisCluster):
             return list(await asyncio.gather(*map(self._renew_one, renewals)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for renewal in renewals:
+                pipe.evalsha(self._move_entry.sha, 1, renewal.index, *renewal.index_args)
                 pipe.evalsha(self._renew.sha, 1, renewal.key, *renewal.args)
-            outcomes = await pipe.execute(raise_on_error=False)
-        for number, outcome in enumerate(outcomes):
-            if isinstance(outcome, NoScriptError):  # a restarted or flushed server: loaded now
-                renewal = renewals[number]
-                outcomes[number] = await self._renew(keys=[renewal.key], args=renewal.args)
-            elif isinstance(outcome, Exception):
-                raise outcome
-        renewed = [r for r, outcome in zip(renewals, outcomes, strict=True) if outcome == _RENEWED]
-        if renewed:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for renewal in renewed:
-                    _move_index_entry(pipe, renewal.index, renewal.member, renewal.expires)
-                await pipe.execute()
-        return outcomes
+            answers = await pipe.execute(raise_on_error=False)
+        if any(isinstance(answer, NoScriptError) for answer in answers):  # a restarted server
+            return list(await asyncio.gather(*map(self._renew_one, renewals)))
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers[1::2]
 
     async def _renew_one(self, renewal: _Renewal) -> object:
-        outcome = await self._renew(keys=[renewal.key], args=renewal.args)
-        if outcome == _RENEWED:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                _move_index_entry(pipe, renewal.index, renewal.member, renewal.expires)
-                await pipe.execute()
-        return outcome
+        """Index entry, then record: each script loaded if the server does not know it."""
+        await self._move_entry(keys=[renewal.index], args=renewal.index_args)
+        return await self._renew(keys=[renewal.key], args=renewal.args)
 
     @guarded
     async def remove(self, digest: str) -> None:
@@ -286,6 +293,10 @@ class _Renewal:
     index: str
     member: bytes
     expires: int
+
+    @property
+    def index_args(self) -> list[bytes | int]:
+        return [self.expires, self.member]
 
 
 def _digest(member: bytes) -> str:
