@@ -22,8 +22,9 @@ from pathlib import Path
 import bcrypt
 import redis
 
-from bench import fields, seed_http
+from bench import cpu_share, fields, seed_http
 from bench.against import Build
+from bench.cpu_share import HashTiming
 from bench.processes import Reaper
 from bench.renewals import KeeperProcess
 from bench.results import RunData
@@ -420,8 +421,10 @@ class Bench:
         catch up while the server drains, before the authenticated GET."""
         for keeper in self._keepers.values():
             keeper.pause()
-        seconds = hash_seconds(self.arguments.bcrypt_rounds)
+        timing = hash_timing(self.arguments.bcrypt_rounds)
+        seconds = timing.wall
         self.data.hash_seconds.append(seconds)
+        self.data.hash_cpu_seconds.append(timing.cpu)
         log_ins = Load(
             url=server.url + "/authentication/log-in",
             connections=self.arguments.login_connections,
@@ -434,7 +437,11 @@ class Bench:
             timeout=LOGIN_TIMEOUT,
             pace=True,
         )
+        before = cpu_share.sample(server.process.pid)
         self.measure("login", server, log_ins, alone=True)
+        self.data.login_cpu.append(
+            cpu_share.CpuShare.between(before, cpu_share.sample(server.process.pid))
+        )
         self.drain_hashing(seconds)
         # the GET as long as the log-in load, alone and then during it
         authenticated = self.get_load(server, self.cookies_file, duration=log_ins.duration)
@@ -467,11 +474,13 @@ class Bench:
             server.truncate_log()
 
 
-def hash_seconds(rounds: int, samples: int = 5) -> float:
-    """The time of one bcrypt hash at `rounds`, with the bcrypt package, here and now."""
-    timings = []
+def hash_timing(rounds: int, samples: int = 5) -> HashTiming:
+    """One bcrypt hash at `rounds`, with the bcrypt package, here and now: the median of
+    `samples` of its wall time (the bound's) and of its CPU time (bench/cpu_share.py)."""
+    walls, cpus = [], []
     for _ in range(samples):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         bcrypt.hashpw(fields.PASSWORD.encode(), bcrypt.gensalt(rounds))
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+        cpus.append(time.thread_time() - cpu)
+        walls.append(time.perf_counter() - started)
+    return HashTiming(statistics.median(walls), statistics.median(cpus))
