@@ -439,8 +439,13 @@ class Bench:
         )
         before = cpu_share.sample(server.process.pid)
         self.measure("login", server, log_ins, alone=True)
-        self.data.login_cpu.append(
-            cpu_share.CpuShare.between(before, cpu_share.sample(server.process.pid))
+        share = cpu_share.CpuShare.between(before, cpu_share.sample(server.process.pid))
+        self.data.login_cpu.append(share)
+        print(
+            f"  {'':<12} the server {share.server_cores:.2f} cores, the rest of the machine"
+            f" {share.machine_cores - share.server_cores:.2f}; a hash {timing.wall * 1000:.0f} ms"
+            f" ({timing.cpu * 1000:.0f} ms CPU)",
+            flush=True,
         )
         self.drain_hashing(seconds)
         # the GET as long as the log-in load, alone and then during it
