@@ -72,6 +72,7 @@ class RenewalKeeper:
         self._thread.start()
         self._authenticate: Authenticate | None = None
         self._task: asyncio.Task[None] | None = None
+        self._current = asyncio.Event()  # set while no session is overdue
         self.renewed = 0  # renewals written, in all
 
     def _call(self, coroutine: Any) -> Any:
@@ -84,6 +85,10 @@ class RenewalKeeper:
 
     def pause(self) -> None:
         self._call(self._pause())
+
+    def catch_up(self) -> None:
+        """Resume, and return once every session that came due meanwhile is renewed."""
+        self._call(self._catch_up())
 
     def close(self) -> None:
         self._call(self._close())
@@ -108,7 +113,22 @@ class RenewalKeeper:
             if session is not None
         ]
         heapq.heapify(due)
+        self._current.clear()
         self._task = asyncio.get_running_loop().create_task(self._keep(due))
+
+    async def _catch_up(self) -> None:
+        await self._resume()
+        task = self._task
+        assert task is not None
+        current = asyncio.ensure_future(self._current.wait())
+        try:
+            await asyncio.wait(
+                [task, current], timeout=TIMEOUT / 2, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            current.cancel()
+        if task.done():
+            task.result()  # a failure of the keeper fails the run
 
     def _due(self, session: Session) -> datetime:
         idle = self._policy.lifetime(session.kind).idle
@@ -121,8 +141,10 @@ class RenewalKeeper:
         while due:
             wait = (due[0][0] - clock.now()).total_seconds()
             if wait > 0:
+                self._current.set()
                 await asyncio.sleep(min(wait, 0.25))
                 continue
+            self._current.clear()
             now = clock.now()
             batch = []
             while due and due[0][0] <= now and len(batch) < CHUNK:
@@ -198,6 +220,9 @@ class KeeperProcess:
     def pause(self) -> None:
         self._ask("pause")
 
+    def catch_up(self) -> None:
+        self._ask("catch-up")
+
     def close(self) -> None:
         self.renewed = int(self._ask("close").split()[-1])
         self._process.wait(TIMEOUT)
@@ -218,6 +243,8 @@ def main() -> None:
             keeper.resume()
         elif order == "pause":
             keeper.pause()
+        elif order == "catch-up":
+            keeper.catch_up()
         elif order == "close":
             keeper.close()
             print(f"ok {keeper.renewed}", flush=True)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.cpu_share import CpuShare
 from bench.memory import Footprint
 from bench.wrk import Result
 
@@ -26,7 +27,9 @@ class Level:
 class RunData:
     facts: dict[str, str] = field(default_factory=dict)
     loads: defaultdict[str, list[Result]] = field(default_factory=lambda: defaultdict(list))
-    hash_seconds: list[float] = field(default_factory=list)
+    hash_seconds: list[float] = field(default_factory=list)  # wall: the bound's
+    hash_cpu_seconds: list[float] = field(default_factory=list)
+    login_cpu: list[CpuShare] = field(default_factory=list)  # over each log-in run
     memory: tuple[Footprint, Footprint] | None = None
     levels: list[Level] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -62,3 +62,24 @@ async def test_the_keeper_renews_due_sessions_while_resumed_and_nothing_while_pa
         assert keeper.renewed == renewed  # paused: nothing written
     finally:
         await asyncio.to_thread(keeper.close)
+
+
+async def test_catching_up_returns_once_every_due_session_is_renewed(
+    redis_space: tuple[str, str],
+) -> None:
+    url, prefix = redis_space
+    users = [BenchUser(str(uuid.uuid4()), f"u{n}@bench.test", f"User {n}") for n in range(3)]
+    # written two minutes ago: each is due for renewal
+    tickets = await write_sessions(url, prefix, SECRET, users, 6, user_agent=USER_AGENT, sample=6)
+    before = await read(url, prefix, tickets)
+    keeper = RenewalKeeper(url, prefix, SECRET, [f"__Host-coatcheck={t}" for t in tickets])
+    try:
+        await asyncio.to_thread(keeper.catch_up)
+        assert keeper.renewed == len(tickets)  # no waiting: all written on return
+        after = await read(url, prefix, tickets)
+        for old, new in zip(before, after, strict=True):
+            assert old is not None
+            assert new is not None
+            assert new.last_seen_at > old.last_seen_at
+    finally:
+        await asyncio.to_thread(keeper.close)

@@ -4,7 +4,11 @@ otherwise every target is judged. And wrk's figures are read when it runs with n
 
 from __future__ import annotations
 
-from bench import report
+import os
+import time
+
+from bench import cpu_share, report
+from bench.cpu_share import CpuShare
 from bench.results import RunData
 from bench.wrk import Load, Result, parse_text
 
@@ -108,3 +112,35 @@ def test_against_an_older_build_judges_the_authenticated_get_within_three_percen
 
 def test_without_against_there_is_no_such_row() -> None:
     assert "--against" not in report.markdown(run_of(**HONEST, auth=12_000))
+
+
+def test_the_log_in_ratio_is_taken_apart_and_still_judged_as_it_is() -> None:
+    # a hash 0.40 s wall (0.25 s CPU); log-ins at 0.62 x the bound; the server had 0.39 of
+    # the cores: 0.62 x 0.40 / 0.25 / 0.39 = 0.99 of its CPU went to hashing
+    cores = os.cpu_count() or 1
+    data = RunData()
+    rate = 0.62 * cores / 0.40
+    data.add("login", Result(31, 10.0, 2300.0, 3500.0, NO_ERRORS, None, steady_rate=rate))
+    data.hash_seconds.append(0.40)
+    data.hash_cpu_seconds.append(0.25)
+    data.login_cpu.append(CpuShare(server_cores=0.39 * cores, machine_cores=0.39 * cores + 1.21))
+
+    table = report.markdown(data)
+
+    assert "0.62 x bcrypt bound" in table
+    assert "coatcheck 0.99 x (one hash's CPU, 250 ms, / its CPU a log-in)" in table
+    assert f"its server had 0.39 of the {cores} cores (the rest of the machine kept 1.21" in table
+    assert "the hash timed at 1.60 x its CPU time" in table
+    assert "3. POST /authentication/log-in" in report.failed(data)  # judged as it was
+
+
+def test_cpu_is_read_from_proc_for_a_process_and_the_machine() -> None:
+    pid, started = os.getpid(), time.process_time()
+    before = cpu_share.sample(pid)
+    while time.process_time() < started + 0.3:
+        pass
+    after = cpu_share.sample(pid)
+    spent = time.process_time() - started
+
+    assert abs((after.server - before.server) - spent) <= 0.03  # to the clock tick (10 ms)
+    assert after.machine - before.machine >= spent - 0.03  # the machine's count includes it
