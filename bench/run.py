@@ -67,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--many-connections", type=int, default=1000, help="connections of target 4 (1000)")
     add("--sizes", help=f"live sessions of target 6, comma-separated (default {FULL_SIZES})")
-    add("--scale-sample", type=int, default=10_000, help="sessions wrk rotates over (10000)")
+    add(
+        "--scale-sample",
+        type=int,
+        default=10_000,
+        help="sessions wrk rotates over at every size of target 6: the smallest size, at most this",
+    )
     add(
         "--memory-sessions",
         type=int,
