@@ -15,14 +15,15 @@ A renewal writes a compact record only if it still ends as it did when read (its
 included; one script), so that it never writes back a card that update_user rewrote
 meanwhile: that renewal is skipped, and the next request renews the session. (A JSON record,
 written only during a rolling upgrade from 0.1, is renewed by SET XX, as 0.1 renews it.)
-Its index entry is moved first, whatever the script then finds (a script of its own on the
-index: an entry still there is scored later, never earlier, and the index made to outlive
+Its index entry is moved first, whatever the script then finds (a step of the same script on
+the index: an entry still there is scored later, never earlier, and the index made to outlive
 it; an entry removed is left out, and nothing is written): an entry scored past its
 record's end only outlives it, and is pruned as any entry without a record. On one server,
 the renewals of an event-loop tick share one round trip, one pipeline of each renewal's
-index script and then its record script (one connection runs them in order, so a renewed
-record is never indexed for less than its life); on a cluster, where the two are on
-different nodes, the record's script goes once the index's answered.
+index step and then its record step (one connection runs them in order, and the server
+knows the script of both or of neither, so a renewed record is never indexed for less than
+its life); on a cluster, where the two are on different nodes, the record's step goes once
+the index's answered.
 
 A session's record and its user's index live in different slots, so no command or script
 touches both; instead the steps run in an order that keeps one invariant, on one node or
@@ -58,29 +59,33 @@ from coatcheck.domain.ports import StoredSession
 Encoding = Literal["compact", "json"]
 _SHORT_HEX = 32  # the compact key keeps 128 of the digest's 256 bits
 
-# KEYS: the record. ARGV: the renewed record, its expiry (ms), then the endings the record
-# had when read (renewal_tails). 0: gone; 1: renewed; 2: its card changed, kept.
-_RENEW = """
+# The two steps of a renewal are one script, so that a server knows both or neither. (As two,
+# a server that knew the record's alone, loaded by the release before this one, which has the
+# same, renewed the records of a tick whose index scripts answered NOSCRIPT, and only the
+# replay moved their entries: a record outlived its index if that failed.)
+# The index: KEYS[1] a user's index; ARGV 'index', a session's new expiry (ms), its member.
+# An entry removed stays removed, and then nothing is written.
+# The record: KEYS[1] the record; ARGV 'record', the renewed record, its expiry (ms), then the
+# endings the record had when read (renewal_tails). 0: gone; 1: renewed; 2: its card
+# changed, kept.
+_RENEWAL_STEP = """
+if ARGV[1] == 'index' then
+  if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 0 end
+  redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'NX')
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')
+  return 1
+end
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local function ends(tail) return string.sub(stored, -#tail) == tail end
-if not (ends(ARGV[3]) or ends(ARGV[4])) then
+if not (ends(ARGV[4]) or ends(ARGV[5])) then
   return 2
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1
 """
 _GONE = 0
-
-# KEYS: a user's index. ARGV: a session's new expiry (ms), its member. An entry removed stays
-# removed, and then nothing is written.
-_MOVE_INDEX_ENTRY = """
-if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[1], ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'NX')
-redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
-return 1
-"""
 
 
 class RedisSessions:
@@ -98,8 +103,7 @@ class RedisSessions:
         self._encoding = encoding
         self._reads = TickBatcher(self._fetch)
         self._legacy_reads = TickBatcher(self._fetch)
-        self._renew = client.register_script(_RENEW)
-        self._move_entry = client.register_script(_MOVE_INDEX_ENTRY)
+        self._step = client.register_script(_RENEWAL_STEP)
         self._renewals = TickBatcher(self._renew_all)
 
     # Keys and index members of the two record formats.
@@ -169,8 +173,8 @@ class RedisSessions:
             return list(await asyncio.gather(*map(self._renew_one, renewals)))
         async with self._redis.pipeline(transaction=False) as pipe:
             for renewal in renewals:
-                pipe.evalsha(self._move_entry.sha, 1, renewal.index, *renewal.index_args)
-                pipe.evalsha(self._renew.sha, 1, renewal.key, *renewal.args)
+                pipe.evalsha(self._step.sha, 1, renewal.index, *renewal.index_args)
+                pipe.evalsha(self._step.sha, 1, renewal.key, *renewal.record_args)
             answers = await pipe.execute(raise_on_error=False)
         if any(isinstance(answer, NoScriptError) for answer in answers):  # a restarted server
             return list(await asyncio.gather(*map(self._renew_one, renewals)))
@@ -180,9 +184,9 @@ class RedisSessions:
         return answers[1::2]
 
     async def _renew_one(self, renewal: _Renewal) -> object:
-        """Index entry, then record: each script loaded if the server does not know it."""
-        await self._move_entry(keys=[renewal.index], args=renewal.index_args)
-        return await self._renew(keys=[renewal.key], args=renewal.args)
+        """Index entry, then record: the script loaded if the server does not know it."""
+        await self._step(keys=[renewal.index], args=renewal.index_args)
+        return await self._step(keys=[renewal.key], args=renewal.record_args)
 
     @guarded
     async def remove(self, digest: str) -> None:
@@ -296,7 +300,11 @@ class _Renewal:
 
     @property
     def index_args(self) -> list[bytes | int]:
-        return [self.expires, self.member]
+        return [b"index", self.expires, self.member]
+
+    @property
+    def record_args(self) -> list[bytes | int]:
+        return [b"record", *self.args]
 
 
 def _digest(member: bytes) -> str:
