@@ -47,14 +47,17 @@ async def seeded(redis_space: tuple[str, str]) -> list[SessionTicket]:
     return [ticket for raw in tickets if (ticket := SessionTicket.parse(raw)) is not None]
 
 
+def authenticator(sessions: RedisSessions) -> Authenticate:
+    """The service's own check, over the seeded store."""
+    return Authenticate(sessions, TicketKey(SECRET.encode()), SystemClock(), SessionPolicy())
+
+
 async def test_each_seeded_session_authenticates_as_its_user(
     redis_space: tuple[str, str], client: Client
 ) -> None:
     tickets = await seeded(redis_space)
     sessions = RedisSessions(client, prefix=redis_space[1])
-    authenticate = Authenticate(
-        sessions, TicketKey(SECRET.encode()), SystemClock(), SessionPolicy()
-    )
+    authenticate = authenticator(sessions)
 
     found = [await authenticate(ticket) for ticket in tickets]
 
@@ -100,9 +103,7 @@ async def test_seeded_sessions_are_listed_and_revoked_with_their_user(
 ) -> None:
     tickets = await seeded(redis_space)
     sessions = RedisSessions(client, prefix=redis_space[1])
-    authenticate = Authenticate(
-        sessions, TicketKey(SECRET.encode()), SystemClock(), SessionPolicy()
-    )
+    authenticate = authenticator(sessions)
     first = uuid.UUID(USERS[0].id)
     mine = [ticket for ticket in tickets if (await authenticate(ticket)).session.user_id == first]
 
