@@ -420,6 +420,23 @@ async def test_a_json_record_gets_the_card_with_its_verified_state(
     assert await sessions.get(digest_for("a")) == evolve(session, user=verified)
 
 
+async def test_a_json_record_s_renewal_moves_its_index_entry_and_the_index_s_expiry(
+    client: redis.Redis, redis_space: tuple[str, str]
+) -> None:
+    sessions = RedisSessions(client, prefix=redis_space[1], encoding="json")
+    user = uuid.uuid4()
+    session = make_session(user)
+    await sessions.add(digest_for("a"), session)
+    later = evolve(session, expires_at=session.expires_at + timedelta(minutes=5))
+
+    assert await sessions.replace(digest_for("a"), later) is True
+
+    index = f"{redis_space[1]}user:{user}:sessions"
+    assert await client.zscore(index, digest_for("a")) == ms(later.expires_at)
+    assert await client.pexpiretime(index) == ms(later.expires_at)
+    assert await sessions.get(digest_for("a")) == later
+
+
 def test_a_typical_compact_record_stays_within_124_bytes() -> None:
     """With Redis's 4 bytes of string header, a 128-byte allocation (issue 20: at most 400
     bytes of Redis memory a session, everything included)."""

@@ -37,7 +37,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from attrs import evolve, frozen
 from redis.asyncio.cluster import RedisCluster
@@ -163,7 +163,8 @@ class RedisSessions:
         json_record = encode_json(session)
         if not await self._redis.set(self._legacy_key(digest), json_record, xx=True, pxat=expires):
             return False  # removed meanwhile: never resurrected
-        await self._index_entry(session.user_id, digest, expires, only_existing=True)
+        # Moved as a compact record's renewal moves it (never added back, never earlier).
+        await self._step(keys=[self._index(session.user_id)], args=_index_step(expires, digest))
         return True
 
     async def _renew_all(self, renewals: list[_Renewal]) -> list[object]:
@@ -257,12 +258,14 @@ class RedisSessions:
             return self._compact_prefix + member
         return self._legacy_key(member.decode())
 
-    async def _index_entry(
-        self, user_id: uuid.UUID, member: bytes | str, expires: int, only_existing: bool = False
-    ) -> None:
-        """Index the session, scored by its expiry; the index outlives its latest session."""
+    async def _index_entry(self, user_id: uuid.UUID, member: bytes | str, expires: int) -> None:
+        """Index a new session, scored by its expiry; the index outlives its latest session."""
+        index = self._index(user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            _move_index_entry(pipe, self._index(user_id), member, expires, only_existing)
+            pipe.zadd(index, {cast(str, member): expires})
+            # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
+            pipe.pexpireat(index, expires, nx=True)
+            pipe.pexpireat(index, expires, gt=True)
             await pipe.execute()
 
     async def _members(self, index: str) -> list[bytes]:
@@ -276,15 +279,9 @@ class RedisSessions:
         return int(deleted)
 
 
-def _move_index_entry(
-    pipe: Any, index: str, member: bytes | str, expires: int, only_existing: bool = True
-) -> None:
-    """Score the index entry by the session's expiry (only_existing: never add it back),
-    and make the index outlive its latest session."""
-    pipe.zadd(index, {cast(str, member): expires}, xx=only_existing)
-    # GT leaves a key without expiry alone (Redis 7.0): NX gives the first one.
-    pipe.pexpireat(index, expires, nx=True)
-    pipe.pexpireat(index, expires, gt=True)
+def _index_step(expires: int, member: bytes | str) -> list[bytes | str | int]:
+    """The arguments of a renewal's index step (_RENEWAL_STEP)."""
+    return [b"index", expires, member]
 
 
 @frozen
@@ -299,8 +296,8 @@ class _Renewal:
     expires: int
 
     @property
-    def index_args(self) -> list[bytes | int]:
-        return [b"index", self.expires, self.member]
+    def index_args(self) -> list[bytes | str | int]:
+        return _index_step(self.expires, self.member)
 
     @property
     def record_args(self) -> list[bytes | int]:
