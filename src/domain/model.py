@@ -45,6 +45,11 @@ def _checked_text(value: str) -> str:
     return text
 
 
+# The special-use domains (RFC 6761) email-validator refuses; .test only where a deployment
+# allows it (EmailPolicy), the others always.
+SPECIAL_USE_DOMAINS: tuple[str, ...] = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
 def _normal_form(value: str, ip_literal: bool = False, test_domain: bool = False) -> str:
     """One addr-spec mailbox (no display name, comment, group, list, angle brackets, quoted
     local part or trailing dot; an IP-literal domain or a .test one only when asked), in one

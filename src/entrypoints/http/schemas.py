@@ -30,6 +30,7 @@ from coatcheck.domain.model import (
     NAME_MAX_LENGTH,
     PASSWORD_MAX_BYTES,
     PASSWORD_MIN_CHARS,
+    SPECIAL_USE_DOMAINS,
     Email,
     EmailPolicy,
     Name,
@@ -107,7 +108,6 @@ def _new_email(value: object, info: ValidationInfo) -> Email:
 # format: a quoted local part, an IP-literal domain and a special-use one (.test and IP
 # literals where the deployment's EmailPolicy allows them). Checked against EmailPolicy by
 # a test; the document states its deployment's policy (openapi.py).
-_SPECIAL_USE_DOMAINS = ("localhost", "invalid", "local", "onion", "arpa")
 
 
 def _any_case(word: str) -> str:
@@ -116,7 +116,8 @@ def _any_case(word: str) -> str:
 
 def new_email_pattern(policy: EmailPolicy) -> str:
     """The `pattern` of a new address under `policy` (beside `format: email`)."""
-    refused = [*_SPECIAL_USE_DOMAINS, *([] if policy.allow_test_domains else ["test"])]
+    allowed = {"test"} if policy.allow_test_domains else set()
+    refused = [domain for domain in SPECIAL_USE_DOMAINS if domain not in allowed]
     literal = "" if policy.allow_ip_literal else r"(?!\[)"
     domains = "|".join(map(_any_case, refused))
     return f'^[^"@][^@]*@{literal}(?!(?:[^@]*\\.)?(?:{domains})\\.?$)[^@]+$'
