@@ -34,6 +34,23 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of the children it has now (a --workers server's
+    workers), so far. A child that ended took its CPU with it: read over one run only."""
+    total = process_cpu_seconds(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(tree_cpu_seconds(int(child)) for child in children.read().split())
+        except OSError:
+            continue
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine spent busy (every core) so far: not idle, not iowait."""
     try:

@@ -175,12 +175,17 @@ class Bench:
         self, name: str, server: Server, load: Load, expect: str = "2xx", alone: bool = False
     ) -> None:
         self._renewals_for(server, load, alone)
+        before = cpu_share.tree_cpu_seconds(server.process.pid)
         result = self.wrk.run(load)
+        spent = cpu_share.tree_cpu_seconds(server.process.pid) - before
         self.data.add(name, result, expect)
         server.truncate_log()
+        # the server's CPU (user + system, its workers' included) a request: what a change
+        # of coatcheck moves, where req/s also moves with whatever else the machine runs
+        cpu = f"  cpu {spent * 1e6 / result.requests:6.1f} us" if result.requests else ""
         print(
             f"  {name:<12} {result.rate:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
-            f"  p99 {result.p99_ms:7.2f} ms",
+            f"  p99 {result.p99_ms:7.2f} ms{cpu}",
             flush=True,
         )
 

@@ -7,6 +7,9 @@ Request lines are the one log written on every request, so they skip the logging
 per-record machinery (about 10 µs a line) and are written the way nginx's
 `access_log ... buffer= flush=` writes them: whole lines, in writes of at most 4 KiB (atomic
 on a pipe that several workers share), at the latest FLUSH_SECONDS after they were made.
+A request only keeps its line's fields; the lines are formatted together when they are
+written (one after the other, the formatting's code and data stay in the CPU's caches: a
+line cost about half as much as when each was formatted between two requests).
 """
 
 from __future__ import annotations
@@ -43,10 +46,9 @@ class _RequestIdFilter(logging.Filter):
 _second: list[object] = [None, ""]  # the second last formatted, and its text
 
 
-def _now() -> str:
-    """The time as ISO 8601 UTC to the millisecond; the date and time part is formatted once
-    a second (request lines ask for it on every request)."""
-    moment = time.time()
+def _iso_time(moment: float) -> str:
+    """`moment` (time.time()) as ISO 8601 UTC to the millisecond; the date and time part is
+    formatted once a second (request lines ask for it on every line)."""
     second = int(moment)
     if _second[0] != second:
         _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
@@ -109,21 +111,32 @@ def configure_logging(log_format: LogFormat = "json", level: int = logging.INFO)
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
+# What a request line says, kept as the request ends: when (time.time()), method, the
+# route's resource (None if refused before routing), status, duration (s), request id.
+Entry = tuple[float, str, Any, int, float, "str | None"]
+MAX_KEPT = 512  # lines kept at most before they are written, FLUSH_SECONDS or not
+
+
 class LineBuffer:
-    """Whole lines, written in chunks of at most 4 KiB, at the latest FLUSH_SECONDS late."""
+    """Request lines, kept as entries and formatted when written: whole lines in writes of at
+    most 4 KiB, at the latest FLUSH_SECONDS after the first was kept (or MAX_KEPT later)."""
 
     def __init__(self, stream: IO[bytes] | None = None) -> None:
         self._stream = stream
-        self._lines: list[bytes] = []
-        self._size = 0
+        self._kept: list[Entry] = []
+        self._json = True
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def write(self, line: bytes) -> None:
-        if self._size + len(line) > _MAX_WRITE:
+    def keep(self, entry: Entry, json: bool = True) -> None:
+        if json is not self._json:  # one format a process; the tests switch between them
             self.flush()
-        self._lines.append(line)
-        self._size += len(line)
+            self._json = json
+        kept = self._kept
+        kept.append(entry)
+        if len(kept) >= MAX_KEPT:
+            self.flush()
+            return
         loop = asyncio.get_running_loop()
         if self._timer is None or self._loop is not loop:  # a loop of its own per test, say
             self._timer, self._loop = loop.call_later(FLUSH_SECONDS, self.flush), loop
@@ -132,11 +145,48 @@ class LineBuffer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._lines:
-            stream = self._stream or sys.stderr.buffer
-            stream.write(b"".join(self._lines))
-            stream.flush()
-            self._lines, self._size = [], 0
+        if not self._kept:
+            return
+        line = _json_line if self._json else _text_line
+        lines = [line(entry) for entry in self._kept]
+        self._kept = []
+        stream = self._stream or sys.stderr.buffer
+        chunk: list[bytes] = []
+        size = 0
+        for made in lines:
+            if size + len(made) > _MAX_WRITE and chunk:
+                stream.write(b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(made)
+            size += len(made)
+        stream.write(b"".join(chunk))
+        stream.flush()
+
+
+def _json_line(entry: Entry) -> bytes:
+    moment, method, resource, status, seconds, request_id = entry
+    return orjson.dumps(
+        {
+            "time": _iso_time(moment),
+            "level": "INFO",
+            "logger": "coatcheck.request",
+            "message": "request",
+            "method": method,
+            "route": resource.canonical if resource is not None else None,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": request_id,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
+
+
+def _text_line(entry: Entry) -> bytes:
+    moment, method, resource, status, seconds, request_id = entry
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(moment))
+    route = resource.canonical if resource is not None else None
+    duration = round(seconds * 1000, 3)
+    return f"{stamp} INFO request {method} {route} {status} {duration}ms {request_id}\n".encode()
 
 
 # One buffer for the process: aiohttp makes a request log for every connection.
@@ -156,31 +206,9 @@ class RequestLog(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
         try:
-            info = request.match_info.route.resource  # type: ignore[attr-defined]
+            resource = request.match_info.route.resource  # type: ignore[attr-defined]
         except (AttributeError, AssertionError):  # refused by the parser before any routing
-            info = None
-        route = info.canonical if info is not None else None
-        duration = round(time_ * 1000, 3)
+            resource = None
         request_id = request.get(REQUEST_ID_KEY)
-        if self._json:
-            line = orjson.dumps(
-                {
-                    "time": _now(),
-                    "level": "INFO",
-                    "logger": "coatcheck.request",
-                    "message": "request",
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status,
-                    "duration_ms": duration,
-                    "request_id": request_id,
-                }
-            )
-        else:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            text = (
-                f"{stamp} INFO request {request.method} {route} {response.status} {duration}ms"
-                f" {request_id}"
-            )
-            line = text.encode()
-        self._lines.write(line + b"\n")
+        entry = (time.time(), request.method, resource, response.status, time_, request_id)
+        self._lines.keep(entry, self._json)
