@@ -155,12 +155,20 @@ class LineBuffer:
         size = 0
         for made in lines:
             if size + len(made) > _MAX_WRITE and chunk:
-                stream.write(b"".join(chunk))
+                _write(stream, b"".join(chunk))
                 chunk, size = [], 0
             chunk.append(made)
             size += len(made)
-        stream.write(b"".join(chunk))
-        stream.flush()
+        _write(stream, b"".join(chunk))
+
+
+def _write(stream: IO[bytes], data: bytes) -> None:
+    """`data` (whole lines, at most 4 KiB) in a write of its own: flushed at once, or the
+    stream's buffer (sys.stderr.buffer is st_blksize large: a pipe's page, 64 KiB on 64 KiB-page
+    kernels) joins it with the next ones into a write larger than PIPE_BUF, which the lines of
+    another worker sharing the pipe can split mid-line."""
+    stream.write(data)
+    stream.flush()
 
 
 def _json_line(entry: Entry) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import io
 import json
 import logging
 
@@ -99,3 +100,31 @@ async def test_text_lines_say_the_same_in_one_line() -> None:
 
     (line,) = b"".join(stream.writes).decode().splitlines()
     assert line.endswith(" INFO request GET /authentication 200 1.234ms abc-7")
+
+
+class _Raw(io.RawIOBase):
+    """A pipe's end as the kernel sees it: each write(2) apart."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.writes.append(bytes(data))
+        return len(data)
+
+
+async def test_writes_stay_whole_lines_of_at_most_4_kib_through_a_larger_buffer() -> None:
+    """sys.stderr.buffer is as large as the stream's st_blksize: a pipe's page (64 KiB on
+    64 KiB-page kernels), more than PIPE_BUF. Each 4 KiB write must reach the pipe by itself,
+    not joined with the next ones into one write(2) that another worker's lines can split."""
+    raw = _Raw()
+    buffer = LineBuffer(io.BufferedWriter(raw, buffer_size=65536))
+    for number in range(logs.MAX_KEPT):
+        buffer.keep(_entry(number))
+
+    assert len(raw.writes) > 1
+    assert all(len(write) <= 4096 and write.endswith(b"\n") for write in raw.writes)
+    assert len(b"".join(raw.writes).splitlines()) == logs.MAX_KEPT
