@@ -18,7 +18,7 @@ async def test_an_unhandled_error_logs_the_route_template_and_not_the_path_sent(
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("a bug")
 
-    app = web.Application(middlewares=[problem_middleware])
+    app = web.Application(middlewares=[problem_middleware()])
     app.router.add_get("/boom/{anything}", boom)
     client = await aiohttp_client(app)
 

@@ -17,7 +17,7 @@ from coatcheck.entrypoints.http import openapi, session_socket
 from coatcheck.entrypoints.http.context import context_middleware
 from coatcheck.entrypoints.http.forwarded import forwarded_middleware
 from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS
-from coatcheck.entrypoints.http.origin import origin_middleware
+from coatcheck.entrypoints.http.origin import origin_check
 from coatcheck.entrypoints.http.problems import OVERLOADED, problem_middleware
 from coatcheck.entrypoints.http.routes import (
     account,
@@ -72,8 +72,7 @@ def create_app(
             # Without trusted proxies there is nothing to read from forwarded headers.
             *([forwarded_middleware(settings.trusted_proxies)] if settings.trusted_proxies else []),
             session_middleware(TicketStorage(cookie)),
-            problem_middleware,
-            origin_middleware(settings.allowed_origins),
+            problem_middleware(origin_check(settings.allowed_origins)),
         ],
     )
     app[SETTINGS] = settings

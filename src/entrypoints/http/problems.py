@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from attrs import frozen
 from prometheus_client import Counter
 
@@ -218,24 +218,33 @@ def _from_error(error: Exception) -> web.Response:
     return problem(kind, str(error))
 
 
-@web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        return _from_http_exception(error)
-    except Overloaded as error:
-        overloaded = request.app.get(OVERLOADED)
-        if overloaded is not None:
-            overloaded.labels(error.resource).inc()
-        return _from_error(error)
-    except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson, TooManySockets) as error:
-        return _from_error(error)
-    except Exception:
-        # The route's template, not the path: a log line repeats nothing the client sent.
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "(no route)"
-        log.exception("unhandled error on %s %s", request.method, route)
-        return internal_error()
+def problem_middleware(check: Callable[[web.Request], None] | None = None) -> Middleware:
+    """Every error a handler raises answered as problem+json; `check` runs first, inside the
+    same mapping (the Origin check: http/origin.py). One middleware, not two: each layer of
+    middleware cost about 3.5 % of the authenticated GET's CPU (in process, measured)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if check is not None:
+                check(request)
+            return await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            return _from_http_exception(error)
+        except Overloaded as error:
+            overloaded = request.app.get(OVERLOADED)
+            if overloaded is not None:
+                overloaded.labels(error.resource).inc()
+            return _from_error(error)
+        except (CoatcheckError, RequestInvalid, CrossSiteRequest, NotJson, TooManySockets) as error:
+            return _from_error(error)
+        except Exception:
+            # The route's template, not the path: a log line repeats nothing the client sent.
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "(no route)"
+            log.exception("unhandled error on %s %s", request.method, route)
+            return internal_error()
+
+    return middleware
