@@ -39,7 +39,7 @@ from bench.workloads import CEILING_RECORD
 from coatcheck.entrypoints import logs
 from coatcheck.entrypoints.http.app import create_app
 from coatcheck.entrypoints.logs import configure_logging
-from coatcheck.entrypoints.serving import service_runner, settle_heap
+from coatcheck.entrypoints.serving import ServiceRunner, service_runner, settle_heap
 from coatcheck.entrypoints.settings import load_settings
 
 CONNECTIONS = 64
@@ -56,6 +56,8 @@ WORKLOADS = {
     "verify": "GET /authentication/verify (forward auth)",
     "plain": "plain aiohttp GET (access_log=None)",  # bench/plain_app.py, aiohttp's runner
     "ceiling": "ceiling: aiohttp + tick-batched MGET",  # bench/ceiling_app.py, the same cookies
+    # what coatcheck's serving features cost, by their absence: not a way to serve
+    "core": "auth without middlewares or request line",
 }
 SECRET = "in-process-bench-secret-of-at-least-32-bytes"  # noqa: S105 -- a scratch key space
 
@@ -181,12 +183,20 @@ async def _measure(
     fresh: Callable[[], Awaitable[list[str]]] | None = None,
     path: str = "/authentication",
     own_runner: bool = False,
+    request_lines: bool = True,
+    warm: bool = True,
 ) -> float:
     """CPU microseconds a request; `fresh`: sessions due for renewal, new for each round
     (written before its timing starts), each requested once in the round. `own_runner`:
     served by aiohttp's runner without an access log (as the plain and ceiling apps are
-    under wrk), not coatcheck's."""
-    runner = web.AppRunner(app, access_log=None) if own_runner else service_runner(app, "json")
+    under wrk), not coatcheck's. `request_lines`: False, coatcheck's runner without them.
+    `warm`: False, no round before the timed ones (an earlier workload renewed the sessions)."""
+    if own_runner:
+        runner: web.AppRunner = web.AppRunner(app, access_log=None)
+    elif request_lines:
+        runner = service_runner(app, "json")
+    else:
+        runner = ServiceRunner(app, access_log=None)
     await runner.setup()
     assert runner.server is not None
     if own_runner:  # an app of aiohttp's own, at CPython's defaults
@@ -195,7 +205,7 @@ async def _measure(
     else:
         settle_heap()  # as `coatcheck serve` does once started
     try:
-        if cookies:  # every session once: its renewal (due after seeding) is written now
+        if cookies and warm:  # every session once: its renewal (due after seeding) is written now
             await _round(runner.server, cookies, len(cookies), status, once=True)
         timings: list[float] = []
         for _ in range(args.rounds):
@@ -245,6 +255,10 @@ async def _measure_all(
         "bare": lambda: _measure(create_bare_app(), [], b"200", args),
         "anon": lambda: _measure(create_app(settings), [], b"401", args),
         "auth": lambda: _measure(create_app(settings), cookies, b"200", args),
+        # right after auth, whose first round renewed the sessions: none is due during it
+        "core": lambda: _measure(
+            _core(create_app(settings)), cookies, b"200", args, request_lines=False, warm=False
+        ),
         "renew": lambda: _measure(create_app(settings), [], b"200", renewing, fresh),
         "verify": lambda: _measure(
             create_app(settings), cookies, b"200", args, path="/authentication/verify"
@@ -254,6 +268,16 @@ async def _measure_all(
     }
     renewing = argparse.Namespace(**{**vars(args), "requests": due})
     return {name: await measure() for name, measure in workloads.items() if name in args.only}
+
+
+def _core(app: web.Application) -> web.Application:
+    """The authenticated GET's own work (ticket, store, record, answer) without what coatcheck
+    serves it with: no middleware (request id, deadline, headers, metrics, aiohttp-session,
+    problems, Origin) and, run with aiohttp's runner, no request line. Its cost against the
+    full app's is what those take; only measured on sessions not due for renewal (a renewal
+    needs aiohttp-session's middleware)."""
+    app.middlewares.clear()
+    return app
 
 
 async def _seed_ceiling(redis_url: str, prefix: str, tickets: list[str]) -> None:
