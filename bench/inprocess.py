@@ -13,7 +13,10 @@ written through the Redis adapter and each requested once before the rounds, so 
 renewal falls into a measured round. `verify`: GET /authentication/verify with the same
 cookies (forward auth). `renew`: the authenticated GET of a session due for
 renewal (written a touch interval ago), every request: what a renewal costs (each round
-writes `--requests` fresh sessions first, outside the timing; at most 10,000).
+writes `--requests` fresh sessions first, outside the timing; at most 10,000). `plain`
+and `ceiling`: bench/plain_app.py and bench/ceiling_app.py. `core`: the authenticated GET
+without coatcheck's middlewares and request line, measured right after `auth` (what those
+cost, by their absence; not a way to serve).
 """
 
 from __future__ import annotations
@@ -273,9 +276,9 @@ async def _measure_all(
 def _core(app: web.Application) -> web.Application:
     """The authenticated GET's own work (ticket, store, record, answer) without what coatcheck
     serves it with: no middleware (request id, deadline, headers, metrics, aiohttp-session,
-    problems, Origin) and, run with aiohttp's runner, no request line. Its cost against the
-    full app's is what those take; only measured on sessions not due for renewal (a renewal
-    needs aiohttp-session's middleware)."""
+    problems, Origin) and, served by coatcheck's runner without an access log, no request
+    line. Its cost against the full app's is what those take; only measured on sessions not
+    due for renewal (a renewal needs aiohttp-session's middleware)."""
     app.middlewares.clear()
     return app
 
@@ -306,6 +309,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.only = set(args.only or WORKLOADS)
+    if "core" in args.only:
+        args.only.add("auth")  # core's sessions are the ones auth's first round renewed
     configure_logging("json")
     # the request lines are made and buffered as when serving; only their output goes
     logs._REQUEST_LINES._stream = open(os.devnull, "wb")  # noqa: SIM115

@@ -220,8 +220,8 @@ def _from_error(error: Exception) -> web.Response:
 
 def problem_middleware(check: Callable[[web.Request], None] | None = None) -> Middleware:
     """Every error a handler raises answered as problem+json; `check` runs first, inside the
-    same mapping (the Origin check: http/origin.py). One middleware, not two: each layer of
-    middleware cost about 3.5 % of the authenticated GET's CPU (in process, measured)."""
+    same mapping (the Origin check: http/origin.py). One middleware, not two: one layer less
+    on every request (callgrind: 370,731 instructions an authenticated GET, not 378,037)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
