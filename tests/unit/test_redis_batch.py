@@ -129,3 +129,21 @@ async def test_a_reader_that_gave_up_leaves_the_others_their_answers() -> None:
     abandoned.cancel()
     store.answer(0)
     assert await kept == "2"
+
+
+def test_a_batcher_read_on_one_loop_then_another_answers_on_each() -> None:
+    """The batcher keeps the loop of its last read (no get_running_loop() on every read):
+    once that loop no longer runs, a read on the next one is scheduled there, not on it."""
+    store = Store()
+    store.values = {"a": "1"}
+    batcher = TickBatcher(store.fetch)
+
+    async def read() -> str | None:
+        waiter = batcher.get("a")
+        await ticks()
+        store.answer(len(store.gates) - 1)
+        value: str | None = await waiter
+        return value
+
+    assert [asyncio.run(read()), asyncio.run(read())] == ["1", "1"]
+    assert store.batches == [["a"], ["a"]]

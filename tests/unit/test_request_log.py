@@ -128,3 +128,26 @@ async def test_writes_stay_whole_lines_of_at_most_4_kib_through_a_larger_buffer(
     assert len(raw.writes) > 1
     assert all(len(write) <= 4096 and write.endswith(b"\n") for write in raw.writes)
     assert len(b"".join(raw.writes).splitlines()) == logs.MAX_KEPT
+
+
+def test_lines_kept_on_a_later_loop_are_written_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flush timer stays with its loop while that loop runs (the loop is not asked of
+    get_running_loop() on every line); a line kept on a later loop, once the first has
+    stopped with its timer pending, is written by a timer of that later loop."""
+    monkeypatch.setattr(logs, "FLUSH_SECONDS", 0.01)
+    stream = _Stream()
+    buffer = LineBuffer(stream)  # type: ignore[arg-type]
+
+    async def keep_and_stop(number: int) -> None:
+        buffer.keep(_entry(number))
+
+    async def keep_and_wait(number: int) -> None:
+        buffer.keep(_entry(number))
+        await asyncio.sleep(0.05)
+
+    asyncio.run(keep_and_stop(1))  # its timer never fires: the loop ended first
+    assert stream.writes == []
+    asyncio.run(keep_and_wait(2))
+
+    lines = b"".join(stream.writes).splitlines()
+    assert [json.loads(line)["request_id"] for line in lines] == ["abc-1", "abc-2"]

@@ -30,9 +30,14 @@ class TickBatcher:
         self._keys: list[Any] = []
         self._waiters: list[asyncio.Future[Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def get(self, key: Any) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
+        # The loop of the last read while it runs (one at a time in a thread), not asked of
+        # get_running_loop() on every read: on Python 3.11 each call is a getpid() system call.
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
         if not self._keys:
             loop.call_soon(self._flush)
         waiter: asyncio.Future[Any] = loop.create_future()

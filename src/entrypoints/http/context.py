@@ -115,11 +115,11 @@ def context_middleware(
         named = REQUEST_ID.set(request_id)
         match_info = request.match_info
         seconds = hashing_deadline if hashes_passwords(match_info.handler) else request_deadline
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        timed = deadline.begin(started + seconds)
         task = asyncio.current_task()
         assert task is not None
+        loop = task.get_loop()  # not get_running_loop(): a getpid() system call each on 3.11
+        started = loop.time()
+        timed = deadline.begin(started + seconds)
         watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, started + seconds, task)
         response: web.StreamResponse
         try:
