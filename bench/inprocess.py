@@ -17,6 +17,15 @@ writes `--requests` fresh sessions first, outside the timing; at most 10,000). `
 and `ceiling`: bench/plain_app.py and bench/ceiling_app.py. `core`: the authenticated GET
 without coatcheck's middlewares and request line, measured right after `auth` (what those
 cost, by their absence; not a way to serve).
+
+`--callgrind` counts instructions instead of CPU time: the same workloads under valgrind's
+callgrind (Debian's `valgrind`), a dump before and after each timed round, instructions a
+request printed per workload. Deterministic where CPU time swings by several percent between
+identical rounds here, so it can tell a change of 1 %; but it counts no cache or branch miss,
+which on this machine make coatcheck's serving code cost about twice the CPU an instruction
+of aiohttp's own path does (see docs/performance.md). Under it, deadlines are 60 s and
+sessions fall due after 30 minutes (valgrind runs some 50 times slower), so `renew` is not
+measured.
 """
 
 from __future__ import annotations
@@ -25,9 +34,16 @@ import argparse
 import asyncio
 import gc
 import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as redis_asyncio
@@ -214,10 +230,12 @@ async def _measure(
         for _ in range(args.rounds):
             if fresh is not None:
                 cookies[:] = await fresh()
+            _dump(args, "between")
             started = time.process_time()
             once = fresh is not None
             run = await _round(runner.server, cookies, args.requests, status, once, path)
             timings.append((time.process_time() - started) / args.requests * 1e6)
+            _dump(args, f"round:{args.workload}")
             if run.wrong:
                 raise RuntimeError(
                     f"{run.wrong} answers were not {status.decode()}, such as {run.wrong_answer!r}"
@@ -239,7 +257,11 @@ async def _measure_all(
         redis_url, prefix, SECRET, users, 10_000, user_agent=USER_AGENT, sample=10_000
     )
     settings = load_settings(
-        database_url=database_url, redis_url=redis_url, redis_prefix=prefix, session_secret=SECRET
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        session_secret=SECRET,
+        **(UNDER_CALLGRIND if args.under_callgrind else {}),
     )
     cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
     ceiling_prefix = f"{prefix}ceiling:"
@@ -270,7 +292,12 @@ async def _measure_all(
         "ceiling": lambda: _measure(ceiling, cookies, b"200", args, own_runner=True),
     }
     renewing = argparse.Namespace(**{**vars(args), "requests": due})
-    return {name: await measure() for name, measure in workloads.items() if name in args.only}
+    figures = {}
+    for name, measure in workloads.items():
+        if name in args.only:
+            args.workload = renewing.workload = name
+            figures[name] = await measure()
+    return figures
 
 
 def _core(app: web.Application) -> web.Application:
@@ -295,6 +322,59 @@ async def _seed_ceiling(redis_url: str, prefix: str, tickets: list[str]) -> None
         await client.aclose()
 
 
+# valgrind runs the process some 50 times slower: nothing may time out or fall due meanwhile
+UNDER_CALLGRIND = {
+    "request_deadline": 60,
+    "hashing_deadline": 60,
+    "session_touch_interval": 1800,
+    "session_idle_timeout": 4 * 3600,
+}
+
+
+def _dump(args: Any, tag: str) -> None:
+    """Under callgrind: write the instructions counted since the last dump, tagged."""
+    if args.under_callgrind:
+        command = ["callgrind_control", "--dump=" + tag, str(os.getpid())]
+        subprocess.run(command, check=True, capture_output=True)
+
+
+def _callgrind(argv: list[str], requests: int, rounds: int) -> int:
+    """Run this script under callgrind and print the instructions a request of each workload
+    (median of its rounds)."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("--callgrind needs valgrind: apt-get install -y valgrind", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="coatcheck-callgrind-") as folder:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={folder}/cg.%p",
+            sys.executable,
+            "-m",
+            "bench.inprocess",
+            "--under-callgrind",
+            "--requests",
+            str(requests),
+            "--rounds",
+            str(rounds),
+            *argv,
+        ]
+        if subprocess.run(command, check=False).returncode != 0:
+            return 1
+        counts: dict[str, list[float]] = {}
+        for path in Path(folder).glob("cg.*"):
+            text = path.read_text(errors="replace")
+            tag = re.search(r"^desc: Trigger: dump (\S+)$", text, re.MULTILINE)
+            total = re.search(r"^totals: (\d+)", text, re.MULTILINE)
+            if tag and total and tag.group(1).startswith("round:"):
+                workload = tag.group(1).removeprefix("round:")
+                counts.setdefault(workload, []).append(int(total.group(1)) / requests)
+    for name, label in WORKLOADS.items():
+        if name in counts:
+            print(f"{label:40s} {statistics.median(counts[name]):9,.0f} instructions a request")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30_000, help="requests a round")
@@ -307,7 +387,22 @@ def main() -> None:
         choices=WORKLOADS,
         help="measure only this workload (repeatable; to profile one with py-spy)",
     )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions under valgrind's callgrind, not CPU time"
+        " (defaults then: --requests 1000 --rounds 2)",
+    )
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind:
+        argv = [f"--only={name}" for name in args.only or WORKLOADS if name != "renew"]
+        argv += [f"--postgres={args.postgres}", f"--redis-url={args.redis_url}"]
+        requests = args.requests if "--requests" in sys.argv else 1000
+        rounds = args.rounds if "--rounds" in sys.argv else 2
+        sys.exit(_callgrind(argv, requests, rounds))
+    if args.under_callgrind and "renew" in (args.only or ()):
+        parser.error("renew is not measured under callgrind (sessions fall due after 30 min)")
     args.only = set(args.only or WORKLOADS)
     if "core" in args.only:
         args.only.add("auth")  # core's sessions are the ones auth's first round renewed
