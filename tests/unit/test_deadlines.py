@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from coatcheck.entrypoints.http import context
 from coatcheck.entrypoints.http.context import (
@@ -68,3 +69,23 @@ async def test_a_finished_request_is_freed_before_the_next_sweep(
     await asyncio.sleep(0)
     gc.collect()
     assert tasks[0]() is None  # nothing of the request is held until the sweep
+
+
+def test_one_context_middleware_serves_on_a_loop_then_another() -> None:
+    """The middleware keeps the loop of its last request (no get_running_loop() on every
+    request): once that loop no longer runs, a request on the next one is watched there."""
+    middleware = context_middleware(request_deadline=5, hashing_deadline=5)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        loops.append(asyncio.get_running_loop())
+        return web.Response(text="ok")
+
+    async def serve_once() -> int:
+        app = web.Application(middlewares=[middleware])
+        app.router.add_get("/", handler)
+        async with TestClient(TestServer(app)) as client:
+            return (await client.get("/")).status
+
+    assert [asyncio.run(serve_once()), asyncio.run(serve_once())] == [200, 200]
+    assert loops[0] is not loops[1]

@@ -107,6 +107,10 @@ def context_middleware(
     late = kind_of(StoreUnavailable)
     deadlines = Deadlines()
     requests = metrics.requests if metrics is not None else None
+    # The loop of the last request while it runs, not asked of get_running_loop() on every
+    # request: on Python 3.11 each call (and current_task() without a loop) is a getpid()
+    # system call, 0.47 us here, and each one taken off the GET measured (docs/performance.md).
+    running: list[asyncio.AbstractEventLoop | None] = [None]
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -115,9 +119,11 @@ def context_middleware(
         named = REQUEST_ID.set(request_id)
         match_info = request.match_info
         seconds = hashing_deadline if hashes_passwords(match_info.handler) else request_deadline
-        task = asyncio.current_task()
+        loop = running[0]
+        if loop is None or not loop.is_running():  # the first request, or a new loop (tests)
+            loop = running[0] = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)  # given its loop: no get_running_loop() inside
         assert task is not None
-        loop = task.get_loop()  # not get_running_loop(): a getpid() system call each on 3.11
         started = loop.time()
         timed = deadline.begin(started + seconds)
         watched = request[_DEADLINE_ENTRY] = deadlines.watch(seconds, started + seconds, task)
