@@ -18,6 +18,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from coatcheck.adapters.running_loop import RunningLoop
+
 MAX_BATCH = 512  # keys of one fetch; a fuller batch goes at once, whatever is in flight
 MAX_IN_FLIGHT = 2  # fetches on their way at once, before the next batch waits for one
 Fetch = Callable[[list[Any]], Awaitable[Sequence[Any]]]
@@ -30,14 +32,10 @@ class TickBatcher:
         self._keys: list[Any] = []
         self._waiters: list[asyncio.Future[Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = RunningLoop()
 
     def get(self, key: Any) -> asyncio.Future[Any]:
-        # The loop of the last read while it runs (one at a time in a thread), not asked of
-        # get_running_loop() on every read: on Python 3.11 each call is a getpid() system call.
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            loop = self._loop = asyncio.get_running_loop()
+        loop = self._loop.get()
         if not self._keys:
             loop.call_soon(self._flush)
         waiter: asyncio.Future[Any] = loop.create_future()

@@ -25,6 +25,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from coatcheck.adapters import deadline
+from coatcheck.adapters.running_loop import RunningLoop
 from coatcheck.domain.errors import StoreUnavailable
 from coatcheck.entrypoints.http.forwarded import Network, trusted
 from coatcheck.entrypoints.http.headers import stamp
@@ -107,10 +108,7 @@ def context_middleware(
     late = kind_of(StoreUnavailable)
     deadlines = Deadlines()
     requests = metrics.requests if metrics is not None else None
-    # The loop of the last request while it runs, not asked of get_running_loop() on every
-    # request: on Python 3.11 each call (and current_task() without a loop) is a getpid()
-    # system call, 0.47 us here, and each one taken off the GET measured (docs/performance.md).
-    running: list[asyncio.AbstractEventLoop | None] = [None]
+    running = RunningLoop()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -119,9 +117,7 @@ def context_middleware(
         named = REQUEST_ID.set(request_id)
         match_info = request.match_info
         seconds = hashing_deadline if hashes_passwords(match_info.handler) else request_deadline
-        loop = running[0]
-        if loop is None or not loop.is_running():  # the first request, or a new loop (tests)
-            loop = running[0] = asyncio.get_running_loop()
+        loop = running.get()
         task = asyncio.current_task(loop)  # given its loop: no get_running_loop() inside
         assert task is not None
         started = loop.time()
