@@ -80,7 +80,7 @@ def test_a_status_the_document_does_not_list_is_caught(document: dict[str, Any])
     [violation] = check(
         document, "GET", "/authentication", 409, PROBLEM, _problem(409, "email-taken")
     )
-    assert "lists only ['200', '401', '431', '503']" in violation
+    assert "lists only ['200', '401', '417', '431', '503']" in violation
 
 
 def test_a_problem_type_the_route_cannot_answer_is_caught(document: dict[str, Any]) -> None:

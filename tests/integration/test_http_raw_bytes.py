@@ -110,6 +110,16 @@ REFUSED = {
     ),
     "bad-content-length": (400, POST_JSON + b"Content-Length: 1" + SECRET + b"\r\n\r\n"),
     "tls-on-the-http-port": (400, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + SECRET),
+    # aiohttp refuses it before any middleware, in text/plain quoting the header
+    "unknown-expectation": (
+        417,
+        b"GET /authentication HTTP/1.1\r\n" + HOST + b"Expect: " + SECRET + b"\r\n\r\n",
+    ),
+    "unknown-expectation-on-no-route": (
+        417,
+        b"POST /no/such/route HTTP/1.1\r\n" + HOST + b"Expect: " + SECRET + b"\r\n"
+        b"Content-Length: 2\r\n\r\n{}",
+    ),
 }
 
 
@@ -151,6 +161,21 @@ async def test_what_aiohttp_refuses_is_problem_json_that_echoes_and_logs_nothing
         assert record.levelno < logging.ERROR  # a client's mistake, not the server's
 
 
+async def test_an_expect_100_continue_still_gets_its_interim_answer_then_the_real_one(
+    client: Client,
+) -> None:
+    body = json.dumps(REGISTRATION).encode()
+    answer = await raw_exchange(
+        client.port,
+        b"POST /authentication/register HTTP/1.1\r\n" + HOST + CLOSE + b"Expect: 100-continue\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+    )
+
+    interim, _, final = answer.partition(b"\r\n\r\n")
+    assert interim == b"HTTP/1.1 100 Continue"
+    assert final.startswith(b"HTTP/1.1 201 ")
+
+
 async def test_a_refused_request_is_logged_by_the_name_of_its_problem(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -161,8 +186,11 @@ async def test_a_refused_request_is_logged_by_the_name_of_its_problem(
     assert any("LineTooLong" in record.getMessage() for record in caplog.records)
 
 
-async def test_a_431_answer_conforms_to_the_openapi_document(client: Client) -> None:
-    answer = await raw_exchange(client.port, REFUSED["over-long-cookie"][1])
+@pytest.mark.parametrize("refused", ["over-long-cookie", "unknown-expectation"])
+async def test_an_answer_refused_before_the_handlers_conforms_to_the_openapi_document(
+    client: Client, refused: str
+) -> None:
+    answer = await raw_exchange(client.port, REFUSED[refused][1])
     status, headers, problem = problem_in(answer)
     body = json.dumps(problem).encode()
     content_type = headers["content-type"].split(";")[0]

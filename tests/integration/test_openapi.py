@@ -71,15 +71,27 @@ async def test_openapi_error_answers_are_the_problem_tables(
     client = await make_client(embedded_settings())
     paths = (await (await client.get("/openapi.json")).json())["paths"]
     register = paths["/authentication/register"]["post"]["responses"]
-    assert set(register) == {"201", "400", "403", "409", "413", "415", "429", "431", "503"}
+    assert set(register) == {"201", "400", "403", "409", "413", "415", "417", "429", "431", "503"}
     taken = register["409"]["content"]["application/problem+json"]["schema"]
     assert taken["properties"]["type"]["enum"] == [kind_of(EmailTaken).type]
     assert register["409"]["description"] == kind_of(EmailTaken).title
     change = paths["/authentication/change-password"]["post"]["responses"]
-    assert set(change) == {"200", "204", "400", "401", "403", "413", "415", "429", "431", "503"}
+    assert set(change) == {
+        "200",
+        "204",
+        "400",
+        "401",
+        "403",
+        "413",
+        "415",
+        "417",
+        "429",
+        "431",
+        "503",
+    }
     who_am_i = paths["/authentication"]["get"]["responses"]
-    assert set(who_am_i) == {"200", "401", "431", "503"}
-    assert set(paths["/health/live"]["get"]["responses"]) == {"200", "431"}
+    assert set(who_am_i) == {"200", "401", "417", "431", "503"}
+    assert set(paths["/health/live"]["get"]["responses"]) == {"200", "417", "431"}
 
 
 async def test_openapi_document_with_cors_lists_the_same_routes(

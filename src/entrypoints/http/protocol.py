@@ -3,7 +3,9 @@
 aiohttp answers a request its parser refuses (a line or header too long, a bad request
 line, header or chunk) before any middleware runs, in text/plain that quotes the start of
 the offending line, a ticket included, and logs the same at ERROR. Here such a request
-gets a problem+json answer that quotes nothing, and one log line naming the problem.
+gets a problem+json answer that quotes nothing, and one log line naming the problem. So
+does an `Expect` header other than `100-continue`, which aiohttp refuses (417) before any
+middleware runs, in text/plain that quotes the header and names aiohttp's version.
 
 A connection that has not sent a whole request head within REQUEST_HEAD_TIMEOUT of opening,
 or of the first bytes of a later request on it, is closed (SlowClients), and a process holds
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -24,7 +27,11 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from coatcheck.entrypoints.http import headers
-from coatcheck.entrypoints.http.problems import internal_error, refused_by_the_parser
+from coatcheck.entrypoints.http.problems import (
+    internal_error,
+    refused_before_the_middlewares,
+    refused_by_the_parser,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,23 @@ class Protocol(RequestHandler):
         headers.stamp(response)
         response.force_close()
         return response
+
+    def finish_response(
+        self, request: BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> Coroutine[Any, Any, tuple[web.StreamResponse, bool]]:
+        # Not a coroutine of its own: aiohttp's, returned, costs no extra frame a request.
+        if isinstance(resp, web.HTTPException) and resp.status >= 400:
+            # Raised before any middleware ran: aiohttp's 417 for an unknown Expect header.
+            refused = refused_before_the_middlewares(resp)
+            log.info(
+                "refused a request before any middleware ran: %d",
+                refused.status,
+                extra={"status": refused.status},
+            )
+            headers.stamp(refused)
+            refused.force_close()
+            resp = refused
+        return RequestHandler.finish_response(self, request, resp, start_time)
 
 
 class SlowClients:

@@ -52,7 +52,8 @@ class Answers:
 
     def errors(self, method: str) -> tuple[type[Exception], ...]:
         """What the route raises, and what follows from how it is reached."""
-        derived: list[type[Exception]] = [HeaderFieldsTooLarge]  # before any handler runs
+        # refused before any handler runs: an over-long head, an Expect other than 100-continue
+        derived: list[type[Exception]] = [HeaderFieldsTooLarge, web.HTTPExpectationFailed]
         if self.body is not None:
             derived += [RequestInvalid, web.HTTPRequestEntityTooLarge, NotJson]
         if self.authenticates:
