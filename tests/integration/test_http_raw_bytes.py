@@ -115,6 +115,15 @@ REFUSED = {
         417,
         b"GET /authentication HTTP/1.1\r\n" + HOST + b"Expect: " + SECRET + b"\r\n\r\n",
     ),
+    # a value aiohttp cannot encode back into its own text: its handler fails (was a 500)
+    "undecodable-expectation": (
+        417,
+        b"GET /authentication HTTP/1.1\r\n"
+        + HOST
+        + b"Expect: \xc3\xa9\xff\xfe"
+        + SECRET
+        + b"\r\n\r\n",
+    ),
     "unknown-expectation-on-no-route": (
         417,
         b"POST /no/such/route HTTP/1.1\r\n" + HOST + b"Expect: " + SECRET + b"\r\n"

@@ -183,11 +183,9 @@ def refused_by_the_parser(error: HttpProcessingError) -> web.Response:
     return _from_error(HeaderFieldsTooLarge() if too_large else MalformedRequest())
 
 
-def refused_before_the_middlewares(error: web.HTTPException) -> web.Response:
-    """The answer to a request aiohttp refused before any middleware ran (an `Expect` header
-    other than 100-continue): its status and standard phrase, never aiohttp's text, which
-    quotes the header."""
-    return _from_http_exception(error)
+def expectation_failed() -> web.Response:
+    """The answer to an `Expect` header other than 100-continue: 417 and its phrase."""
+    return _from_http_exception(web.HTTPExpectationFailed())
 
 
 def internal_error(status: int = 500) -> web.Response:

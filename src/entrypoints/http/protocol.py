@@ -21,15 +21,16 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from coatcheck.entrypoints.http import headers
 from coatcheck.entrypoints.http.problems import (
+    expectation_failed,
     internal_error,
-    refused_before_the_middlewares,
     refused_by_the_parser,
 )
 
@@ -61,6 +62,9 @@ class Protocol(RequestHandler):
                 type(exc).__name__,
                 extra={"status": response.status},
             )
+        elif status == 500 and _unknown_expectation(request):
+            # aiohttp's Expect handler failed to make its 417 (a value it cannot encode back)
+            response = _refused_expectation()
         else:  # an error no middleware answered (500), or aiohttp's handler timeout (504)
             log.error("error handling a request (%d)", status, exc_info=exc)
             response = internal_error(status)
@@ -72,18 +76,25 @@ class Protocol(RequestHandler):
         self, request: BaseRequest, resp: web.StreamResponse, start_time: float | None
     ) -> Coroutine[Any, Any, tuple[web.StreamResponse, bool]]:
         # Not a coroutine of its own: aiohttp's, returned, costs no extra frame a request.
-        if isinstance(resp, web.HTTPException) and resp.status >= 400:
-            # Raised before any middleware ran: aiohttp's 417 for an unknown Expect header.
-            refused = refused_before_the_middlewares(resp)
-            log.info(
-                "refused a request before any middleware ran: %d",
-                refused.status,
-                extra={"status": refused.status},
-            )
-            headers.stamp(refused)
-            refused.force_close()
-            resp = refused
+        if isinstance(resp, web.HTTPExpectationFailed):  # aiohttp's, before any middleware
+            resp = _refused_expectation()
+            headers.stamp(resp)
+            resp.force_close()
         return RequestHandler.finish_response(self, request, resp, start_time)
+
+
+def _unknown_expectation(request: BaseRequest) -> bool:
+    """Whether aiohttp refuses the request's Expect header, as it decides it: a value other
+    than 100-continue on HTTP/1.1 (before any middleware runs)."""
+    expect = request.headers.get(hdrs.EXPECT, "")
+    return expect != "" and request.version == HttpVersion11 and expect.lower() != "100-continue"
+
+
+def _refused_expectation() -> web.Response:
+    """The answer to an Expect header aiohttp refuses: 417 and its phrase, never the value
+    (aiohttp's own answer quotes it in text/plain, and names aiohttp's version)."""
+    log.info("refused an Expect header other than 100-continue", extra={"status": 417})
+    return expectation_failed()
 
 
 class SlowClients:
