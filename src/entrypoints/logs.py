@@ -154,7 +154,7 @@ class LineBuffer:
         kept, self._kept = self._kept, []
         stream = self._stream or sys.stderr.buffer
         # Each line joins its write as it is made: 512 lines made first and kept side by
-        # side cost twice as much a line (4.6 us against 2.1, bench of the change).
+        # side cost twice as much a line (4.5 us at best against 2.3, 400 interleaved flushes).
         chunk = bytearray()
         for entry in kept:
             made = line(entry)
