@@ -27,6 +27,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from coatcheck.entrypoints.http.headers import SERVER
+from coatcheck.entrypoints.http.problems import PROBLEM_JSON, status_body
 from coatcheck.entrypoints.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -114,17 +116,50 @@ class MetricsGatherer:
         self.folder = folder
 
         class Handler(BaseHTTPRequestHandler):
+            """GET (and HEAD) /metrics; everything else is answered as the API answers it:
+            problem+json naming the status, quoting nothing, `Server: coatcheck`."""
+
+            # A request line it cannot read is answered with a status line and headers, not
+            # as HTTP/0.9 (the bare body, which http.server assumes until it reads a version).
+            default_request_version = "HTTP/1.0"
+
             def do_GET(self) -> None:
                 if self.path.partition("?")[0] != "/metrics":
                     self.send_error(404)
                     return
-                body = gather(folder)
-                self.send_response(200)
-                self.send_header("Content-Type", f"{CONTENT_TYPE}; charset=utf-8")
+                self._answer(200, f"{CONTENT_TYPE}; charset=utf-8", gather(folder))
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
+
+            def _not_allowed(self) -> None:
+                self.send_error(405)
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _not_allowed
+
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                # http.server's own: an HTML page that quotes the request line, for a wrong
+                # path, method or request line alike.
+                self.close_connection = True
+                self._answer(code, PROBLEM_JSON, status_body(code))
+
+            def _answer(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
+                if status == 405:
+                    self.send_header("Allow", "GET, HEAD")
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def version_string(self) -> str:
+                return SERVER
 
             def log_message(self, format: str, *args: object) -> None:
                 return None  # scrapes are not worth a log line each

@@ -45,6 +45,31 @@ async def test_by_default_metrics_are_on_a_loopback_listener_of_their_own_not_th
     assert sample(text, "coatcheck_http_requests_total", route="/health/live") == 1.0
 
 
+async def test_the_listener_answers_what_it_refuses_as_the_api_does(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    port = free_port()
+    await make_client(shared_settings().model_copy(update={"metrics_port": port}))
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/secret-path?ticket=abcdef") as wrong_path:
+            assert wrong_path.status == 404
+            assert wrong_path.content_type == "application/problem+json"
+            assert wrong_path.headers["Server"] == "coatcheck"
+            assert wrong_path.headers["Cache-Control"] == "no-store"
+            body = await wrong_path.text()
+        async with http.post(f"{base}/metrics") as wrong_method:
+            assert wrong_method.status == 405
+            assert wrong_method.content_type == "application/problem+json"
+            assert wrong_method.headers["Server"] == "coatcheck"
+            assert (await wrong_method.json(content_type=None))["status"] == 405
+        async with http.get(f"{base}/metrics") as metrics:
+            assert metrics.status == 200
+            assert metrics.headers["Server"] == "coatcheck"
+    assert "secret" not in body
+    assert "abcdef" not in body
+
+
 async def test_an_operator_may_put_them_on_the_api_port(
     make_client: MakeClient, shared_settings: MakeSettings
 ) -> None:

@@ -16,6 +16,7 @@ from coatcheck.entrypoints.container import build_container
 from coatcheck.entrypoints.http import openapi, session_socket
 from coatcheck.entrypoints.http.context import context_middleware
 from coatcheck.entrypoints.http.forwarded import forwarded_middleware
+from coatcheck.entrypoints.http.headers import stamped
 from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS
 from coatcheck.entrypoints.http.origin import origin_check
 from coatcheck.entrypoints.http.problems import OVERLOADED, problem_middleware
@@ -172,7 +173,8 @@ def _metrics_site(
     """/metrics on a listener of its own, apart from the API."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        metrics_app = web.Application()
+        # Its errors (a wrong path or method) answered and stamped as the API's are.
+        metrics_app = web.Application(middlewares=[stamped, problem_middleware()])
         metrics_app[METRICS] = metrics
         metrics_app.add_routes(metrics_routes.routes)
         runner = web.AppRunner(metrics_app, access_log=None)

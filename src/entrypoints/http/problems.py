@@ -192,8 +192,14 @@ def internal_error(status: int = 500) -> web.Response:
     """An error of the server's own (500), or aiohttp's handler timeout (504)."""
     if status == _INTERNAL.status:
         return problem(_INTERNAL, "an unexpected error occurred")
+    return bytes_response(status_body(status), status, None, PROBLEM_JSON)
+
+
+def status_body(status: int) -> bytes:
+    """The problem+json body that names an HTTP status and nothing else (its phrase): for
+    what answers outside aiohttp's request path (the arbiter's /metrics listener) too."""
     phrase = HTTPStatus(status).phrase
-    return problem(_http_kind(status, phrase), phrase)
+    return _problem_body(_http_kind(status, phrase), phrase)
 
 
 def _from_http_exception(error: web.HTTPException) -> web.Response:
