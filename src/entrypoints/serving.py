@@ -231,6 +231,10 @@ class _Service(BaseApplication):  # type: ignore[misc]
             "backlog": BACKLOG,
             "graceful_timeout": math.ceil(settings.shutdown_grace + ARBITER_MARGIN),
             "logger_class": _GunicornLog,
+            # gunicorn's control socket (`gunicornc`: worker counts, shutdown) is no interface
+            # of coatcheck's, and has one path per user: a second instance took it over, and
+            # the first to stop removed it. Signals stop and reload the service.
+            "control_socket_disable": True,
         }
         self._gathering: Path | None = None
         if settings.metrics and settings.metrics_port != "api":

@@ -43,3 +43,23 @@ async def test_two_worker_processes_share_sessions_and_log_outs(
             assert response.status == 204
         statuses = await statuses_on_fresh_connections(f"{base}/authentication", headers)
         assert statuses == [401] * 20
+
+
+async def test_workers_open_no_gunicorn_control_socket(
+    postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
+) -> None:
+    """gunicorn's control socket (its `gunicornc` interface: worker counts, shutdown) is not
+    coatcheck's, and sits at one path per user: a second instance would take it over, and
+    the first to stop would remove it."""
+    home, runtime = tmp_path / "home", tmp_path / "run"
+    home.mkdir()
+    runtime.mkdir()
+    environment = shared_stores_environment(
+        postgres_dsn, redis_space, tmp_path, HOME=str(home), XDG_RUNTIME_DIR=str(runtime)
+    )
+    serving = coatcheck_serve("--workers", "2", env=environment, log=tmp_path / "server.log")
+    async with serving as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/health/live") as response:
+            assert response.status == 200
+        assert list(runtime.iterdir()) == []
+        assert list(home.iterdir()) == []
