@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,13 @@ async def test_what_aiohttp_refuses_is_problem_json_that_echoes_and_logs_nothing
     assert_refused_without_echo(answer, status)
     logged = [record for record in caplog.records if record.name != "asyncio"]
     assert logged, "the refusal is logged"
+    request_id = problem_in(answer)[1]["x-request-id"]  # as every answer has one
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", request_id)
+    ours = [record for record in logged if record.name.startswith("coatcheck.")]
+    assert ours, "coatcheck logs the refusal"
+    assert [getattr(record, "request_id", None) for record in ours] == [request_id] * len(ours), (
+        "every line of the refusal under the id it was answered with"
+    )
     for record in logged:
         line = record.getMessage() + (record.exc_text or "") + repr(record.exc_info or "")
         assert "Sw0rdfish" not in line, line
@@ -232,3 +240,9 @@ async def test_coatcheck_serve_refuses_an_over_long_cookie_without_echo(
     assert "LineTooLong" in output
     assert '"level":"ERROR"' not in output  # a client's mistake, not the server's
     assert '"route":null,"status":431' in output  # its request line, as every request's
+    request_id = problem_in(answer)[1]["x-request-id"]
+    lines = [json.loads(line) for line in output.splitlines() if request_id in line]
+    assert {line["message"] for line in lines} == {
+        "refused a request aiohttp could not parse: LineTooLong",
+        "request",
+    }, "the refusal's line and its request line, under the id it was answered with"

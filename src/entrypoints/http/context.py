@@ -51,6 +51,11 @@ _new_prefix()
 os.register_at_fork(after_in_child=_new_prefix)
 
 
+def new_request_id() -> str:
+    """A request id of this process's own: its prefix and the next number, in hex."""
+    return f"{_PREFIX}{next(_NUMBERS):x}"
+
+
 def _offered_id(request: web.Request, proxies: Sequence[Network]) -> str | None:
     offered = request.headers.get(REQUEST_ID_HEADER)
     if offered is None or not _ID_SHAPE.fullmatch(offered) or not trusted(request.remote, proxies):
@@ -112,7 +117,7 @@ def context_middleware(
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = (proxies and _offered_id(request, proxies)) or f"{_PREFIX}{next(_NUMBERS):x}"
+        request_id = (proxies and _offered_id(request, proxies)) or new_request_id()
         request[REQUEST_ID_KEY] = request_id
         named = REQUEST_ID.set(request_id)
         match_info = request.match_info

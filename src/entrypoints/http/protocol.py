@@ -3,9 +3,10 @@
 aiohttp answers a request its parser refuses (a line or header too long, a bad request
 line, header or chunk) before any middleware runs, in text/plain that quotes the start of
 the offending line, a ticket included, and logs the same at ERROR. Here such a request
-gets a problem+json answer that quotes nothing, and one log line naming the problem. So
-does an `Expect` header other than `100-continue`, which aiohttp refuses (417) before any
-middleware runs, in text/plain that quotes the header and names aiohttp's version.
+gets a problem+json answer that quotes nothing, with an X-Request-ID as every answer has,
+and one log line naming the problem, under that id. So does an `Expect` header other than
+`100-continue`, which aiohttp refuses (417) before any middleware runs, in text/plain that
+quotes the header and names aiohttp's version.
 
 A connection that has not sent a whole request head within REQUEST_HEAD_TIMEOUT of opening,
 or of the first bytes of a later request on it, is closed (SlowClients), and a process holds
@@ -28,11 +29,13 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from coatcheck.entrypoints.http import headers
+from coatcheck.entrypoints.http.context import REQUEST_ID_HEADER, new_request_id
 from coatcheck.entrypoints.http.problems import (
     expectation_failed,
     internal_error,
     refused_by_the_parser,
 )
+from coatcheck.entrypoints.logs import REQUEST_ID_KEY
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +58,26 @@ class Protocol(RequestHandler):
     ) -> web.StreamResponse:
         if request.writer.output_size > 0:  # as aiohttp: an answer has begun, none can follow
             raise ConnectionError("an answer was already being sent")
+        request_id = _identified(request)
         if isinstance(exc, HttpProcessingError):
             response = refused_by_the_parser(exc)
             log.info(
                 "refused a request aiohttp could not parse: %s",
                 type(exc).__name__,
-                extra={"status": response.status},
+                extra={"status": response.status, "request_id": request_id},
             )
         elif status == 500 and _unknown_expectation(request):
             # aiohttp's Expect handler failed to make its 417 (a value it cannot encode back)
-            response = _refused_expectation()
+            response = _refused_expectation(request_id)
         else:  # an error no middleware answered (500), or aiohttp's handler timeout (504)
-            log.error("error handling a request (%d)", status, exc_info=exc)
+            log.error(
+                "error handling a request (%d)",
+                status,
+                exc_info=exc,
+                extra={"request_id": request_id},
+            )
             response = internal_error(status)
-        headers.stamp(response)
-        response.force_close()
+        _stamp_refusal(response, request_id)
         return response
 
     def finish_response(
@@ -77,10 +85,26 @@ class Protocol(RequestHandler):
     ) -> Coroutine[Any, Any, tuple[web.StreamResponse, bool]]:
         # Not a coroutine of its own: aiohttp's, returned, costs no extra frame a request.
         if isinstance(resp, web.HTTPExpectationFailed):  # aiohttp's, before any middleware
-            resp = _refused_expectation()
-            headers.stamp(resp)
-            resp.force_close()
+            request_id = _identified(request)
+            resp = _refused_expectation(request_id)
+            _stamp_refusal(resp, request_id)
         return RequestHandler.finish_response(self, request, resp, start_time)
+
+
+def _identified(request: BaseRequest) -> str:
+    """The id of a request answered before any middleware ran (none gave it one), for its
+    answer and its log lines, as the context middleware gives every other request; the
+    request line finds it on the request. (A trusted proxy's id is not taken: what could
+    check the proxy's address is never reached.)"""
+    request_id = request.get(REQUEST_ID_KEY) or new_request_id()
+    request[REQUEST_ID_KEY] = request_id
+    return request_id
+
+
+def _stamp_refusal(response: web.StreamResponse, request_id: str) -> None:
+    response.headers[REQUEST_ID_HEADER] = request_id
+    headers.stamp(response)
+    response.force_close()
 
 
 def _unknown_expectation(request: BaseRequest) -> bool:
@@ -90,10 +114,13 @@ def _unknown_expectation(request: BaseRequest) -> bool:
     return expect != "" and request.version == HttpVersion11 and expect.lower() != "100-continue"
 
 
-def _refused_expectation() -> web.Response:
+def _refused_expectation(request_id: str) -> web.Response:
     """The answer to an Expect header aiohttp refuses: 417 and its phrase, never the value
     (aiohttp's own answer quotes it in text/plain, and names aiohttp's version)."""
-    log.info("refused an Expect header other than 100-continue", extra={"status": 417})
+    log.info(
+        "refused an Expect header other than 100-continue",
+        extra={"status": 417, "request_id": request_id},
+    )
     return expectation_failed()
 
 
