@@ -205,6 +205,12 @@ _REQUEST_LINES = LineBuffer()
 atexit.register(_REQUEST_LINES.flush)  # what the timer had no time to write
 
 
+def flush_request_lines() -> None:
+    """Write the request lines kept so far now (a drain's last, before the line that says
+    what it drained)."""
+    _REQUEST_LINES.flush()
+
+
 class RequestLog(AbstractAccessLogger):
     """One line per request: method, route, status, duration and request id. aiohttp hands
     the server's access_log_format to the constructor: here it is the LogFormat, "json" or

@@ -33,7 +33,7 @@ from coatcheck.entrypoints.http.app import CannotListen, create_app
 from coatcheck.entrypoints.http.keys import SETTINGS
 from coatcheck.entrypoints.http.protocol import Protocol, SlowClients
 from coatcheck.entrypoints.http.session_socket import HUB
-from coatcheck.entrypoints.logs import LogFormat, RequestLog
+from coatcheck.entrypoints.logs import LogFormat, RequestLog, flush_request_lines
 from coatcheck.entrypoints.metrics_gathering import MetricsGatherer, worker_socket
 from coatcheck.entrypoints.settings import Settings
 
@@ -106,6 +106,7 @@ class ServiceRunner(web.AppRunner):
         sockets = hub.open_sockets if hub is not None else 0
         busy = sum(1 for connection in server.connections if _busy(connection))
         await super().cleanup()
+        flush_request_lines()  # the lines of what was drained come before the line that says so
         log.info(
             "drained",
             extra={

@@ -98,6 +98,15 @@ async def test_a_signal_drains_requests_in_flight_and_closes_sockets_going_away(
     assert 0 < sum(line["requests"] for line in drained) <= unanswered
     assert sum(line["sockets"] for line in drained) == SOCKETS
     assert all(line["cut_off"] == 0 and line["seconds"] < GRACE_SECONDS for line in drained)
+    # Every request's line is written, before the line that says the drain is over (each
+    # process writes its own first; the processes' lines interleave, so with workers: the last).
+    lines = log_lines(log)
+    requests = [at for at, line in enumerate(lines) if line.get("message") == "request"]
+    drains = [at for at, line in enumerate(lines) if line.get("event") == "drained"]
+    routes = [lines[at].get("route") for at in requests]
+    assert routes.count("/authentication/log-in") == LOG_INS
+    assert routes.count("/authentication/events") == SOCKETS
+    assert max(requests) < (max(drains) if options else min(drains))
 
 
 async def test_what_outlives_the_grace_is_cut_off_and_counted(
