@@ -377,8 +377,9 @@ def _callgrind(argv: list[str], requests: int, rounds: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=30_000, help="requests a round")
-    parser.add_argument("--rounds", type=int, default=6, help="rounds; the minimum is shown")
+    # Defaults set below: they differ under --callgrind, which must still see --requests=N.
+    parser.add_argument("--requests", type=int, help="requests a round (30,000)")
+    parser.add_argument("--rounds", type=int, help="rounds; the minimum is shown (6)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
@@ -398,9 +399,11 @@ def main() -> None:
     if args.callgrind:
         argv = [f"--only={name}" for name in args.only or WORKLOADS if name != "renew"]
         argv += [f"--postgres={args.postgres}", f"--redis-url={args.redis_url}"]
-        requests = args.requests if "--requests" in sys.argv else 1000
-        rounds = args.rounds if "--rounds" in sys.argv else 2
+        requests = 1000 if args.requests is None else args.requests
+        rounds = 2 if args.rounds is None else args.rounds
         sys.exit(_callgrind(argv, requests, rounds))
+    args.requests = 30_000 if args.requests is None else args.requests
+    args.rounds = 6 if args.rounds is None else args.rounds
     if args.under_callgrind and "renew" in (args.only or ()):
         parser.error("renew is not measured under callgrind (sessions fall due after 30 min)")
     args.only = set(args.only or WORKLOADS)
