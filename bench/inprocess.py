@@ -261,6 +261,9 @@ async def _measure_all(
         redis_url=redis_url,
         redis_prefix=prefix,
         session_secret=SECRET,
+        # Counted as when serving, but no listener of its own: a coatcheck serving here may
+        # hold METRICS_PORT (9181), and two of these may run at once.
+        metrics_port="api",
         **(UNDER_CALLGRIND if args.under_callgrind else {}),
     )
     cookies = [f"{settings.cookie_full_name}={ticket}" for ticket in tickets]
