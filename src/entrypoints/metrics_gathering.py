@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -28,10 +29,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from coatcheck.entrypoints.http.headers import SERVER
-from coatcheck.entrypoints.http.problems import PROBLEM_JSON, status_body
+from coatcheck.entrypoints.http.problems import PROBLEM_JSON, refused_request, status_body
 from coatcheck.entrypoints.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
+# What http.server refuses before it has read a request whole: a request line or headers it
+# cannot read (400), an HTTP version it does not speak (505), a line or headers too long.
+_TOO_LARGE = frozenset({414, 431})
+_NOT_READ = frozenset({400, 505}) | _TOO_LARGE
 
 SCRAPE_SECONDS = 2.0  # a worker that does not answer within this is left out of the scrape
 SOCKET_SUFFIX = ".metrics.sock"
@@ -141,9 +146,15 @@ class MetricsGatherer:
                 self, code: int, message: str | None = None, explain: str | None = None
             ) -> None:
                 # http.server's own: an HTML page that quotes the request line, for a wrong
-                # path, method or request line alike.
+                # path, method or request line alike. What it could not read is answered
+                # as the API answers what aiohttp's parser refuses.
                 self.close_connection = True
-                self._answer(code, PROBLEM_JSON, status_body(code))
+                if code in _NOT_READ:
+                    refused = refused_request(too_large=code in _TOO_LARGE)
+                    code, body = refused.status, cast(bytes, refused.body)
+                else:
+                    body = status_body(code)
+                self._answer(code, f"{PROBLEM_JSON}; charset=utf-8", body)
 
             def _answer(self, status: int, content_type: str, body: bytes) -> None:
                 self.send_response(status)

@@ -31,7 +31,7 @@ from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from coatcheck.entrypoints.http.app import CannotListen, create_app
 from coatcheck.entrypoints.http.keys import SETTINGS
-from coatcheck.entrypoints.http.protocol import Protocol, SlowClients
+from coatcheck.entrypoints.http.protocol import ProtocolRunner, ProtocolServer, SlowClients
 from coatcheck.entrypoints.http.session_socket import HUB
 from coatcheck.entrypoints.logs import LogFormat, RequestLog, flush_request_lines
 from coatcheck.entrypoints.metrics_gathering import MetricsGatherer, worker_socket
@@ -49,14 +49,11 @@ def _busy(connection: RequestHandler) -> bool:
     return bool(connection._request_in_progress)
 
 
-class _Server(web.Server):
-    """aiohttp's low-level server, whose connections speak through Protocol."""
+class _Server(ProtocolServer):
+    """The API's server: Protocol's, its slow clients watched, its shutdown a drain."""
 
     cut_off = 0  # requests still running when the grace ran out
     slow_clients: SlowClients | None = None
-
-    def __call__(self) -> RequestHandler:
-        return Protocol(self, loop=self._loop, **self._kwargs)
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
@@ -75,7 +72,7 @@ class _Server(web.Server):
         await super().shutdown(_DRAIN_POLL_SECONDS)  # what is left is cancelled at once
 
 
-class ServiceRunner(web.AppRunner):
+class ServiceRunner(ProtocolRunner):
     """aiohttp's AppRunner serving through Protocol: aiohttp makes the server from the app;
     only how its connections answer what the parser refuses, and what its shutdown logs,
     change. Its `shutdown_timeout` is the grace given to the requests in flight."""

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from coatcheck.entrypoints.settings import METRICS_PORT
 from tests.faults import free_port
 from tests.integration.conftest import MakeClient, MakeSettings, shared_stores_environment
+from tests.integration.http import raw_exchange, status_of
 from tests.integration.serving import coatcheck_serve
 
 REQUESTS = 30
@@ -68,6 +69,30 @@ async def test_the_listener_answers_what_it_refuses_as_the_api_does(
             assert metrics.headers["Server"] == "coatcheck"
     assert "secret" not in body
     assert "abcdef" not in body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE ticket-abcdef\r\n\r\n", 400),
+        (b"GET /metrics HTTP/1.1\r\nX-Big: ticket-abcdef" + b"A" * 9000 + b"\r\n\r\n", 431),
+    ],
+    ids=["unreadable", "over-long-header"],
+)
+async def test_the_listener_refuses_what_it_cannot_read_as_the_api_does(
+    make_client: MakeClient, shared_settings: MakeSettings, request_bytes: bytes, status: int
+) -> None:
+    port = free_port()
+    await make_client(shared_settings().model_copy(update={"metrics_port": port}))
+
+    answer = await raw_exchange(port, request_bytes)
+
+    assert status_of(answer) == status
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    assert b"\r\nserver: coatcheck\r\n" in head
+    assert b"\r\ncontent-type: application/problem+json" in head
+    assert b"ticket-abcdef" not in answer
+    assert b"aiohttp" not in answer
 
 
 async def test_an_operator_may_put_them_on_the_api_port(

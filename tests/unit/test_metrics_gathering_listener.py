@@ -15,7 +15,7 @@ import pytest
 from coatcheck.entrypoints.metrics_gathering import MetricsGatherer
 from tests.faults import free_port
 
-PROBLEM_JSON = "application/problem+json"
+PROBLEM_JSON = "application/problem+json; charset=utf-8"  # as the API's
 
 
 @pytest.fixture
@@ -75,16 +75,42 @@ def test_a_method_other_than_get_is_a_405_that_names_get_and_head(port: int) -> 
     assert json.loads(body)["status"] == 405
 
 
-def test_a_request_line_it_cannot_parse_is_a_400_that_quotes_nothing(port: int) -> None:
+def refused(port: int, request: bytes) -> tuple[bytes, dict[str, object]]:
+    """The head and JSON body of what the listener answers these bytes, sent as they are."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        raw.sendall(b"GET /metrics HTTP/1.1 ticket-abcdef\r\n\r\n")  # one word too many
+        raw.sendall(request)
         answer = b""
         while chunk := raw.recv(4096):  # it closes the connection after the answer
             answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.0 400 ")
-    assert b"\r\nServer: coatcheck\r\n" in head
-    assert b"\r\nContent-Type: application/problem+json\r\n" in head
-    assert json.loads(body)["status"] == 400
     assert b"ticket-abcdef" not in answer
     assert b"Python" not in answer
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nServer: coatcheck\r\n" in head
+    assert b"\r\nContent-Type: " + PROBLEM_JSON.encode() + b"\r\n" in head
+    return head, json.loads(body)
+
+
+# What it cannot read is answered as the API answers what aiohttp's parser refuses.
+UNREADABLE = {
+    "one-word-too-many": (b"GET /metrics HTTP/1.1 ticket-abcdef\r\n\r\n", 400),
+    "no-version-it-speaks": (b"GET /metrics?ticket-abcdef HTTP/9.9\r\n\r\n", 400),
+    "tls-on-the-http-port": (b"\x16\x03\x01\x00\xa5\x01\x00 ticket-abcdef\r\n\r\n", 400),
+    "too-many-headers": (
+        b"GET /metrics HTTP/1.1\r\n"
+        + b"".join(b"X-%d: ticket-abcdef\r\n" % n for n in range(200))
+        + b"\r\n",
+        431,
+    ),
+    "over-long-line": (b"GET /ticket-abcdef" + b"A" * 70_000 + b" HTTP/1.1\r\n\r\n", 431),
+}
+KINDS = {400: "malformed-request", 431: "header-fields-too-large"}
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), UNREADABLE.values(), ids=UNREADABLE)
+def test_a_request_it_cannot_read_is_refused_as_the_api_refuses_it_quoting_nothing(
+    port: int, request_bytes: bytes, status: int
+) -> None:
+    head, problem = refused(port, request_bytes)
+    assert head.startswith(b"HTTP/1.0 %d " % status)
+    assert problem["status"] == status
+    assert problem["type"] == f"urn:coatcheck:problem:{KINDS[status]}"

@@ -20,6 +20,7 @@ from coatcheck.entrypoints.http.headers import stamped
 from coatcheck.entrypoints.http.keys import METRICS, SERVICES, SETTINGS
 from coatcheck.entrypoints.http.origin import origin_check
 from coatcheck.entrypoints.http.problems import OVERLOADED, problem_middleware
+from coatcheck.entrypoints.http.protocol import ProtocolRunner
 from coatcheck.entrypoints.http.routes import (
     account,
     account_life,
@@ -177,7 +178,7 @@ def _metrics_site(
         metrics_app = web.Application(middlewares=[stamped, problem_middleware()])
         metrics_app[METRICS] = metrics
         metrics_app.add_routes(metrics_routes.routes)
-        runner = web.AppRunner(metrics_app, access_log=None)
+        runner = ProtocolRunner(metrics_app, access_log=None)  # what the parser refuses too
         await runner.setup()
         try:
             try:

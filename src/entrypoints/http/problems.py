@@ -180,6 +180,12 @@ def refused_by_the_parser(error: HttpProcessingError) -> web.Response:
     """The answer to a request aiohttp's parser refused: what was wrong, never what was sent
     (aiohttp's own answer quotes the offending line, a ticket included)."""
     too_large = isinstance(error, LineTooLong) or error.message == _TOO_MANY_HEADERS
+    return refused_request(too_large)
+
+
+def refused_request(too_large: bool) -> web.Response:
+    """The answer to a request refused before it was read whole: 431 when a line or the
+    headers were over the limits, 400 otherwise (by whichever parser refused it)."""
     return _from_error(HeaderFieldsTooLarge() if too_large else MalformedRequest())
 
 

@@ -107,6 +107,24 @@ def _stamp_refusal(response: web.StreamResponse, request_id: str) -> None:
     response.force_close()
 
 
+class ProtocolServer(web.Server):
+    """aiohttp's low-level server, whose connections speak through Protocol."""
+
+    def __call__(self) -> RequestHandler:
+        return Protocol(self, loop=self._loop, **self._kwargs)
+
+
+class ProtocolRunner(web.AppRunner):
+    """aiohttp's AppRunner serving through Protocol: every listener of coatcheck answers
+    what the parser refuses as the API does (the API's runner, serving.ServiceRunner, adds
+    the drain and the slow clients' limits; the /metrics listener of a process is this)."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = ProtocolServer
+        return server
+
+
 def _unknown_expectation(request: BaseRequest) -> bool:
     """Whether aiohttp refuses the request's Expect header, as it decides it: a value other
     than 100-continue on HTTP/1.1 (before any middleware runs)."""
