@@ -184,6 +184,11 @@ class MetricsGatherer:
     def start(self) -> None:
         self._thread.start()
 
+    def close_in_worker(self) -> None:
+        """In a worker forked from the arbiter: let go of the listener's socket, which only
+        the arbiter answers on (the arbiter's own stays open)."""
+        self._server.socket.close()
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

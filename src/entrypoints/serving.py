@@ -237,11 +237,21 @@ class _Service(BaseApplication):  # type: ignore[misc]
         self._gathering: Path | None = None
         if settings.metrics and settings.metrics_port != "api":
             self._gathering = Path(tempfile.mkdtemp(prefix="coatcheck-metrics-"))  # 0700
-            gatherer = MetricsGatherer(
-                self._gathering, settings.metrics_host, settings.metrics_port
-            )
+            try:
+                gatherer = MetricsGatherer(
+                    self._gathering, settings.metrics_host, settings.metrics_port
+                )
+            except OSError as error:  # its port taken: one line, as one process says it
+                shutil.rmtree(self._gathering, ignore_errors=True)
+                address = f"{settings.metrics_host}:{settings.metrics_port}"
+                detail = error.strerror or error
+                raise CannotListen(
+                    f"/metrics (METRICS_HOST, METRICS_PORT): {address}: {detail}"
+                ) from error
             self._options["when_ready"] = lambda _arbiter: gatherer.start()
             self._options["on_exit"] = lambda _arbiter: self._stop_gathering(gatherer)
+            # A worker forked with the arbiter's listener would hold its port open too.
+            self._options["post_fork"] = lambda _arbiter, _worker: gatherer.close_in_worker()
         super().__init__()
 
     def _stop_gathering(self, gatherer: MetricsGatherer) -> None:

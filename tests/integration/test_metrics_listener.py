@@ -4,6 +4,7 @@ each series summed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ from coatcheck.entrypoints.settings import METRICS_PORT
 from tests.faults import free_port
 from tests.integration.conftest import MakeClient, MakeSettings, shared_stores_environment
 from tests.integration.http import raw_exchange, status_of
-from tests.integration.serving import coatcheck_serve
+from tests.integration.serving import coatcheck_process, coatcheck_serve
 
 REQUESTS = 30
 
@@ -132,3 +133,45 @@ async def test_with_two_workers_one_port_answers_for_both_every_request_counted_
         for text in (before, after)
     ]
     assert counted[1] - counted[0] == REQUESTS
+
+
+def _listening_inode(port: int) -> str:
+    """The socket inode of what listens on 127.0.0.1:port (/proc/net/tcp; 0A: LISTEN)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            return fields[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _holders(inode: str, group: int) -> list[int]:
+    """The processes of a process group that hold the socket of this inode open."""
+    holders = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+            held = pgrp == group and any(
+                os.readlink(fd) == f"socket:[{inode}]" for fd in (stat.parent / "fd").iterdir()
+            )
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # gone meanwhile
+        if held:
+            holders.append(int(stat.parent.name))
+    return holders
+
+
+async def test_with_workers_only_the_arbiter_holds_the_metrics_port(
+    postgres_dsn: str, redis_space: tuple[str, str], tmp_path: Path
+) -> None:
+    """A worker forked holding the arbiter's listener kept its port open (past the arbiter's
+    end, until the worker's own)."""
+    metrics_port = free_port()
+    environment = shared_stores_environment(
+        postgres_dsn, redis_space, tmp_path, METRICS_PORT=str(metrics_port)
+    )
+    serving = coatcheck_process("--workers", "2", env=environment, log=tmp_path / "server.log")
+    async with serving as (_, server):
+        await scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        holders = _holders(_listening_inode(metrics_port), server.pid)
+
+    assert holders == [server.pid]

@@ -31,10 +31,12 @@ def _free_port() -> int:
         return port
 
 
-def _serve(tmp_path: Path, port: int, **env: str) -> subprocess.CompletedProcess[str]:
+def _serve(
+    tmp_path: Path, port: int, *options: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     embedded = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     return subprocess.run(
-        [str(COATCHECK), "serve", "--port", str(port)],
+        [str(COATCHECK), "serve", "--port", str(port), *options],
         env=embedded | {"DATA_DIR": str(tmp_path / "data"), "BCRYPT_ROUNDS": "4"} | env,
         capture_output=True,
         text=True,
@@ -43,10 +45,11 @@ def _serve(tmp_path: Path, port: int, **env: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.parametrize("options", [(), ("--workers", "2")], ids=["serve", "serve-workers-2"])
 def test_a_taken_metrics_port_stops_serve_with_one_line_naming_it(
-    tmp_path: Path, taken_port: int
+    tmp_path: Path, taken_port: int, options: tuple[str, ...]
 ) -> None:
-    served = _serve(tmp_path, _free_port(), METRICS_PORT=str(taken_port))
+    served = _serve(tmp_path, _free_port(), *options, METRICS_PORT=str(taken_port))
 
     assert served.returncode == 1
     assert "Traceback" not in served.stderr
