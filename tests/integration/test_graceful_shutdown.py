@@ -34,6 +34,41 @@ async def log_in(http: aiohttp.ClientSession, base: str) -> int:
         return response.status
 
 
+async def send_log_in(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A log-in, sent whole on a connection of its own; its answer is left to be read."""
+    body = json.dumps(CREDENTIALS).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /authentication/log-in HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
+    await writer.drain()
+    return reader, writer
+
+
+async def read_by_the_server(port: int, connections: int, seconds: float = 10) -> None:
+    """Until `connections` connections to the port are open with nothing left unread on the
+    server's side (/proc/net/tcp: ESTABLISHED, receive queue empty): what was sent whole on
+    them is in the server's hands, on a machine however loaded (a fixed sleep was not)."""
+    local = f"0100007F:{port:04X}"
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while loop.time() < until:
+        if _read_connections(local) >= connections:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the server did not read {connections} requests in {seconds} s")
+
+
+def _read_connections(local: str) -> int:
+    read = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        established, unread = fields[3] == "01", int(fields[4].split(":")[1], 16)
+        read += fields[1] == local and established and unread == 0
+    return read
+
+
 async def close_code(socket: aiohttp.ClientWebSocketResponse) -> int | None:
     async for message in socket:
         if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
@@ -124,11 +159,14 @@ async def test_what_outlives_the_grace_is_cut_off_and_counted(
     )
     log = tmp_path / "server.log"
     serving = coatcheck_process(env=environment, log=log)
-    async with serving as (base, server), aiohttp.ClientSession() as http:
-        log_ins = [asyncio.create_task(log_in(http, base)) for _ in range(3)]
-        await asyncio.sleep(0.3)
+    async with serving as (base, server):
+        port = int(base.rsplit(":", 1)[1])
+        log_ins = [await send_log_in(port) for _ in range(3)]
+        await read_by_the_server(port, len(log_ins))  # all three in flight, however slow
         os.kill(server.pid, signal.SIGTERM)
-        await asyncio.gather(*log_ins, return_exceptions=True)
+        for reader, writer in log_ins:
+            await asyncio.wait_for(reader.read(), 10)  # cut off: whatever comes, then EOF
+            writer.close()
         assert await asyncio.wait_for(server.wait(), 10) == 0
 
     (drained,) = [line for line in log_lines(log) if line.get("event") == "drained"]
