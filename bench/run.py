@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     add = parser.add_argument
     add("--duration", type=int, help="whole seconds of each wrk run (default 5; --quick 2)")
-    add("--runs", type=int, help="runs of each workload; medians are reported (default 3)")
+    add("--runs", type=int, help="runs of each workload; medians are reported (default 5)")
     add("--connections", type=int, default=64, help="wrk connections (default 64)")
     add("--threads", type=int, default=1, help="wrk threads (default 1)")
     add(
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     arguments = _parser().parse_args(argv)
-    defaults = {"duration": 5, "runs": 3, "sizes": FULL_SIZES, "memory_sessions": 5_000}
+    defaults = {"duration": 5, "runs": 5, "sizes": FULL_SIZES, "memory_sessions": 5_000}
     for name, value in (QUICK if arguments.quick else defaults).items():
         if getattr(arguments, name) is None:
             setattr(arguments, name, value)

@@ -428,9 +428,13 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = []
+        problems: dict[str, list[str]] = {}
         for item in error.errors(include_input=False, include_url=False):
-            name = "_".join(str(part) for part in item["loc"]).upper() or "CONFIGURATION"
-            message = item["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+            # The variable, and an item's place in it; not the name pydantic gives each
+            # alternative of a union ("METRICS_PORT_CONSTRAINED-INT").
+            field, *inside = item["loc"] or ("configuration",)
+            places = [str(part) for part in inside if isinstance(part, int)]
+            name = "_".join([str(field), *places]).upper()
+            problems.setdefault(name, []).append(item["msg"].removeprefix("Value error, "))
+        said = (f"{name}: {', or '.join(messages)}" for name, messages in problems.items())
+        raise ConfigError("invalid configuration: " + "; ".join(said)) from None

@@ -242,3 +242,14 @@ def test_the_relying_party_is_the_public_host_or_a_parent_domain_of_it() -> None
     assert parent.webauthn_relying_party == "example.com"
     with pytest.raises(ConfigError, match="WEBAUTHN_RP_ID"):
         load_settings(public_base_url="https://auth.example.com", webauthn_rp_id="other.com")
+
+
+def test_a_variable_of_two_kinds_is_named_once_as_the_variable_not_by_its_kinds() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(metrics_port="abc")  # a port number, or "api"
+    message = str(raised.value)
+    assert message.startswith("invalid configuration: METRICS_PORT: ")
+    assert message.count("METRICS_PORT") == 1
+    assert "CONSTRAINED" not in message
+    assert "LITERAL" not in message
+    assert "'api'" in message  # what else it may be
