@@ -16,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -30,6 +31,7 @@ from prometheus_client.samples import Sample
 
 from coatcheck.entrypoints.http.headers import SERVER
 from coatcheck.entrypoints.http.problems import PROBLEM_JSON, refused_request, status_body
+from coatcheck.entrypoints.http.protocol import BACKLOG, REQUEST_HEAD_TIMEOUT
 from coatcheck.entrypoints.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ _TOO_LARGE = frozenset({414, 431})
 _NOT_READ = frozenset({400, 505}) | _TOO_LARGE
 
 SCRAPE_SECONDS = 2.0  # a worker that does not answer within this is left out of the scrape
+SCRAPERS = 32  # connections the arbiter's listener holds at once (Prometheus needs one or two)
 SOCKET_SUFFIX = ".metrics.sock"
 _REQUEST = b"GET /metrics HTTP/1.0\r\nHost: worker\r\n\r\n"
 
@@ -47,12 +50,22 @@ def worker_socket(folder: Path, pid: int) -> Path:
     return folder / f"{pid}{SOCKET_SUFFIX}"
 
 
-def scrape(path: Path, seconds: float = SCRAPE_SECONDS) -> str | None:
-    """The exposition a worker's socket answers; None if no worker answers there (gone)."""
+class WorkerGone(Exception):
+    """No worker listens on the socket any more: its worker has exited."""
+
+
+def scrape(path: Path, seconds: float | None = None) -> str | None:
+    """The exposition a worker's socket answers; None if it does not answer in time (a
+    worker alive but busy: left out of this scrape only). WorkerGone if none listens."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(seconds)
+        connection.settimeout(SCRAPE_SECONDS if seconds is None else seconds)
         try:
             connection.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError) as error:
+            raise WorkerGone(path.name) from error
+        except OSError:
+            return None
+        try:
             connection.sendall(_REQUEST)
             answer = b""
             while chunk := connection.recv(65536):
@@ -100,11 +113,13 @@ def gather(folder: Path) -> bytes:
     """Every live worker's metrics, summed, plus how many processes answered."""
     expositions = []
     for path in sorted(folder.glob(f"*{SOCKET_SUFFIX}")):
-        text = scrape(path)
-        if text is None:
+        try:
+            text = scrape(path)
+        except WorkerGone:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()  # its worker has exited: nothing will answer there again
-        else:
+            continue
+        if text is not None:  # else too slow this time: asked again at the next scrape
             expositions.append(text)
     families = merged(expositions)
     processes = Metric("coatcheck_metrics_processes", "Processes these metrics sum", "gauge")
@@ -114,10 +129,52 @@ def gather(folder: Path) -> bytes:
     return generate_latest(registry)
 
 
+class _Listener(ThreadingHTTPServer):
+    """http.server's, bounded: at most SCRAPERS connections at once (one more is closed at
+    once, before a thread or a read), a kernel backlog as the API's, and a client that
+    hangs up mid-answer is no traceback."""
+
+    daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._open: set[socket.socket] = set()
+        self._room = threading.BoundedSemaphore(SCRAPERS)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._room.acquire(blocking=False):
+            self.shutdown_request(request)  # full: closed unanswered, as a backlog overflows
+            return
+        self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        if request in self._open:
+            self._open.discard(request)
+            self._room.release()
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up: nothing to tell
+        log.exception("error answering a /metrics request")
+
+    def close_in_child(self) -> None:
+        """Close this process's copies of the listening socket and of the connections open
+        at the fork (close only: a shutdown would end them for the arbiter too)."""
+        self.socket.close()
+        for request in list(self._open):
+            request.close()
+        self._open.clear()
+
+
 class MetricsGatherer:
     """The arbiter's /metrics listener (a thread of its own), gathering from `folder`."""
 
-    def __init__(self, folder: Path, host: str, port: int) -> None:
+    def __init__(
+        self, folder: Path, host: str, port: int, head_timeout: float = REQUEST_HEAD_TIMEOUT
+    ) -> None:
         self.folder = folder
 
         class Handler(BaseHTTPRequestHandler):
@@ -127,6 +184,12 @@ class MetricsGatherer:
             # A request line it cannot read is answered with a status line and headers, not
             # as HTTP/0.9 (the bare body, which http.server assumes until it reads a version).
             default_request_version = "HTTP/1.0"
+            timeout = head_timeout  # a connection that sends nothing is closed, as the API's
+
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):  # every other method, as aiohttp answers it
+                    return self._not_allowed
+                raise AttributeError(name)
 
             def do_GET(self) -> None:
                 if self.path.partition("?")[0] != "/metrics":
@@ -139,8 +202,6 @@ class MetricsGatherer:
 
             def _not_allowed(self) -> None:
                 self.send_error(405)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _not_allowed
 
             def send_error(
                 self, code: int, message: str | None = None, explain: str | None = None
@@ -175,8 +236,7 @@ class MetricsGatherer:
             def log_message(self, format: str, *args: object) -> None:
                 return None  # scrapes are not worth a log line each
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Listener((host, port), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="metrics", daemon=True
         )
@@ -185,9 +245,9 @@ class MetricsGatherer:
         self._thread.start()
 
     def close_in_worker(self) -> None:
-        """In a worker forked from the arbiter: let go of the listener's socket, which only
-        the arbiter answers on (the arbiter's own stays open)."""
-        self._server.socket.close()
+        """In a worker forked from the arbiter: let go of the listener's socket and of the
+        connections it had open, which only the arbiter answers (its own stay open)."""
+        self._server.close_in_child()
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -21,7 +21,7 @@ import signal
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import uvloop
 from aiohttp import web
@@ -30,15 +30,12 @@ from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from coatcheck.entrypoints.http.app import CannotListen, create_app
-from coatcheck.entrypoints.http.keys import SETTINGS
-from coatcheck.entrypoints.http.protocol import ProtocolRunner, ProtocolServer, SlowClients
+from coatcheck.entrypoints.http.protocol import BACKLOG, ProtocolRunner, ProtocolServer
 from coatcheck.entrypoints.http.session_socket import HUB
 from coatcheck.entrypoints.logs import LogFormat, RequestLog, flush_request_lines
 from coatcheck.entrypoints.metrics_gathering import MetricsGatherer, worker_socket
 from coatcheck.entrypoints.settings import Settings
 
-BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused
-REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT = 10.0, 2048  # an app without settings (bench/)
 ARBITER_MARGIN = 5  # gunicorn kills a worker this long after its grace, should it hang
 _DRAIN_POLL_SECONDS = 0.05
 
@@ -50,15 +47,9 @@ def _busy(connection: RequestHandler) -> bool:
 
 
 class _Server(ProtocolServer):
-    """The API's server: Protocol's, its slow clients watched, its shutdown a drain."""
+    """The API's server: Protocol's, its shutdown a drain."""
 
     cut_off = 0  # requests still running when the grace ran out
-    slow_clients: SlowClients | None = None
-
-    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
-        super().connection_made(handler, transport)
-        if self.slow_clients is not None:
-            self.slow_clients.connected(handler)
 
     async def shutdown(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 -- aiohttp's
         """Wait up to `timeout` for the requests in flight, then let aiohttp cancel the rest.
@@ -77,18 +68,7 @@ class ServiceRunner(ProtocolRunner):
     only how its connections answer what the parser refuses, and what its shutdown logs,
     change. Its `shutdown_timeout` is the grace given to the requests in flight."""
 
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        server.__class__ = _Server
-        settings = self.app.get(SETTINGS)
-        head_timeout, head_limit = (
-            (settings.request_head_timeout, settings.request_head_limit)
-            if settings is not None
-            else (REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT)
-        )
-        served = cast(_Server, server)
-        served.slow_clients = SlowClients(served._connections, head_timeout, head_limit)
-        return served
+    server_class = _Server
 
     async def cleanup(self) -> None:
         """Stop listening, close the event sockets (1001), drain the requests in flight,
@@ -239,7 +219,10 @@ class _Service(BaseApplication):  # type: ignore[misc]
             self._gathering = Path(tempfile.mkdtemp(prefix="coatcheck-metrics-"))  # 0700
             try:
                 gatherer = MetricsGatherer(
-                    self._gathering, settings.metrics_host, settings.metrics_port
+                    self._gathering,
+                    settings.metrics_host,
+                    settings.metrics_port,
+                    settings.request_head_timeout,
                 )
             except OSError as error:  # its port taken: one line, as one process says it
                 shutil.rmtree(self._gathering, ignore_errors=True)

@@ -4,6 +4,7 @@ each series summed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -94,6 +95,23 @@ async def test_the_listener_refuses_what_it_cannot_read_as_the_api_does(
     assert b"\r\ncontent-type: application/problem+json" in head
     assert b"ticket-abcdef" not in answer
     assert b"aiohttp" not in answer
+
+
+async def test_the_listener_closes_a_connection_that_owes_its_head_as_the_api_does(
+    make_client: MakeClient, shared_settings: MakeSettings
+) -> None:
+    port = free_port()
+    settings = shared_settings().model_copy(
+        update={"metrics_port": port, "request_head_timeout": 0.5}
+    )
+    await make_client(settings)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+        # closed by its sweep (a second at most past the timeout), unanswered
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+    finally:
+        writer.close()
 
 
 async def test_an_operator_may_put_them_on_the_api_port(

@@ -1,27 +1,35 @@
 """The arbiter's /metrics listener (`serve --workers N`) answers what it refuses as the API
 does: problem+json naming the status, quoting nothing the client sent, `Server: coatcheck`
-(http.server's own answer is an HTML page that quotes the request line and names Python)."""
+(http.server's own answer is an HTML page that quotes the request line and names Python).
+And it is bounded: a connection that sends nothing is closed, at most SCRAPERS are held at
+once, a client that hangs up is no traceback, and a worker slow to answer is not forgotten."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from coatcheck.entrypoints.metrics_gathering import MetricsGatherer
+from coatcheck.entrypoints import metrics_gathering
+from coatcheck.entrypoints.metrics_gathering import SCRAPERS, MetricsGatherer, gather
 from tests.faults import free_port
 
 PROBLEM_JSON = "application/problem+json; charset=utf-8"  # as the API's
 
 
+HEAD_TIMEOUT = 0.5
+
+
 @pytest.fixture
 def port(tmp_path: Path) -> Iterator[int]:
     chosen = free_port()
-    gatherer = MetricsGatherer(tmp_path, "127.0.0.1", chosen)  # no worker: nothing to sum
+    # no worker: nothing to sum
+    gatherer = MetricsGatherer(tmp_path, "127.0.0.1", chosen, head_timeout=HEAD_TIMEOUT)
     gatherer.start()
     yield chosen
     gatherer.stop()
@@ -67,8 +75,9 @@ def test_a_wrong_path_is_a_problem_json_404_that_quotes_nothing(port: int) -> No
     assert b"abcdef" not in body
 
 
-def test_a_method_other_than_get_is_a_405_that_names_get_and_head(port: int) -> None:
-    response, body = ask(port, "POST", "/metrics")
+@pytest.mark.parametrize("method", ["POST", "DELETE", "OPTIONS", "FOO"])
+def test_a_method_other_than_get_is_a_405_that_names_get_and_head(port: int, method: str) -> None:
+    response, body = ask(port, method, "/metrics")
     assert response.status == 405
     assert response.headers["Allow"] == "GET, HEAD"
     assert response.headers["Content-Type"] == PROBLEM_JSON
@@ -114,3 +123,62 @@ def test_a_request_it_cannot_read_is_refused_as_the_api_refuses_it_quoting_nothi
     assert head.startswith(b"HTTP/1.0 %d " % status)
     assert problem["status"] == status
     assert problem["type"] == f"urn:coatcheck:problem:{KINDS[status]}"
+
+
+def closed_by_the_server(connection: socket.socket) -> bool:
+    """Whether the server closed the connection without a word (EOF or a reset)."""
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=HEAD_TIMEOUT * 10) as idle:
+        assert closed_by_the_server(idle)  # within the timeout above, or recv would raise
+    response, _ = ask(port, "GET", "/metrics")
+    assert response.status == 200
+
+
+def test_past_its_limit_a_connection_is_closed_at_once_and_scrapes_resume_after(
+    port: int,
+) -> None:
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(SCRAPERS)]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=HEAD_TIMEOUT / 2) as extra:
+            assert closed_by_the_server(extra)  # before the head timeout: refused, not idle
+    finally:
+        for connection in held:
+            connection.close()
+    response, _ = ask(port, "GET", "/metrics")
+    assert response.status == 200
+
+
+def test_a_client_that_resets_mid_request_is_no_traceback(
+    port: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as rude:
+            rude.sendall(b"GET /metrics HTTP/1.1\r\n")
+            rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    response, _ = ask(port, "GET", "/metrics")  # after the resets were handled
+    assert response.status == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_worker_slow_to_answer_is_left_out_of_one_scrape_not_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics_gathering, "SCRAPE_SECONDS", 0.2)
+    busy = tmp_path / f"1{metrics_gathering.SOCKET_SUFFIX}"
+    gone = tmp_path / f"2{metrics_gathering.SOCKET_SUFFIX}"
+    with socket.socket(socket.AF_UNIX) as listening, socket.socket(socket.AF_UNIX) as closed:
+        listening.bind(str(busy))
+        listening.listen()  # connects, never answers: a worker alive but busy
+        closed.bind(str(gone))  # its file stays, nothing listens: a worker gone
+
+        text = gather(tmp_path).decode()
+
+        assert "coatcheck_metrics_processes 0.0" in text
+        assert busy.exists()  # asked again at the next scrape
+        assert not gone.exists()

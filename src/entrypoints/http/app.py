@@ -97,11 +97,15 @@ def create_app(
         app.add_routes(table)
     host, port = settings.metrics_host, settings.metrics_port
     if settings.metrics and metrics_socket is not None:
-        app.cleanup_ctx.append(_metrics_site(metrics, lambda r: web.UnixSite(r, metrics_socket)))
+        app.cleanup_ctx.append(
+            _metrics_site(settings, metrics, lambda r: web.UnixSite(r, metrics_socket))
+        )
     elif settings.metrics and port == "api":
         app.add_routes(metrics_routes.routes)  # opted in: on the API's port
     elif settings.metrics:
-        app.cleanup_ctx.append(_metrics_site(metrics, lambda r: web.TCPSite(r, host, int(port))))
+        app.cleanup_ctx.append(
+            _metrics_site(settings, metrics, lambda r: web.TCPSite(r, host, int(port)))
+        )
     if settings.account_page:
         app.add_routes(account.routes())
     if settings.allowed_origins:
@@ -169,7 +173,7 @@ class CannotListen(Exception):
 
 
 def _metrics_site(
-    metrics: Metrics, site: Callable[[web.AppRunner], web.BaseSite]
+    settings: Settings, metrics: Metrics, site: Callable[[web.AppRunner], web.BaseSite]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """/metrics on a listener of its own, apart from the API."""
 
@@ -177,6 +181,7 @@ def _metrics_site(
         # Its errors (a wrong path or method) answered and stamped as the API's are.
         metrics_app = web.Application(middlewares=[stamped, problem_middleware()])
         metrics_app[METRICS] = metrics
+        metrics_app[SETTINGS] = settings  # its slow clients' limits, as the API's
         metrics_app.add_routes(metrics_routes.routes)
         runner = ProtocolRunner(metrics_app, access_log=None)  # what the parser refuses too
         await runner.setup()

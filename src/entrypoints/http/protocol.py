@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
@@ -30,6 +30,7 @@ from aiohttp.web_request import BaseRequest
 
 from coatcheck.entrypoints.http import headers
 from coatcheck.entrypoints.http.context import REQUEST_ID_HEADER, new_request_id
+from coatcheck.entrypoints.http.keys import SETTINGS
 from coatcheck.entrypoints.http.problems import (
     expectation_failed,
     internal_error,
@@ -38,6 +39,8 @@ from coatcheck.entrypoints.http.problems import (
 from coatcheck.entrypoints.logs import REQUEST_ID_KEY
 
 log = logging.getLogger(__name__)
+BACKLOG = 2048  # a burst of connections queues in the kernel rather than being refused
+REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT = 10.0, 2048  # an app without settings (bench/)
 
 
 class Protocol(RequestHandler):
@@ -108,21 +111,40 @@ def _stamp_refusal(response: web.StreamResponse, request_id: str) -> None:
 
 
 class ProtocolServer(web.Server):
-    """aiohttp's low-level server, whose connections speak through Protocol."""
+    """aiohttp's low-level server, whose connections speak through Protocol, the slow ones
+    among them watched."""
+
+    slow_clients: SlowClients | None = None
 
     def __call__(self) -> RequestHandler:
         return Protocol(self, loop=self._loop, **self._kwargs)
 
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if self.slow_clients is not None:
+            self.slow_clients.connected(handler)
+
 
 class ProtocolRunner(web.AppRunner):
-    """aiohttp's AppRunner serving through Protocol: every listener of coatcheck answers
-    what the parser refuses as the API does (the API's runner, serving.ServiceRunner, adds
-    the drain and the slow clients' limits; the /metrics listener of a process is this)."""
+    """aiohttp's AppRunner serving through Protocol, with the slow clients' limits of the
+    app's settings: every listener of coatcheck (the API's, whose runner adds the drain,
+    and a process's /metrics) answers what the parser refuses as the API does, and holds
+    no connection long that owes its request head."""
+
+    server_class: type[ProtocolServer] = ProtocolServer
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        server.__class__ = ProtocolServer
-        return server
+        server.__class__ = self.server_class
+        served = cast(ProtocolServer, server)
+        settings = self.app.get(SETTINGS)
+        head_timeout, head_limit = (
+            (settings.request_head_timeout, settings.request_head_limit)
+            if settings is not None
+            else (REQUEST_HEAD_TIMEOUT, REQUEST_HEAD_LIMIT)
+        )
+        served.slow_clients = SlowClients(served._connections, head_timeout, head_limit)
+        return served
 
 
 def _unknown_expectation(request: BaseRequest) -> bool:
