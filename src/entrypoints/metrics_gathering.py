@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import sys
 import threading
@@ -162,10 +163,12 @@ class _Listener(ThreadingHTTPServer):
 
     def close_in_child(self) -> None:
         """Close this process's copies of the listening socket and of the connections open
-        at the fork (close only: a shutdown would end them for the arbiter too)."""
+        at the fork (close only: a shutdown would end them for the arbiter too). A
+        connection's descriptor is closed outright: its socket's close() waits for the
+        handler's file objects, whose threads do not exist in the child."""
         self.socket.close()
         for request in list(self._open):
-            request.close()
+            os.close(request.detach())
         self._open.clear()
 
 
@@ -184,7 +187,29 @@ class MetricsGatherer:
             # A request line it cannot read is answered with a status line and headers, not
             # as HTTP/0.9 (the bare body, which http.server assumes until it reads a version).
             default_request_version = "HTTP/1.0"
-            timeout = head_timeout  # a connection that sends nothing is closed, as the API's
+            timeout = head_timeout  # each read; the whole head has its deadline below
+
+            def setup(self) -> None:
+                super().setup()
+                # A head not read whole within head_timeout ends the connection, as on the
+                # API's port: a read's timeout alone lets a byte a second hold it for ever.
+                self._deadline = threading.Timer(head_timeout, self._too_slow)
+                self._deadline.daemon = True
+                self._deadline.start()
+
+            def _too_slow(self) -> None:
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+            def parse_request(self) -> bool:
+                try:
+                    return super().parse_request()
+                finally:
+                    self._deadline.cancel()  # the head is read: the answer may take its time
+
+            def finish(self) -> None:
+                self._deadline.cancel()
+                super().finish()
 
             def __getattr__(self, name: str) -> Any:
                 if name.startswith("do_"):  # every other method, as aiohttp answers it

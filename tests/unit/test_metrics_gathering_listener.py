@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +184,46 @@ def test_a_worker_slow_to_answer_is_left_out_of_one_scrape_not_forgotten(
         assert "coatcheck_metrics_processes 0.0" in text
         assert busy.exists()  # asked again at the next scrape
         assert not gone.exists()
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_off_at_the_head_timeout(port: int) -> None:
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        try:
+            for byte in b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+                slow.sendall(bytes([byte]))  # each well within a read's timeout
+                time.sleep(HEAD_TIMEOUT / 5)
+            pytest.fail("the slow head was still being read")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # cut off
+    assert time.monotonic() - started < HEAD_TIMEOUT * 4
+
+
+def _socket_descriptors() -> int:
+    return sum(
+        os.readlink(fd).startswith("socket:")
+        for fd in Path("/proc/self/fd").iterdir()
+        if fd.name.isdigit() and fd.exists()
+    )
+
+
+def test_a_worker_forked_with_connections_open_keeps_no_copy_of_them(tmp_path: Path) -> None:
+    chosen = free_port()
+    gatherer = MetricsGatherer(tmp_path, "127.0.0.1", chosen, head_timeout=5)
+    gatherer.start()
+    held = [socket.create_connection(("127.0.0.1", chosen), timeout=5) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # accepted, each waiting for its head in a thread
+        child = os.fork()
+        if child == 0:  # as gunicorn's post_fork: the listener's, then its 3 connections'
+            before = _socket_descriptors()
+            gatherer.close_in_worker()
+            os._exit(0 if before - _socket_descriptors() == 4 else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        response, _ = ask(chosen, "GET", "/metrics")  # the arbiter's own are untouched
+        assert response.status == 200
+    finally:
+        for connection in held:
+            connection.close()
+        gatherer.stop()
