@@ -28,6 +28,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+TCP_ESTABLISHED, TCP_LISTEN = "01", "0A"
+
+
+def loopback_sockets(port: int) -> list[tuple[str, int, str]]:
+    """This machine's TCP sockets on 127.0.0.1:port, from /proc/net/tcp: (state, bytes
+    received and not yet read, inode), the state as the kernel writes it (TCP_LISTEN...)."""
+    local = f"0100007F:{port:04X}"
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local:
+            found.append((fields[3], int(fields[4].split(":")[1], 16), fields[9]))
+    return found
+
+
 def _wait_until(ready: object, what: str, seconds: float = START_SECONDS) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

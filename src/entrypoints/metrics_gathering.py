@@ -33,6 +33,7 @@ from prometheus_client.samples import Sample
 from coatcheck.entrypoints.http.headers import SERVER
 from coatcheck.entrypoints.http.problems import PROBLEM_JSON, refused_request, status_body
 from coatcheck.entrypoints.http.protocol import BACKLOG, REQUEST_HEAD_TIMEOUT
+from coatcheck.entrypoints.http.tickets import NO_STORE
 from coatcheck.entrypoints.metrics import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,8 @@ class _Listener(ThreadingHTTPServer):
         handler's file objects, whose threads do not exist in the child."""
         self.socket.close()
         for request in list(self._open):
-            os.close(request.detach())
+            with contextlib.suppress(OSError):  # closed by its thread as the fork came
+                os.close(request.detach())
         self._open.clear()
 
 
@@ -246,7 +248,7 @@ class MetricsGatherer:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
+                self.send_header("Cache-Control", NO_STORE["Cache-Control"])
                 if status == 405:
                     self.send_header("Allow", "GET, HEAD")
                 if self.close_connection:

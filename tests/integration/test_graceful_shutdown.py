@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.faults import TCP_ESTABLISHED, loopback_sockets
 from tests.integration.conftest import CREDENTIALS, REGISTRATION, shared_stores_environment
 from tests.integration.http import bearer
 from tests.integration.serving import coatcheck_process, output_of
@@ -50,23 +51,19 @@ async def read_by_the_server(port: int, connections: int, seconds: float = 10) -
     """Until `connections` connections to the port are open with nothing left unread on the
     server's side (/proc/net/tcp: ESTABLISHED, receive queue empty): what was sent whole on
     them is in the server's hands, on a machine however loaded (a fixed sleep was not)."""
-    local = f"0100007F:{port:04X}"
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     while loop.time() < until:
-        if _read_connections(local) >= connections:
+        if _read_connections(port) >= connections:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the server did not read {connections} requests in {seconds} s")
 
 
-def _read_connections(local: str) -> int:
-    read = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        established, unread = fields[3] == "01", int(fields[4].split(":")[1], 16)
-        read += fields[1] == local and established and unread == 0
-    return read
+def _read_connections(port: int) -> int:
+    return sum(
+        state == TCP_ESTABLISHED and unread == 0 for state, unread, _ in loopback_sockets(port)
+    )
 
 
 async def close_code(socket: aiohttp.ClientWebSocketResponse) -> int | None:

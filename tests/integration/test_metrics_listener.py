@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from coatcheck.entrypoints.settings import METRICS_PORT
-from tests.faults import free_port
+from tests.faults import TCP_LISTEN, free_port, loopback_sockets
 from tests.integration.conftest import MakeClient, MakeSettings, shared_stores_environment
 from tests.integration.http import raw_exchange, status_of
 from tests.integration.serving import coatcheck_process, coatcheck_serve
@@ -154,11 +154,10 @@ async def test_with_two_workers_one_port_answers_for_both_every_request_counted_
 
 
 def _listening_inode(port: int) -> str:
-    """The socket inode of what listens on 127.0.0.1:port (/proc/net/tcp; 0A: LISTEN)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
-            return fields[9]
+    """The socket inode of what listens on 127.0.0.1:port."""
+    for state, _, inode in loopback_sockets(port):
+        if state == TCP_LISTEN:
+            return inode
     raise AssertionError(f"nothing listens on {port}")
 
 
